@@ -1,0 +1,68 @@
+/**
+ * The messages between the main thread and a worker thread, on the MessagePort that each
+ * worker gets at start-up. One message carries a batch: a flat array of
+ * `[op, id, payload]` triples, so many small tasks and results cost one `postMessage`.
+ * `id` numbers the tasks of one worker; it is 0 where no task is concerned.
+ */
+export const Op = {
+  /** main → worker: run task `id` with input `payload`. */
+  run: 0,
+  /** main → worker: cancel task `id`. */
+  cancel: 1,
+  /** worker → main: task `id` produced result `payload`. */
+  next: 2,
+  /** worker → main: task `id` completed. */
+  complete: 3,
+  /** worker → main: task `id` failed with `payload`, a {@link SerializedError}. */
+  error: 4,
+  /** worker → main: a result of task `id` could not be cloned; `payload` is the reason. */
+  unserializable: 5,
+  /** worker → main: a value sent with `ctx.emit` (`id` 0). */
+  emit: 6,
+  /** worker → main: a value sent with `ctx.emit` could not be cloned; `payload` is the reason. */
+  emitUnserializable: 7,
+  /** worker → main: an uncaught error is about to end the worker; `payload` is a {@link SerializedError}. */
+  fatal: 8,
+  /** main → worker: abort every running task and the worker's own signal, then exit. */
+  stop: 9,
+} as const;
+
+export type Op = (typeof Op)[keyof typeof Op];
+
+/** An error as it crosses threads: what is needed to rebuild it on the other side. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly code?: string | number;
+}
+
+/** What the main thread hands a worker when it connects. */
+export interface WorkerSetup {
+  /** Absolute path of the worker module. */
+  readonly modulePath: string;
+  readonly index: number;
+}
+
+/** Turns anything thrown into a {@link SerializedError}. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
+    const { name, message, stack, code } = error as Partial<Error> & { code?: unknown };
+    return {
+      name: typeof name === 'string' ? name : 'Error',
+      message: String(message),
+      ...(typeof stack === 'string' ? { stack } : {}),
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    };
+  }
+  return { name: 'Error', message: `Non-error value thrown: ${String(error)}` };
+}
+
+/** Rebuilds an Error from its serialized form, keeping the remote name, message, stack and code. */
+export function reviveError(serialized: SerializedError): Error {
+  const error = new Error(serialized.message);
+  error.name = serialized.name;
+  error.stack = serialized.stack ?? `${serialized.name}: ${serialized.message}`;
+  if (serialized.code !== undefined) Object.assign(error, { code: serialized.code });
+  return error;
+}

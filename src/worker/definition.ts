@@ -1,0 +1,58 @@
+import type { InteropObservable, Subscribable } from 'rxjs';
+
+/** What a worker's code gets besides its task. */
+export interface WorkerContext<D = unknown, R = unknown> {
+  /** This worker's position in the pool, 0 to size - 1. A replacement keeps its index. */
+  readonly index: number;
+  /** The pool's `workerData` option, structured-cloned once per worker. */
+  readonly workerData: D;
+  /**
+   * Sends a result tied to no task, for example from a subscription opened in `init`.
+   * The value must be structured-clonable.
+   */
+  emit(value: R): void;
+  /**
+   * In `process`: aborted when the task is cancelled (its subscriber unsubscribed).
+   * In `init`: aborted when the worker stops.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What a task handler may return. Each value is one result; the task ends when the output
+ * completes. A plain value, arrays and sync iterables included, is a single result.
+ */
+export type TaskOutput<R> = R | PromiseLike<R> | Subscribable<R> | InteropObservable<R> | AsyncIterable<R>;
+
+/** A task handler: the whole worker when it needs no `init`. */
+export type ProcessFunction<T, R, D = unknown> = (task: T, ctx: WorkerContext<D, R>) => TaskOutput<R>;
+
+/** A worker: an optional `init`, run once per thread, and the task handler. */
+export interface WorkerDefinition<T, R, D = unknown> {
+  /** Runs once in each new worker before its first task; may return a Promise. */
+  init?(ctx: WorkerContext<D, R>): void | PromiseLike<void>;
+  /** Runs one task. */
+  process(task: T, ctx: WorkerContext<D, R>): TaskOutput<R>;
+}
+
+/** Accepts `{ init?, process }` or a bare process function; throws `TypeError` for anything else. */
+export function normalizeDefinition<T, R, D>(
+  definition: WorkerDefinition<T, R, D> | ProcessFunction<T, R, D>,
+): WorkerDefinition<T, R, D> {
+  if (typeof definition === 'function') return { process: definition };
+  if (definition === null || typeof definition !== 'object' || typeof definition.process !== 'function') {
+    throw new TypeError(
+      `Expected a worker definition \`{ init?, process }\` or a process function, got ${describe(definition)}`,
+    );
+  }
+  if (definition.init !== undefined && typeof definition.init !== 'function') {
+    throw new TypeError(`Expected \`init\` to be a function, got ${describe(definition.init)}`);
+  }
+  return definition;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object with keys [${Object.keys(value).join(', ')}]`;
+  return `${String(value)} (${typeof value})`;
+}

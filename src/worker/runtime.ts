@@ -1,0 +1,182 @@
+import type { MessagePort } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Op, serializeError } from '../transport/protocol';
+import type { WorkerContext, WorkerDefinition } from './definition';
+import { runTask, type TaskSink } from './runTask';
+
+/** Results wait at most this long (ms) for more to share their message. */
+const maxBatchDelay = 1;
+
+/**
+ * The worker side of one thread: reads batches of tasks from the port, runs them with the
+ * worker's definition, and sends results back in batches.
+ */
+export class WorkerRuntime<T, R, D> {
+  /** Tasks started and not yet finished, by id; what a cancel message reaches. */
+  private readonly running = new Map<number, TaskRun<T, R, D>>();
+  /** Triples not yet posted; flushed at the end of the current turn, or sooner when old. */
+  private outbox: unknown[] = [];
+  /** When the oldest triple in the outbox was queued (performance.now()). */
+  private outboxSince = 0;
+  private flushScheduled = false;
+  /** Aborted when the worker stops; `ctx.signal` of `init`. */
+  private readonly lifetime = new AbortController();
+
+  constructor(
+    private readonly port: MessagePort,
+    readonly definition: WorkerDefinition<T, R, D>,
+    readonly index: number,
+    readonly workerData: D,
+    /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
+    private readonly exit: () => void,
+  ) {}
+
+  /** Runs `init`, then starts taking tasks. */
+  async start(): Promise<void> {
+    await this.definition.init?.({
+      index: this.index,
+      workerData: this.workerData,
+      emit: this.emit,
+      signal: this.lifetime.signal,
+    });
+    this.port.on('message', (batch: unknown[]) => this.receive(batch));
+  }
+
+  /** `ctx.emit`: a result tied to no task. */
+  readonly emit = (value: R): void => this.send(Op.emit, 0, value);
+
+  /** Posts what is waiting and reports `error` as the reason the worker is about to exit. */
+  reportFatal(error: unknown): void {
+    this.send(Op.fatal, 0, serializeError(error));
+    this.flush();
+  }
+
+  private receive(batch: unknown[]): void {
+    for (let i = 0; i < batch.length; i += 3) {
+      const id = batch[i + 1] as number;
+      if (batch[i] === Op.run) {
+        this.startTask(id, batch[i + 2] as T);
+        if (this.outbox.length > 0 && performance.now() - this.outboxSince > maxBatchDelay) this.flush();
+      } else if (batch[i] === Op.cancel) {
+        this.running.get(id)?.cancel();
+      } else {
+        this.stop();
+      }
+    }
+  }
+
+  /** Aborts every running task and the worker's signal, then exits once their handlers have run. */
+  private stop(): void {
+    for (const run of [...this.running.values()]) run.cancel();
+    this.lifetime.abort();
+    setImmediate(this.exit);
+  }
+
+  private startTask(id: number, task: T): void {
+    const run = new TaskRun(this, id);
+    this.running.set(id, run);
+    run.stop = runTask(() => this.definition.process(task, run), run);
+  }
+
+  /** Called by a task run when it ends, whichever way. */
+  finished(id: number): void {
+    this.running.delete(id);
+  }
+
+  send(op: Op, id: number, payload: unknown): void {
+    if (this.outbox.length === 0) this.outboxSince = performance.now();
+    this.outbox.push(op, id, payload);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    try {
+      this.port.postMessage(batch);
+    } catch {
+      this.postOneByOne(batch);
+    }
+  };
+
+  /** A batch failed to clone: find the values that cannot cross and fail only their tasks. */
+  private postOneByOne(batch: unknown[]): void {
+    const failed = new Set<number>();
+    for (let i = 0; i < batch.length; i += 3) {
+      const op = batch[i] as Op;
+      const id = batch[i + 1] as number;
+      if (failed.has(id)) continue;
+      try {
+        this.port.postMessage([op, id, batch[i + 2]]);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (op === Op.emit) {
+          this.port.postMessage([Op.emitUnserializable, 0, reason]);
+        } else {
+          failed.add(id);
+          this.running.get(id)?.cancel();
+          this.port.postMessage([Op.unserializable, id, reason]);
+        }
+      }
+    }
+  }
+}
+
+/** One running task: its context (`ctx`) and the sink its results flow into. */
+class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
+  /** Stops the task's output; set once the handler has returned. */
+  stop: () => void = noop;
+  /** Created on first read of `signal`: most tasks never look at it. */
+  private controller: AbortController | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly runtime: WorkerRuntime<T, R, D>,
+    private readonly id: number,
+  ) {}
+
+  get index(): number {
+    return this.runtime.index;
+  }
+  get workerData(): D {
+    return this.runtime.workerData;
+  }
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+  emit(value: R): void {
+    this.runtime.emit(value);
+  }
+
+  next(value: R): void {
+    if (!this.ended) this.runtime.send(Op.next, this.id, value);
+  }
+  error(error: unknown): void {
+    if (this.end()) this.runtime.send(Op.error, this.id, serializeError(error));
+  }
+  complete(): void {
+    if (this.end()) this.runtime.send(Op.complete, this.id, 0);
+  }
+
+  /** The main thread no longer wants this task: abort its signal, then stop its output. */
+  cancel(): void {
+    if (!this.end()) return;
+    this.controller?.abort();
+    this.stop();
+  }
+
+  private end(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    this.runtime.finished(this.id);
+    return true;
+  }
+}
+
+function noop(): void {}
