@@ -1,0 +1,104 @@
+import { Observable } from 'rxjs';
+import type { WorkerContext, WorkerDefinition } from '../worker/definition';
+import { runTask } from '../worker/runTask';
+import { reviveError, serializeError } from './protocol';
+import type { PortListener, Transport, WorkerPort } from './transport';
+
+/**
+ * Runs each "worker" in the calling thread: `process` is called directly and what it returns
+ * is the task's result stream. Tasks that return cold observables therefore run in the
+ * virtual time of an RxJS `TestScheduler`. Values are passed by reference, not cloned.
+ */
+export function inlineTransport<T, R, D>(definition: WorkerDefinition<T, R, D>, workerData: D): Transport<T, R> {
+  return (index, listener) => new InlinePort(index, definition, workerData, listener);
+}
+
+class InlinePort<T, R, D> implements WorkerPort<T, R> {
+  readonly ready: Promise<void>;
+  /** Set once `init` has finished; tasks that arrive earlier wait for `ready`. */
+  private initialized = false;
+  private stopped = false;
+  /** Aborted when the worker stops; `ctx.signal` of `init`. */
+  private readonly lifetime = new AbortController();
+
+  constructor(
+    readonly index: number,
+    private readonly definition: WorkerDefinition<T, R, D>,
+    private readonly workerData: D,
+    private readonly listener: PortListener<R>,
+  ) {
+    this.ready = this.initialize();
+    this.ready.catch(() => {}); // the failure is reported through the listener
+  }
+
+  private initialize(): Promise<void> {
+    let initializing: void | PromiseLike<void>;
+    try {
+      initializing = this.definition.init?.(this.context(this.lifetime.signal));
+    } catch (error) {
+      return this.initFailed(error);
+    }
+    if (initializing && typeof initializing.then === 'function') {
+      return Promise.resolve(initializing).then(
+        () => void (this.initialized = true),
+        (error: unknown) => this.initFailed(error),
+      );
+    }
+    this.initialized = true;
+    return Promise.resolve();
+  }
+
+  run(task: T): Observable<R> {
+    return new Observable<R>((subscriber) => {
+      const controller = new AbortController();
+      let stop: () => void = () => {};
+      let finished = false;
+      const begin = (): void => {
+        if (subscriber.closed || this.stopped) return;
+        stop = runTask(() => this.definition.process(task, this.context(controller.signal)), {
+          next: (value) => subscriber.next(value),
+          error: (error) => {
+            finished = true;
+            subscriber.error({ kind: 'threw', error: asError(error) });
+          },
+          complete: () => {
+            finished = true;
+            subscriber.complete();
+          },
+        });
+      };
+      if (this.initialized) begin();
+      else this.ready.then(begin, () => {});
+      return () => {
+        if (finished) return;
+        controller.abort();
+        stop();
+      };
+    });
+  }
+
+  async terminate(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.lifetime.abort();
+  }
+
+  private context(signal: AbortSignal): WorkerContext<D, R> {
+    return {
+      index: this.index,
+      workerData: this.workerData,
+      emit: (value) => this.stopped || this.listener.emitted(value),
+      signal,
+    };
+  }
+
+  private initFailed(error: unknown): Promise<never> {
+    this.listener.failed({ kind: 'load', reason: 'init threw', error: asError(error) });
+    return Promise.reject(error);
+  }
+}
+
+/** The inline counterpart of an error crossing threads: Errors stay themselves, anything else becomes one. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : reviveError(serializeError(error));
+}

@@ -1,0 +1,237 @@
+import { join } from 'node:path';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { Observable, type Subscriber } from 'rxjs';
+import type { ConnectResult } from '../worker/bootstrap';
+import { Op, reviveError, type SerializedError, type WorkerSetup } from './protocol';
+import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
+import type { PortListener, Transport, WorkerPort, WorkerFailure } from './transport';
+
+/** The thread entry module; it loads the user's worker module itself. */
+const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
+
+/** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
+const stopGracePeriod = 1_000;
+
+/** What the threads transport needs to start a worker. */
+export interface ThreadsTransportOptions {
+  readonly workerData: unknown;
+}
+
+/** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
+export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): Transport<T, R> {
+  return (index, listener) => new ThreadPort<T, R>(modulePath, index, options, listener);
+}
+
+type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectResult> };
+
+/**
+ * One worker thread. threads.js spawns it and carries one call, `connect`, which hands the
+ * worker a MessagePort; every task and result then travels on that port in batches, so a
+ * task costs no threads.js call (each call would add a listener for as long as it runs).
+ */
+class ThreadPort<T, R> implements WorkerPort<T, R> {
+  readonly ready: Promise<void>;
+  /** Resolves when the thread has exited, for whatever reason. */
+  private readonly exit: Promise<void> = Promise.resolve();
+  /** Tasks sent and not yet finished, by id: where the worker's answers go. */
+  private readonly running = new Map<number, Subscriber<R>>();
+  /** Id of the last task sent; ids start at 1. */
+  private lastId = 0;
+  /** Triples waiting for the flush at the end of this turn. */
+  private outbox: unknown[] = [];
+  private flushScheduled = false;
+  /** This side of the worker's MessagePort. */
+  private readonly port: MessagePort;
+  private readonly thread: Worker | undefined;
+  private state: 'starting' | 'ready' | 'stopped' = 'starting';
+  /** The error that ended the thread, as the thread reported it. */
+  private lastError: Error | undefined;
+  private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
+
+  constructor(
+    private readonly modulePath: string,
+    readonly index: number,
+    options: ThreadsTransportOptions,
+    private readonly listener: PortListener<R>,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.ready.catch(noop); // the failure is reported through the listener
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    port1.on('message', (batch: unknown[]) => this.receive(batch));
+    try {
+      this.thread = new Worker(bootstrapPath, { workerData: options.workerData });
+    } catch (error) {
+      this.state = 'stopped';
+      port1.close();
+      this.fail({ kind: 'unserializable', subject: 'workerData', reason: messageOf(error) });
+      return;
+    }
+    this.thread.on('error', (error) => (this.lastError = error));
+    this.exit = new Promise((resolve) => this.thread!.once('exit', () => resolve()));
+    this.thread.on('exit', (code) => this.exited(code));
+    this.connect(port2).catch((error: unknown) => {
+      if (this.state !== 'starting') return;
+      this.fail({ kind: 'load', reason: 'the thread did not start', error: error instanceof Error ? error : undefined });
+      void this.terminate();
+    });
+  }
+
+  run(task: T): Observable<R> {
+    return new Observable<R>((subscriber) => {
+      if (this.state === 'stopped') return;
+      const id = ++this.lastId;
+      this.running.set(id, subscriber);
+      this.send(Op.run, id, task);
+      return () => {
+        if (this.running.delete(id) && this.state !== 'stopped') this.send(Op.cancel, id, 0);
+      };
+    });
+  }
+
+  /**
+   * Stops the worker. A ready worker is asked to abort its tasks' signals and exit, and is
+   * terminated if it has not within {@link stopGracePeriod}; a worker still starting is
+   * terminated at once.
+   */
+  async terminate(): Promise<void> {
+    if (this.state === 'stopped') return this.exit;
+    const graceful = this.state === 'ready';
+    this.state = 'stopped';
+    this.running.clear();
+    this.settleReady?.reject(new Error('terminated'));
+    this.settleReady = undefined;
+    if (graceful) {
+      this.outbox.push(Op.stop, 0, 0);
+      this.post(this.outbox);
+      this.outbox = [];
+    }
+    const thread = this.thread;
+    if (thread) {
+      const timer = setTimeout(() => void thread.terminate(), graceful ? stopGracePeriod : 0);
+      await this.exit;
+      clearTimeout(timer);
+    }
+    this.port.close();
+  }
+
+  private async connect(port: MessagePort): Promise<void> {
+    const thread = await spawn<ExposedApi>(new ThreadsWorkerShim(this.thread!) as never);
+    if (this.state !== 'starting') return;
+    const setup: WorkerSetup = { modulePath: this.modulePath, index: this.index };
+    const result = await thread.connect(Transfer(port as never) as never, setup);
+    if (this.state !== 'starting') return;
+    if (!result.ok) {
+      this.fail({ kind: 'load', reason: result.reason, error: result.error && reviveError(result.error) });
+      void this.terminate();
+      return;
+    }
+    this.state = 'ready';
+    this.settleReady?.resolve();
+    this.settleReady = undefined;
+  }
+
+  private receive(batch: unknown[]): void {
+    for (let i = 0; i < batch.length && this.state !== 'stopped'; i += 3) {
+      const op = batch[i] as Op;
+      const id = batch[i + 1] as number;
+      const payload = batch[i + 2];
+      switch (op) {
+        case Op.next:
+          this.running.get(id)?.next(payload as R);
+          break;
+        case Op.emit:
+          this.listener.emitted(payload as R);
+          break;
+        case Op.emitUnserializable:
+          this.listener.failed({ kind: 'unserializable', subject: 'emitted value', reason: payload as string });
+          break;
+        case Op.fatal:
+          this.lastError = reviveError(payload as SerializedError);
+          break;
+        default:
+          this.settle(op, id, payload);
+      }
+    }
+  }
+
+  /** The task's last message: it completed or failed. */
+  private settle(op: Op, id: number, payload: unknown): void {
+    const subscriber = this.running.get(id);
+    if (!subscriber) return;
+    this.running.delete(id);
+    if (op === Op.complete) subscriber.complete();
+    else if (op === Op.error) subscriber.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
+    else subscriber.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+  }
+
+  private send(op: Op, id: number, payload: unknown): void {
+    this.outbox.push(op, id, payload);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.state === 'stopped' || this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.post(batch);
+  };
+
+  private post(batch: unknown[]): void {
+    try {
+      this.port.postMessage(batch);
+    } catch {
+      this.postOneByOne(batch);
+    }
+  }
+
+  /** A batch failed to clone: send what can be sent and fail the tasks that cannot. */
+  private postOneByOne(batch: unknown[]): void {
+    for (let i = 0; i < batch.length; i += 3) {
+      const id = batch[i + 1] as number;
+      try {
+        this.port.postMessage([batch[i], id, batch[i + 2]]);
+      } catch (error) {
+        const subscriber = this.running.get(id);
+        this.running.delete(id);
+        subscriber?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
+      }
+    }
+  }
+
+  private exited(code: number): void {
+    if (this.state === 'stopped') return;
+    // Let messages the worker posted just before it died (its fatal error) arrive first.
+    setImmediate(() => {
+      if (this.state === 'stopped') return;
+      const wasReady = this.state === 'ready';
+      this.state = 'stopped';
+      this.port.close();
+      const error = this.lastError;
+      if (!wasReady) {
+        this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
+        return;
+      }
+      const running = [...this.running.values()];
+      this.running.clear();
+      for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: code, error });
+      this.listener.failed({ kind: 'crashed', exitCode: code, error });
+    });
+  }
+
+  private fail(failure: WorkerFailure): void {
+    this.settleReady?.reject(failure);
+    this.settleReady = undefined;
+    this.listener.failed(failure);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function noop(): void {}
