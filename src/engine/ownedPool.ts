@@ -1,0 +1,35 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { ResolvedOptions } from '../options';
+import type { Transport } from '../transport/transport';
+import { Engine } from './engine';
+
+/**
+ * The operator over a pool of its own: each subscription starts its workers, feeds them the
+ * source, and stops them when it ends (complete, error or unsubscribe).
+ */
+export function ownedPool<T, R>(
+  transport: () => Transport<T, R>,
+  options: ResolvedOptions,
+  workerName: string,
+): OperatorFunction<T, R> {
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      const engine = new Engine<T, R>(transport(), options, workerName, {
+        emitted: (value) => subscriber.next(value),
+        failed: (error) => subscriber.error(error),
+      });
+      const job = engine.open(subscriber, options);
+      const sourceSubscription = subscriber.closed
+        ? undefined
+        : source.subscribe({
+            next: (input) => job.push(input),
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => job.end(),
+          });
+      return () => {
+        sourceSubscription?.unsubscribe();
+        job.close();
+        void engine.terminate();
+      };
+    });
+}

@@ -1,0 +1,113 @@
+import { inspect } from 'node:util';
+
+/** Base class of every error looppool raises, so one `instanceof` check catches them all. */
+export class LoopPoolError extends Error {
+  override name = 'LoopPoolError';
+}
+
+/**
+ * A task threw, its Promise rejected, or its Observable or AsyncIterable errored.
+ *
+ * `cause` is the worker's error, rebuilt on this side with its original `name`, `message`
+ * and `stack` (and `code`, when it has one).
+ */
+export class TaskError<T = unknown> extends LoopPoolError {
+  override readonly name = 'TaskError';
+
+  constructor(
+    /** Position of the input in the source, from 0. */
+    readonly index: number,
+    /** Index of the worker that ran the task. */
+    readonly workerIndex: number,
+    /** The input the task was given. */
+    readonly input: T,
+    cause: Error,
+  ) {
+    super(`Task ${index} (input: ${summarize(input)}) failed on worker ${workerIndex}: ${cause.name}: ${cause.message}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * A worker could not start: its module is missing or does not compile, it never called
+ * `defineWorker`, its `init` threw, or it exited before it was ready.
+ */
+export class WorkerLoadError extends LoopPoolError {
+  override readonly name = 'WorkerLoadError';
+
+  constructor(
+    /** Index of the worker that failed to start. */
+    readonly workerIndex: number,
+    /** The worker module, as resolved. */
+    readonly worker: string,
+    reason: string,
+    cause?: unknown,
+  ) {
+    super(`Worker ${workerIndex} could not load ${worker}: ${reason}`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** What could not be structured-cloned on its way between threads. */
+export type SerializationSubject = 'task' | 'result' | 'emitted value' | 'workerData';
+
+/**
+ * A value could not be structured-cloned between threads: a task on its way to a worker, a
+ * result on its way back, a value sent with `ctx.emit`, or `workerData`.
+ */
+export class SerializationError extends LoopPoolError {
+  override readonly name = 'SerializationError';
+
+  constructor(
+    /** Which value failed to cross. */
+    readonly subject: SerializationSubject,
+    /** Position of the input whose task or result failed; `undefined` for emitted values and `workerData`. */
+    readonly index: number | undefined,
+    /** Index of the worker on the other side. */
+    readonly workerIndex: number,
+    reason: string,
+  ) {
+    super(`${describeSubject(subject, index)} cannot be sent between threads (worker ${workerIndex}): ${reason}`);
+  }
+}
+
+/** A worker exited while it was in use: `process.exit`, an uncaught exception, or it ran out of memory. */
+export class WorkerCrashError extends LoopPoolError {
+  override readonly name = 'WorkerCrashError';
+
+  constructor(
+    /** Index of the worker that exited. */
+    readonly workerIndex: number,
+    /** The thread's exit code. */
+    readonly exitCode: number,
+    /** Position of the input whose task was running, if one was. */
+    readonly index: number | undefined,
+    cause?: unknown,
+  ) {
+    super(
+      `Worker ${workerIndex} exited with code ${exitCode}` +
+        (index === undefined ? '' : ` while running task ${index}`) +
+        (cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ''),
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/** A short, one-line rendering of a value for error messages. */
+export function summarize(value: unknown): string {
+  const text = inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function describeSubject(subject: SerializationSubject, index: number | undefined): string {
+  switch (subject) {
+    case 'task':
+      return `Task ${index}`;
+    case 'result':
+      return `A result of task ${index}`;
+    case 'emitted value':
+      return 'A value sent with ctx.emit';
+    case 'workerData':
+      return '`workerData`';
+  }
+}
