@@ -1,0 +1,72 @@
+import { loopPool } from 'looppool';
+
+/** Option validation needs no thread: every rule throws synchronously from loopPool(...). */
+describe('loopPool validates its arguments at once', () => {
+  const worker = './worker.js';
+
+  it.each([
+    [0, RangeError, 'Expected `size` to be a positive integer, got 0 (number)'],
+    [-1, RangeError, 'Expected `size` to be a positive integer, got -1 (number)'],
+    [1.5, RangeError, 'Expected `size` to be a positive integer, got 1.5 (number)'],
+    [Infinity, RangeError, 'Expected `size` to be a positive integer, got Infinity (number)'],
+    [NaN, RangeError, 'Expected `size` to be a positive integer, got NaN (number)'],
+  ])('size %p', (size, type, message) => {
+    expect(() => loopPool(worker, size)).toThrow(type);
+    expect(() => loopPool(worker, size)).toThrow(message);
+  });
+
+  it('size given as a string in options', () => {
+    expect(() => loopPool(worker, { size: '2' as unknown as number })).toThrow(
+      new TypeError('Expected `size` to be a positive integer, got "2" (string)'),
+    );
+  });
+
+  it('concurrency', () => {
+    expect(() => loopPool(worker, { concurrency: 0 })).toThrow(
+      new RangeError('Expected `concurrency` to be a positive integer, got 0 (number)'),
+    );
+  });
+
+  it('bufferSize', () => {
+    expect(() => loopPool(worker, { bufferSize: 0.5 })).toThrow(
+      new RangeError('Expected `bufferSize` to be a positive integer, got 0.5 (number)'),
+    );
+  });
+
+  it('ordered', () => {
+    expect(() => loopPool(worker, { ordered: 'yes' as unknown as boolean })).toThrow(
+      new TypeError('Expected `ordered` to be a boolean, got "yes" (string)'),
+    );
+  });
+
+  it('an unknown option, such as a typo', () => {
+    expect(() => loopPool(worker, { sise: 2 } as never)).toThrow(
+      new TypeError('Unknown option `sise`; expected one of: size, concurrency, ordered, bufferSize, workerData'),
+    );
+  });
+
+  it('a second argument that is neither a size nor an object', () => {
+    expect(() => loopPool(worker, 'four' as never)).toThrow(
+      new TypeError('Expected the second argument to be a size or an options object, got "four" (string)'),
+    );
+    expect(() => loopPool(worker, null as never)).toThrow(TypeError);
+  });
+
+  it('a worker that is not a path or a file: URL', () => {
+    expect(() => loopPool(42 as never)).toThrow(
+      new TypeError('Expected `worker` to be a module path or a file: URL, got 42 (number)'),
+    );
+    expect(() => loopPool('')).toThrow(new TypeError('Expected `worker` to be a module path or a file: URL, got "" (string)'));
+    expect(() => loopPool(new URL('https://example.com/worker.js'))).toThrow(
+      new TypeError('Expected `worker` to be a file: URL, got https://example.com/worker.js (https: URL)'),
+    );
+  });
+
+  it('accepts a size alone, options, or nothing', () => {
+    expect(typeof loopPool(worker)).toBe('function');
+    expect(typeof loopPool(worker, 3)).toBe('function');
+    expect(typeof loopPool(worker, { size: 2, concurrency: 4, ordered: true, bufferSize: 8, workerData: {} })).toBe(
+      'function',
+    );
+  });
+});

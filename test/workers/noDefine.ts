@@ -1,0 +1,2 @@
+/** A module that forgets to call defineWorker. */
+export const process = (task: unknown): unknown => task;

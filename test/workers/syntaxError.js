@@ -1,0 +1,2 @@
+const { defineWorker } = require('looppool/worker');
+defineWorker((task) => task +);

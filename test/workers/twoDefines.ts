@@ -1,0 +1,4 @@
+import { defineWorker } from 'looppool/worker';
+
+defineWorker((task: unknown) => task);
+defineWorker((task: unknown) => task);
