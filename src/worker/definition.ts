@@ -1,4 +1,4 @@
-import type { InteropObservable, Subscribable } from 'rxjs';
+import type { InteropObservable, Observable, Subscribable } from 'rxjs';
 
 /** What a worker's code gets besides its task. */
 export interface WorkerContext<D = unknown, R = unknown> {
@@ -23,6 +23,29 @@ export interface WorkerContext<D = unknown, R = unknown> {
  * completes. A plain value, arrays and sync iterables included, is a single result.
  */
 export type TaskOutput<R> = R | PromiseLike<R> | Subscribable<R> | InteropObservable<R> | AsyncIterable<R>;
+
+/** The type of the results a task output yields: `R` for a value, a Promise, an Observable or an AsyncIterable of `R`. */
+export type ResultOf<O> =
+  O extends PromiseLike<infer V>
+    ? V
+    : O extends Observable<infer V>
+      ? V
+      : O extends Subscribable<infer V>
+        ? V
+        : O extends AsyncIterable<infer V>
+          ? V
+          : O;
+
+/**
+ * What `defineWorker` accepts, typed by what `process` returns (`O`), so that the result type
+ * is inferred from the handler: `async (x: number) => 'a'` defines a worker of strings.
+ */
+export type WorkerDefinitionInput<T, O, D> =
+  | ((task: T, ctx: WorkerContext<D, ResultOf<O>>) => O)
+  | {
+      init?(ctx: WorkerContext<D, ResultOf<O>>): void | PromiseLike<void>;
+      process(task: T, ctx: WorkerContext<D, ResultOf<O>>): O;
+    };
 
 /** A task handler: the whole worker when it needs no `init`. */
 export type ProcessFunction<T, R, D = unknown> = (task: T, ctx: WorkerContext<D, R>) => TaskOutput<R>;

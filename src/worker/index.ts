@@ -1,7 +1,14 @@
-import { normalizeDefinition, type ProcessFunction, type WorkerDefinition } from './definition';
+import { normalizeDefinition, type ResultOf, type WorkerDefinition, type WorkerDefinitionInput } from './definition';
 import { register } from './registry';
 
-export type { ProcessFunction, TaskOutput, WorkerContext, WorkerDefinition } from './definition';
+export type {
+  ProcessFunction,
+  ResultOf,
+  TaskOutput,
+  WorkerContext,
+  WorkerDefinition,
+  WorkerDefinitionInput,
+} from './definition';
 
 /**
  * Declares the code of a worker. Call it once, at the top level of the worker module:
@@ -22,10 +29,10 @@ export type { ProcessFunction, TaskOutput, WorkerContext, WorkerDefinition } fro
  *
  * @returns the definition, normalized to `{ init?, process }`.
  */
-export function defineWorker<T, R, D = unknown>(
-  definition: WorkerDefinition<T, R, D> | ProcessFunction<T, R, D>,
-): WorkerDefinition<T, R, D> {
-  const normalized = normalizeDefinition(definition);
+export function defineWorker<T, O, D = unknown>(
+  definition: WorkerDefinitionInput<T, O, D>,
+): WorkerDefinition<T, ResultOf<O>, D> {
+  const normalized = normalizeDefinition(definition as WorkerDefinition<T, ResultOf<O>, D>);
   register(normalized as WorkerDefinition<unknown, unknown, unknown>);
   return normalized;
 }
