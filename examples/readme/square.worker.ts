@@ -1,0 +1,3 @@
+import { defineWorker } from 'looppool/worker';
+
+export default defineWorker((n: number) => n * n);
