@@ -10,7 +10,7 @@ export function inlinePool<T, R>(
   definition: WorkerDefinition<T, R> | ProcessFunction<T, R>,
   sizeOrOptions?: number | LoopPoolOptions,
 ): OperatorFunction<T, R> {
-  const options = resolveOptions(sizeOrOptions);
+  const options = resolveOptions(sizeOrOptions, 'operator');
   return ownedPool(() => inlineTransport(normalizeDefinition(definition), options.workerData), options, 'inline worker');
 }
 

@@ -1,7 +1,8 @@
 import type { LoopPoolError } from '../errors';
 import type { Transport } from '../transport/transport';
 import { workerError } from './failures';
-import { Job, type JobHost, type JobOptions, type JobSink, type WorkerSlot } from './job';
+import { Job, type JobHost, type JobOptions, type JobSink, type Task, type WorkerSlot } from './job';
+import { Queue } from './queue';
 
 /** What the engine reports that belongs to no task. */
 export interface EngineEvents<R> {
@@ -17,13 +18,23 @@ export interface EngineOptions {
   readonly concurrency: number;
 }
 
+/** Counts of one worker, as `stats()` reports them. */
+export interface WorkerLoad {
+  readonly index: number;
+  /** Tasks running on the worker. */
+  readonly inFlight: number;
+  /** Tasks waiting for this worker alone (targeted puts, broadcasts). */
+  readonly queued: number;
+}
+
 /**
  * Runs the tasks of its jobs on `size` workers with at most `concurrency` tasks each. Knows
  * workers only as {@link WorkerPort}s, so the same engine runs threads and, in marble tests,
  * cold observables in virtual time.
  *
- * Dispatch: whenever a worker has room, the least busy worker (ties broken round-robin)
- * takes the next startable input; jobs sharing the engine take turns.
+ * Dispatch: a worker with room first takes the tasks queued for it alone, in order; then the
+ * least busy worker (fewest tasks running and queued; ties round-robin) takes the next input
+ * any worker may run, from the jobs in turn.
  */
 export class Engine<T, R> implements JobHost<T, R> {
   /** One slot per worker, at the worker's index. */
@@ -37,6 +48,8 @@ export class Engine<T, R> implements JobHost<T, R> {
   /** True while `pump` runs; a nested call only asks for one more pass. */
   private pumping = false;
   private pumpAgain = false;
+  /** Set by `drain`: resolves once the last job has ended. */
+  private drained: { promise: Promise<void>; resolve(): void } | undefined;
   private stopped = false;
 
   constructor(
@@ -46,18 +59,28 @@ export class Engine<T, R> implements JobHost<T, R> {
     private readonly workerName: string,
     private readonly events: EngineEvents<R>,
   ) {
-    for (let index = 0; index < options.size && !this.stopped; index++) {
+    for (let index = 0; index < options.size; index++) {
       const port = transport(index, {
         emitted: (value) => this.stopped || this.events.emitted(value, index),
-        failed: (failure) => this.fail(workerError(failure, index, this.workerName)),
+        failed: (failure) => this.stopped || this.events.failed(workerError(failure, index, this.workerName)),
       });
-      this.slots.push({ index, port, inFlight: 0 });
+      this.slots.push({ index, port, inFlight: 0, queue: new Queue(), sequentialRunning: false });
     }
   }
 
-  /** Resolves when every worker has run `init`. */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Resolves when every worker has run `init`; rejects with the first worker's failure. */
   get ready(): Promise<void> {
-    return Promise.all(this.slots.map((slot) => slot.port.ready)).then(() => undefined);
+    return Promise.all(
+      this.slots.map((slot) =>
+        slot.port.ready.catch((failure: unknown) => {
+          throw workerError(failure as never, slot.index, this.workerName);
+        }),
+      ),
+    ).then(() => undefined);
   }
 
   /** Opens a stream of inputs whose results go to `sink`. */
@@ -65,6 +88,20 @@ export class Engine<T, R> implements JobHost<T, R> {
     const job = new Job<T, R>(this, sink, options);
     this.jobs.push(job);
     return job;
+  }
+
+  /** Per-worker counts. */
+  load(): WorkerLoad[] {
+    return this.slots.map(({ index, inFlight, queue }) => ({ index, inFlight, queued: queue.length }));
+  }
+
+  /** Inputs waiting for any worker, across jobs. */
+  get waiting(): number {
+    return this.jobs.reduce((sum, job) => sum + job.waiting, 0);
+  }
+
+  enqueue(target: number, job: Job<T, R>, task: Task<T>): void {
+    this.slots[target]!.queue.push({ job, task });
   }
 
   /** Starts waiting tasks while workers have room. Safe to call from inside a task's callbacks. */
@@ -84,61 +121,101 @@ export class Engine<T, R> implements JobHost<T, R> {
     }
   }
 
-  release(slot: WorkerSlot<T, R>): void {
+  release(slot: WorkerSlot<T, R>, task: Task<T>): void {
     slot.inFlight--;
+    if (task.sequential) slot.sequentialRunning = false;
   }
 
   detach(job: Job<T, R>): void {
     const at = this.jobs.indexOf(job);
     if (at >= 0) this.jobs.splice(at, 1);
+    if (this.drained && this.jobs.length === 0) this.drained.resolve();
   }
 
-  /** Stops every worker at once; open jobs are closed without notification. */
-  async terminate(): Promise<void> {
+  /** Resolves once every open job has ended, jobs opened meanwhile included. */
+  drain(): Promise<void> {
+    if (!this.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.drained = { promise, resolve };
+      if (this.jobs.length === 0) resolve();
+    }
+    return this.drained.promise;
+  }
+
+  /**
+   * Stops every worker at once. Open jobs are closed: the `settled` callback of each of their
+   * unfinished tasks gets `reason`, if one is given.
+   */
+  async terminate(reason?: LoopPoolError): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const job of [...this.jobs]) job.close();
+    for (const job of [...this.jobs]) job.close(reason);
+    for (const slot of this.slots) {
+      for (const { job, task } of slot.queue.drain()) job.dropTargeted(task, reason);
+    }
     await Promise.all(this.slots.map((slot) => slot.port.terminate()));
   }
 
   private dispatch(): void {
-    while (!this.stopped) {
-      const slot = this.leastBusySlot();
-      if (!slot) return;
-      const job = this.nextJob();
-      if (!job) return;
-      this.slotCursor = (slot.index + 1) % this.slots.length;
-      job.start(slot);
-    }
+    while (!this.stopped && (this.dispatchTargeted() || this.dispatchShared()));
   }
 
-  /** The worker with the fewest tasks in flight and room for one more; ties go round-robin. */
-  private leastBusySlot(): WorkerSlot<T, R> | undefined {
-    let best: WorkerSlot<T, R> | undefined;
-    const count = this.slots.length;
-    for (let offset = 0; offset < count; offset++) {
-      const slot = this.slots[(this.slotCursor + offset) % count]!;
-      if (slot.inFlight < this.options.concurrency && (!best || slot.inFlight < best.inFlight)) best = slot;
+  /** Starts one task queued for a specific worker that has room; false if none can start. */
+  private dispatchTargeted(): boolean {
+    for (const slot of this.slots) {
+      if (slot.inFlight >= this.options.concurrency) continue;
+      const head = slot.queue.peek();
+      if (!head) continue;
+      if (head.job.closed) {
+        slot.queue.shift();
+        head.job.dropTargeted(head.task);
+        return true;
+      }
+      if (!head.job.mayStart(head.task) || (head.task.sequential && slot.sequentialRunning)) continue;
+      slot.queue.shift();
+      head.job.start(head.task, slot);
+      return true;
     }
-    return best;
+    return false;
   }
 
-  /** The next job, in turn, that has an input ready to start. */
-  private nextJob(): Job<T, R> | undefined {
+  /** Starts one input that any worker may run on the least busy worker; false if none can start. */
+  private dispatchShared(): boolean {
+    const slot = this.leastBusySlot();
+    if (!slot) return false;
     const count = this.jobs.length;
     for (let offset = 0; offset < count; offset++) {
       const at = (this.jobCursor + offset) % count;
       const job = this.jobs[at]!;
-      if (job.hasStartable()) {
+      const task = job.nextStartable();
+      if (task) {
         this.jobCursor = (at + 1) % count;
-        return job;
+        this.slotCursor = (slot.index + 1) % this.slots.length;
+        job.start(task, slot);
+        return true;
       }
     }
-    return undefined;
+    return false;
   }
 
-  private fail(error: LoopPoolError): void {
-    if (this.stopped) return;
-    this.events.failed(error);
+  /**
+   * The worker with room that is least busy (running plus queued); ties go round-robin. A
+   * worker running a broadcast, or with one next in its queue, takes no other task.
+   */
+  private leastBusySlot(): WorkerSlot<T, R> | undefined {
+    let best: WorkerSlot<T, R> | undefined;
+    let bestLoad = Infinity;
+    const count = this.slots.length;
+    for (let offset = 0; offset < count; offset++) {
+      const slot = this.slots[(this.slotCursor + offset) % count]!;
+      const load = slot.inFlight + slot.queue.length;
+      const barred = slot.sequentialRunning || slot.queue.peek()?.task.sequential === true;
+      if (slot.inFlight < this.options.concurrency && load < bestLoad && !barred) {
+        best = slot;
+        bestLoad = load;
+      }
+    }
+    return best;
   }
 }

@@ -1,12 +1,13 @@
 import type { Observer, Subscription } from 'rxjs';
+import type { LoopPoolError } from '../errors';
 import type { WorkerPort } from '../transport/transport';
 import { taskError } from './failures';
 import { Queue } from './queue';
 import { ReorderBuffer, type OrderedSink } from './reorder';
 
-/** Where a job's results and its end go: in practice, the operator's subscriber. */
+/** Where a job's results and its end go: the operator's subscriber, or the pool's result buffer. */
 export interface JobSink<R> {
-  next(value: R): void;
+  next(value: R, workerIndex: number): void;
   error(error: unknown): void;
   complete(): void;
   readonly closed: boolean;
@@ -14,11 +15,13 @@ export interface JobSink<R> {
 
 /** What a job needs from the engine that runs it. */
 export interface JobHost<T, R> {
+  /** Queues a task that only worker `target` may run. */
+  enqueue(target: number, job: Job<T, R>, task: Task<T>): void;
   /** Called when a task of this job ends, whichever way, so the worker can take another. */
-  release(slot: WorkerSlot<T, R>): void;
+  release(slot: WorkerSlot<T, R>, task: Task<T>): void;
   /** Asks the engine to start waiting tasks. */
   pump(): void;
-  /** Removes a finished or abandoned job. */
+  /** Removes a job that has ended. */
   detach(job: Job<T, R>): void;
 }
 
@@ -28,36 +31,66 @@ export interface WorkerSlot<T, R> {
   readonly port: WorkerPort<T, R>;
   /** Tasks running on this worker; never above `concurrency`. */
   inFlight: number;
+  /** Tasks that only this worker may run (targeted puts, broadcasts), in order. */
+  readonly queue: Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>;
+  /** True while a sequential task (a broadcast) runs on this worker. */
+  sequentialRunning: boolean;
 }
 
-/** How a job orders and bounds its results. */
+/** How a job orders its results and what one failure means. */
 export interface JobOptions {
   readonly ordered: boolean;
   readonly bufferSize: number;
+  /**
+   * `true` (a pipeline): the first failure fails the job and cancels the rest.
+   * `false` (the pool's puts): a failure ends only its task, through `settled`.
+   */
+  readonly failFast: boolean;
+  /** A further condition for starting any task, such as room in the pool's result buffer. */
+  readonly mayStart?: () => boolean;
 }
 
-/** An input that has not started yet. */
-interface PendingTask<T> {
+/** An input on its way through the pool. */
+export interface Task<T> {
+  /** Position of the input in its job, from 0. */
   readonly index: number;
   readonly input: T;
+  /** Called once when the task has ended: with no argument when it completed. */
+  readonly settled?: ((error?: LoopPoolError) => void) | undefined;
+  /**
+   * A broadcast: on its worker it starts only after the previous one has finished, and the
+   * worker starts no other task meanwhile.
+   */
+  readonly sequential?: boolean | undefined;
+}
+
+/** Where an input goes and who hears of its end. */
+export interface PushOptions {
+  /** The only worker that may run it. */
+  readonly target?: number | undefined;
+  readonly settled?: Task<unknown>['settled'];
+  readonly sequential?: boolean | undefined;
 }
 
 /**
- * One stream of inputs through the pool (one subscription of the operator): numbers its
- * inputs, keeps those not yet started, and turns task results into its output, in order
- * or not. It completes when its source has completed and every task has finished.
+ * One stream of inputs through the pool: a subscription of the operator, or the pool's own
+ * `put`s. Numbers its inputs, keeps those not yet started, and turns task results into its
+ * output, in order or not. It completes when its inputs have ended and every task has
+ * finished.
  */
 export class Job<T, R> implements OrderedSink<R> {
-  /** Inputs not yet started, in input order. Unbounded: the source pushes. */
-  private readonly pending = new Queue<PendingTask<T>>();
+  /** Inputs any worker may run, not yet started, in input order. Unbounded: the source pushes. */
+  private readonly pending = new Queue<Task<T>>();
   /** Index the next input gets. */
   private nextIndex = 0;
   /** Tasks started and not yet finished; at most size × concurrency. */
   private readonly running = new Set<TaskRun<T, R>>();
+  /** Targeted tasks queued on a worker and not yet started. */
+  private targeted = 0;
   /** In ordered mode, results that wait for an earlier task; at most `bufferSize`, plus what running tasks add. */
   private readonly order: ReorderBuffer<R> | undefined;
-  /** Set when the source has completed. */
-  private sourceDone = false;
+  /** Set when no more inputs will come. */
+  private inputsEnded = false;
   /** Set in ordered mode once a task has failed: later inputs never start. */
   private halted = false;
   private ended = false;
@@ -75,53 +108,91 @@ export class Job<T, R> implements OrderedSink<R> {
     return this.ended || this.sink.closed;
   }
 
-  /** Accepts the next input from the source. */
-  push(input: T): void {
-    if (this.closed) return;
-    this.pending.push({ index: this.nextIndex++, input });
-    this.host.pump();
+  /** Inputs waiting for any worker. */
+  get waiting(): number {
+    return this.pending.length;
   }
 
-  /** The source has completed. */
+  /** Tasks running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Accepts an input. With a `target`, only that worker runs it.
+   * @returns the input's index.
+   */
+  push(input: T, options: PushOptions = {}): number {
+    const task: Task<T> = { index: this.nextIndex++, input, settled: options.settled, sequential: options.sequential };
+    if (options.target === undefined) {
+      this.pending.push(task);
+    } else {
+      this.targeted++;
+      this.host.enqueue(options.target, this, task);
+    }
+    this.host.pump();
+    return task.index;
+  }
+
+  /** No more inputs will come; the job completes once its tasks have finished. */
   end(): void {
-    this.sourceDone = true;
+    this.inputsEnded = true;
     this.completeIfDone();
   }
 
-  /** Whether a task can start now; ordering may hold inputs back to bound the reorder buffer. */
-  hasStartable(): boolean {
+  /** The next input any worker may start now, if there is one; ordering may hold it back. */
+  nextStartable(): Task<T> | undefined {
     const next = this.pending.peek();
-    if (!next || this.halted || this.closed) return false;
-    return !this.order || this.order.size < this.options.bufferSize || next.index === this.order.head;
+    return next && this.mayStart(next) ? next : undefined;
   }
 
-  /** Starts the next pending input on `slot`; call only after {@link hasStartable}. */
-  start(slot: WorkerSlot<T, R>): void {
-    const task = this.pending.shift()!;
+  /** Whether `task` may start now. */
+  mayStart(task: Task<T>): boolean {
+    if (this.halted || this.closed || !(this.options.mayStart?.() ?? true)) return false;
+    return !this.order || this.order.size < this.options.bufferSize || task.index === this.order.head;
+  }
+
+  /** Starts `task` on `slot`: the next pending input, or a targeted task from the slot's queue. */
+  start(task: Task<T>, slot: WorkerSlot<T, R>): void {
+    if (task === this.pending.peek()) this.pending.shift();
+    else this.targeted--;
     slot.inFlight++;
-    const run = new TaskRun(this, slot, task.index, task.input);
+    if (task.sequential) slot.sequentialRunning = true;
+    const run = new TaskRun(this, slot, task);
     this.running.add(run);
     const subscription = slot.port.run(task.input).subscribe(run);
     if (this.running.has(run)) run.subscription = subscription;
   }
 
-  /** Stops everything: running tasks are cancelled, pending inputs dropped. */
-  close(): void {
+  /**
+   * Stops everything at once: running tasks are cancelled and pending ones dropped. With a
+   * `reason`, each of their `settled` callbacks gets it, and so does the sink's `error`.
+   */
+  close(reason?: LoopPoolError): void {
     if (this.ended) return;
     this.ended = true;
-    this.pending.drain();
+    const dropped = this.pending.drain();
     const running = [...this.running];
     this.running.clear();
     for (const run of running) {
       run.subscription?.unsubscribe();
-      this.host.release(run.slot);
+      this.host.release(run.slot, run.task);
     }
     this.host.detach(this);
+    if (!reason) return;
+    for (const task of [...dropped, ...running.map((run) => run.task)]) task.settled?.(reason);
+    if (!this.sink.closed) this.sink.error(reason);
+  }
+
+  /** Drops a targeted task that never started because the job closed; see {@link close}. */
+  dropTargeted(task: Task<T>, reason?: LoopPoolError): void {
+    this.targeted--;
+    if (reason) task.settled?.(reason);
   }
 
   /** {@link OrderedSink}: a result, in output order. */
-  next(value: R): void {
-    if (!this.closed) this.sink.next(value);
+  next(value: R, workerIndex = -1): void {
+    if (!this.closed) this.sink.next(value, workerIndex);
   }
 
   /** {@link OrderedSink}: the job fails; everything else it has is cancelled. */
@@ -134,14 +205,15 @@ export class Job<T, R> implements OrderedSink<R> {
   /** @internal A result of `run`. */
   resultOf(run: TaskRun<T, R>, value: R): void {
     if (this.closed) return;
-    if (this.order) this.order.next(run.index, value);
-    else this.sink.next(value);
+    if (this.order) this.order.next(run.task.index, value);
+    else this.sink.next(value, run.slot.index);
   }
 
   /** @internal `run` completed. */
   completed(run: TaskRun<T, R>): void {
     if (!this.finish(run)) return;
-    this.order?.complete(run.index);
+    run.task.settled?.();
+    this.order?.complete(run.task.index);
     this.completeIfDone();
     this.host.pump();
   }
@@ -149,10 +221,13 @@ export class Job<T, R> implements OrderedSink<R> {
   /** @internal `run` failed. */
   failed(run: TaskRun<T, R>, failure: unknown): void {
     if (!this.finish(run)) return;
-    const error = taskError(failure, run.index, run.slot.index, run.input);
-    if (this.order) {
+    const error = taskError(failure, run.task.index, run.slot.index, run.task.input);
+    run.task.settled?.(error);
+    if (!this.options.failFast) {
+      this.completeIfDone();
+    } else if (this.order) {
       this.halted = true;
-      this.order.error(run.index, error);
+      this.order.error(run.task.index, error);
     } else {
       this.error(error);
     }
@@ -161,12 +236,13 @@ export class Job<T, R> implements OrderedSink<R> {
 
   private finish(run: TaskRun<T, R>): boolean {
     if (!this.running.delete(run)) return false;
-    this.host.release(run.slot);
+    this.host.release(run.slot, run.task);
     return !this.closed;
   }
 
   private completeIfDone(): void {
-    if (this.closed || !this.sourceDone || this.running.size > 0 || (this.pending.length > 0 && !this.halted)) return;
+    if (this.closed || !this.inputsEnded || this.running.size > 0 || this.targeted > 0) return;
+    if (this.pending.length > 0 && !this.halted) return;
     if (this.order && this.order.size > 0) return;
     this.close();
     this.sink.complete();
@@ -181,8 +257,7 @@ class TaskRun<T, R> implements Observer<R> {
   constructor(
     private readonly job: Job<T, R>,
     readonly slot: WorkerSlot<T, R>,
-    readonly index: number,
-    readonly input: T,
+    readonly task: Task<T>,
   ) {}
 
   next(value: R): void {

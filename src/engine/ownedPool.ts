@@ -18,7 +18,7 @@ export function ownedPool<T, R>(
         emitted: (value) => subscriber.next(value),
         failed: (error) => subscriber.error(error),
       });
-      const job = engine.open(subscriber, options);
+      const job = engine.open(subscriber, { ordered: options.ordered, bufferSize: options.bufferSize, failFast: true });
       const sourceSubscription = subscriber.closed
         ? undefined
         : source.subscribe({

@@ -93,8 +93,9 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
   }
 
   private initFailed(error: unknown): Promise<never> {
-    this.listener.failed({ kind: 'load', reason: 'init threw', error: asError(error) });
-    return Promise.reject(error);
+    const failure = { kind: 'load', reason: 'init threw', error: asError(error) } as const;
+    this.listener.failed(failure);
+    return Promise.reject(failure);
   }
 }
 

@@ -99,7 +99,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     const graceful = this.state === 'ready';
     this.state = 'stopped';
     this.running.clear();
-    this.settleReady?.reject(new Error('terminated'));
+    this.settleReady?.reject({ kind: 'load', reason: 'the worker was stopped before it was ready' } satisfies WorkerFailure);
     this.settleReady = undefined;
     if (graceful) {
       this.outbox.push(Op.stop, 0, 0);

@@ -35,7 +35,7 @@ export interface PortListener<R> {
  */
 export interface WorkerPort<T, R> {
   readonly index: number;
-  /** Resolves once the worker has run `init`; rejects (and `failed` is called) if it cannot. */
+  /** Resolves once the worker has run `init`; rejects with a {@link WorkerFailure} if it cannot. */
   readonly ready: Promise<void>;
   /**
    * Runs one task. Subscribing sends it; each value is one result; completion ends the task.
