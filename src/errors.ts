@@ -93,6 +93,14 @@ export class WorkerCrashError extends LoopPoolError {
   }
 }
 
+/**
+ * The pool is closed: `put`, `broadcast` or a new pipeline after `stop()` or `terminate()`,
+ * or a task that `terminate()` cut short.
+ */
+export class PoolClosedError extends LoopPoolError {
+  override readonly name = 'PoolClosedError';
+}
+
 /** A short, one-line rendering of a value for error messages. */
 export function summarize(value: unknown): string {
   const text = inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });

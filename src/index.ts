@@ -1,7 +1,17 @@
 export { loopPool } from './loopPool';
-export type { LoopPoolOptions } from './options';
+export {
+  createPool,
+  type BroadcastOptions,
+  type Delivery,
+  type LoopPool,
+  type PoolStats,
+  type PutOptions,
+  type WorkerStats,
+} from './createPool';
+export type { AckMode, LoopPoolOptions, PipelineOptions, PoolOptions } from './options';
 export {
   LoopPoolError,
+  PoolClosedError,
   SerializationError,
   TaskError,
   WorkerCrashError,

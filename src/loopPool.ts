@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
-import { resolveOptions, type LoopPoolOptions } from './options';
+import { Pool, type LoopPool } from './createPool';
+import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
 import { threadsTransport } from './transport/threads';
 import { resolveWorkerModule } from './workerModule';
 
@@ -36,8 +37,22 @@ import { resolveWorkerModule } from './workerModule';
  * const hashes$ = from(records).pipe(loopPool<Row, string>('./hash.worker.js', 4));
  * ```
  */
-export function loopPool<T, R>(worker: string | URL, sizeOrOptions?: number | LoopPoolOptions): OperatorFunction<T, R> {
+export function loopPool<T, R>(worker: string | URL, sizeOrOptions?: number | LoopPoolOptions): OperatorFunction<T, R>;
+/**
+ * Runs each value of the source as a task on an existing pool, without owning it: ending the
+ * subscription cancels this pipeline's tasks but leaves the pool running. Pipelines sharing a
+ * pool take turns for its workers, and each sees only its own tasks' results.
+ *
+ * @param pool a pool from {@link createPool}.
+ * @param options the pipeline's ordering; the pool's options are the defaults.
+ */
+export function loopPool<T, R>(pool: LoopPool<T, R, unknown>, options?: PipelineOptions): OperatorFunction<T, R>;
+export function loopPool<T, R>(
+  worker: string | URL | LoopPool<T, R, unknown>,
+  sizeOrOptions?: number | LoopPoolOptions | PipelineOptions,
+): OperatorFunction<T, R> {
+  if (worker instanceof Pool) return (worker as Pool<T, R>).pipeline(sizeOrOptions as PipelineOptions | undefined);
   const modulePath = resolveWorkerModule(worker);
-  const options = resolveOptions(sizeOrOptions);
+  const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions | undefined, 'operator');
   return ownedPool(() => threadsTransport<T, R>(modulePath, options), options, modulePath);
 }

@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
 
-/** Options of {@link loopPool}. Every field is optional; the defaults suit a CPU-bound map. */
+/** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
+export type AckMode = 'auto' | 'manual';
+
+/** Options of {@link loopPool} over its own workers. Every field is optional. */
 export interface LoopPoolOptions<D = unknown> {
   /**
    * Worker threads.
@@ -20,9 +23,10 @@ export interface LoopPoolOptions<D = unknown> {
    */
   ordered?: boolean;
   /**
-   * Results held and not yet emitted. In ordered mode, no new task starts while this many
-   * results wait for an earlier task; the earliest unfinished task always starts, so the
-   * buffer always drains. Tasks already running may add to it.
+   * Results held and not yet consumed. In ordered mode: results waiting for an earlier task;
+   * no new task starts while this many wait, except the earliest unfinished one, so the
+   * buffer always drains. In a pool: results not yet consumed from `results$`; no `put` task
+   * starts while this many are pending. Tasks already running may add to it.
    * @default 1024
    */
   bufferSize?: number;
@@ -35,42 +39,95 @@ export interface LoopPoolOptions<D = unknown> {
   workerData?: D;
 }
 
-/** {@link LoopPoolOptions} with every default filled in. */
+/** Options of {@link createPool}: those of {@link LoopPoolOptions}, and how results are acknowledged. */
+export interface PoolOptions<D = unknown> extends LoopPoolOptions<D> {
+  /**
+   * `'auto'`: a result is consumed once `results$` has emitted it. `'manual'`: `results$`
+   * emits `Delivery` objects, and a result is consumed once its `done()` is called.
+   * @default 'auto'
+   */
+  ack?: AckMode;
+}
+
+/**
+ * Options of `loopPool(pool, options)`, a pipeline over a pool it does not own. The pool's
+ * own options are the defaults.
+ */
+export interface PipelineOptions {
+  /** @default the pool's `ordered` */
+  ordered?: boolean;
+  /** @default the pool's `bufferSize` */
+  bufferSize?: number;
+}
+
+/** {@link PoolOptions} with every default filled in. */
 export interface ResolvedOptions<D = unknown> {
   readonly size: number;
   readonly concurrency: number;
   readonly ordered: boolean;
   readonly bufferSize: number;
   readonly workerData: D | undefined;
+  readonly ack: AckMode;
 }
 
-const optionNames: ReadonlyArray<keyof LoopPoolOptions> = ['size', 'concurrency', 'ordered', 'bufferSize', 'workerData'];
+/** {@link PipelineOptions} with every default filled in. */
+export interface ResolvedPipelineOptions {
+  readonly ordered: boolean;
+  readonly bufferSize: number;
+}
+
+const operatorOptions = ['size', 'concurrency', 'ordered', 'bufferSize', 'workerData'] as const;
+const poolOptions = [...operatorOptions, 'ack'] as const;
+const pipelineOptions = ['ordered', 'bufferSize'] as const;
 
 /**
- * Checks options and fills in defaults. Throws `TypeError` or `RangeError` at once, naming
- * the option and the value that was given.
+ * Checks the options of `loopPool(worker, ...)` (`kind` 'operator') or `createPool` ('pool')
+ * and fills in defaults. Throws `TypeError` or `RangeError` at once, naming the option and
+ * the value that was given.
  */
-export function resolveOptions<D>(sizeOrOptions: number | LoopPoolOptions<D> | undefined): ResolvedOptions<D> {
-  const options: LoopPoolOptions<D> =
-    typeof sizeOrOptions === 'number' ? { size: sizeOrOptions } : checkOptionsObject(sizeOrOptions);
+export function resolveOptions<D>(
+  sizeOrOptions: number | PoolOptions<D> | undefined,
+  kind: 'operator' | 'pool',
+): ResolvedOptions<D> {
+  const options: PoolOptions<D> =
+    typeof sizeOrOptions === 'number'
+      ? { size: sizeOrOptions }
+      : checkNames(sizeOrOptions, kind === 'pool' ? poolOptions : operatorOptions);
   return {
     size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
     concurrency: positiveInteger('concurrency', options.concurrency, 1),
     ordered: boolean('ordered', options.ordered, false),
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     workerData: options.workerData,
+    ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
   };
 }
 
-function checkOptionsObject<D>(options: LoopPoolOptions<D> | undefined): LoopPoolOptions<D> {
-  if (options === undefined) return {};
+/** Checks the options of `loopPool(pool, options)`; the pool's options are the defaults. */
+export function resolvePipelineOptions(
+  options: PipelineOptions | undefined,
+  defaults: ResolvedPipelineOptions,
+): ResolvedPipelineOptions {
+  const checked = checkNames(options, pipelineOptions, 'the pool');
+  return {
+    ordered: boolean('ordered', checked.ordered, defaults.ordered),
+    bufferSize: positiveInteger('bufferSize', checked.bufferSize, defaults.bufferSize),
+  };
+}
+
+function checkNames<O extends object>(options: O | undefined, allowed: readonly string[], owner?: string): O {
+  if (options === undefined) return {} as O;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`Expected the second argument to be a size or an options object, got ${show(options)}`);
+    throw new TypeError(
+      `Expected the second argument to be ${owner ? 'an options object' : 'a size or an options object'}, got ${show(options)}`,
+    );
   }
   for (const name of Object.keys(options)) {
-    if (!(optionNames as readonly string[]).includes(name)) {
-      throw new TypeError(`Unknown option \`${name}\`; expected one of: ${optionNames.join(', ')}`);
+    if (allowed.includes(name)) continue;
+    if (owner && (poolOptions as readonly string[]).includes(name)) {
+      throw new TypeError(`\`${name}\` belongs to ${owner}: set it in createPool(...), not in loopPool(pool, ...)`);
     }
+    throw new TypeError(`Unknown option \`${name}\`; expected one of: ${allowed.join(', ')}`);
   }
   return options;
 }
@@ -90,6 +147,14 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
   return value;
+}
+
+function oneOf<V extends string>(name: string, value: unknown, allowed: readonly V[], fallback: V): V {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as V)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((v) => `'${v}'`).join(', ')}, got ${show(value)}`);
+  }
+  return value as V;
 }
 
 /** Renders a rejected value the way every validation message does: `0 (number)`. */
