@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -18,5 +20,35 @@ describe('examples', () => {
     });
     expect(stdout).toMatch(/items: +2,000\n/);
     expect(stdout).toMatch(/speed-up: +\d+\.\d\dx on \d+ threads/);
+  });
+
+  describe('Looppool ports', () => {
+    let server: Server;
+    let base: string;
+    beforeAll(async () => {
+      server = createServer((request, response) => {
+        response.setHeader('server', `test-server${request.url}`);
+        response.end('hello');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('the fetch worker answers [url, server header] for every URL, then the pool stops', async () => {
+      const urls = ['/a', '/b', '/c', '/d', '/e'].map((path) => `${base}${path}`);
+      const { stdout } = await execFileAsync(process.execPath, [join(examples, 'fetch', 'main.ts'), ...urls]);
+      const results = stdout.trim().split('\n').map((line) => JSON.parse(line) as [string, string]);
+      expect(results.sort()).toEqual(urls.map((url) => [url, `test-server${new URL(url).pathname}`]));
+    });
+
+    it('the instrumented worker names the worker and thread of each result', async () => {
+      const { stdout } = await execFileAsync(process.execPath, [join(examples, 'instrumented', 'main.ts')]);
+      const results = stdout.trim().split('\n').map((line) => JSON.parse(line) as { message: string; worker: number; thread: string });
+      expect(results.map((r) => r.message)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
+      for (const result of results) {
+        expect(result.thread).toMatch(new RegExp(`^instrumented pool worker ${result.worker} \\(thread \\d+\\)$`));
+      }
+    });
   });
 });
