@@ -1,17 +1,16 @@
 import type { OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ownedPool } from '../src/engine/ownedPool';
-import { resolveOptions, type LoopPoolOptions } from '../src/options';
-import { inlineTransport } from '../src/transport/inline';
-import { normalizeDefinition, type ProcessFunction, type WorkerDefinition } from '../src/worker/definition';
+import { loopPool } from '../src/loopPool';
+import type { LoopPoolOptions } from '../src/options';
+import { inlineWorker, type InlineWorker } from '../src/testing';
+import type { ProcessFunction, WorkerDefinition } from '../src/worker/definition';
 
-/** The engine over the in-process transport: the operator a thread pool would be, in virtual time. */
+/** `loopPool(inlineWorker(definition), options)`: the operator a thread pool would be, in virtual time. */
 export function inlinePool<T, R>(
   definition: WorkerDefinition<T, R> | ProcessFunction<T, R>,
   sizeOrOptions?: number | LoopPoolOptions,
 ): OperatorFunction<T, R> {
-  const options = resolveOptions(sizeOrOptions, 'operator');
-  return ownedPool(() => inlineTransport(normalizeDefinition(definition), options.workerData), options, 'inline worker');
+  return loopPool(inlineWorker(definition as WorkerDefinition<T, R>) as InlineWorker<T, R>, sizeOrOptions);
 }
 
 /** A TestScheduler whose deep equality is Jest's, so asymmetric matchers work in expectations. */

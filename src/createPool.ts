@@ -10,9 +10,8 @@ import {
   type PoolOptions,
   type ResolvedOptions,
 } from './options';
-import { threadsTransport } from './transport/threads';
 import type { Transport } from './transport/transport';
-import { resolveWorkerModule } from './workerModule';
+import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
 export type { Delivery } from './engine/resultBuffer';
 
@@ -109,22 +108,22 @@ export interface LoopPool<T, R, Out = R> {
  * await pool.stop();
  * ```
  *
- * @param worker the worker module, as for `loopPool`.
+ * @param worker the worker module, as for `loopPool`, or an `inlineWorker` in tests.
  * @param sizeOrOptions the number of workers, or {@link PoolOptions}.
  * @throws TypeError or RangeError at once for an invalid argument.
  */
 export function createPool<T, R>(
-  worker: string | URL,
+  worker: WorkerSource<T, R>,
   options: PoolOptions & { ack: 'manual' },
 ): LoopPool<T, R, Delivery<R>>;
-export function createPool<T, R>(worker: string | URL, sizeOrOptions?: number | PoolOptions): LoopPool<T, R>;
+export function createPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | PoolOptions): LoopPool<T, R>;
 export function createPool<T, R>(
-  worker: string | URL,
+  worker: WorkerSource<T, R>,
   sizeOrOptions?: number | PoolOptions,
 ): LoopPool<T, R, R | Delivery<R>> {
-  const modulePath = resolveWorkerModule(worker);
+  const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions, 'pool');
-  return new Pool<T, R>(threadsTransport<T, R>(modulePath, options), options, modulePath);
+  return new Pool<T, R>(transport(options.workerData), options, name);
 }
 
 /** @internal The pool behind `createPool`, and what `loopPool(pool)` attaches to. */

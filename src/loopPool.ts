@@ -2,8 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
 import { Pool, type LoopPool } from './createPool';
 import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
-import { threadsTransport } from './transport/threads';
-import { resolveWorkerModule } from './workerModule';
+import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
 /**
  * Runs each value of the source as a task on a pool of worker threads and merges every
@@ -28,7 +27,8 @@ import { resolveWorkerModule } from './workerModule';
  * ```
  *
  * @param worker the worker module: an absolute path, a path relative to the current
- *   directory, or a `file:` URL. It must call `defineWorker` from `looppool/worker`.
+ *   directory, or a `file:` URL. It must call `defineWorker` from `looppool/worker`. In
+ *   tests, `inlineWorker(definition)` from `looppool/testing` runs it in this thread instead.
  * @param sizeOrOptions the number of workers, or {@link LoopPoolOptions}.
  * @throws TypeError or RangeError at once for an invalid argument.
  *
@@ -37,7 +37,7 @@ import { resolveWorkerModule } from './workerModule';
  * const hashes$ = from(records).pipe(loopPool<Row, string>('./hash.worker.js', 4));
  * ```
  */
-export function loopPool<T, R>(worker: string | URL, sizeOrOptions?: number | LoopPoolOptions): OperatorFunction<T, R>;
+export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | LoopPoolOptions): OperatorFunction<T, R>;
 /**
  * Runs each value of the source as a task on an existing pool, without owning it: ending the
  * subscription cancels this pipeline's tasks but leaves the pool running. Pipelines sharing a
@@ -48,11 +48,11 @@ export function loopPool<T, R>(worker: string | URL, sizeOrOptions?: number | Lo
  */
 export function loopPool<T, R>(pool: LoopPool<T, R, unknown>, options?: PipelineOptions): OperatorFunction<T, R>;
 export function loopPool<T, R>(
-  worker: string | URL | LoopPool<T, R, unknown>,
+  worker: WorkerSource<T, R> | LoopPool<T, R, unknown>,
   sizeOrOptions?: number | LoopPoolOptions | PipelineOptions,
 ): OperatorFunction<T, R> {
   if (worker instanceof Pool) return (worker as Pool<T, R>).pipeline(sizeOrOptions as PipelineOptions | undefined);
-  const modulePath = resolveWorkerModule(worker);
+  const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions | undefined, 'operator');
-  return ownedPool(() => threadsTransport<T, R>(modulePath, options), options, modulePath);
+  return ownedPool(() => transport(options.workerData), options, name);
 }

@@ -32,9 +32,11 @@ export type ResultOf<O> =
       ? V
       : O extends Subscribable<infer V>
         ? V
-        : O extends AsyncIterable<infer V>
+        : O extends InteropObservable<infer V>
           ? V
-          : O;
+          : O extends AsyncIterable<infer V>
+            ? V
+            : O;
 
 /**
  * What `defineWorker` accepts, typed by what `process` returns (`O`), so that the result type

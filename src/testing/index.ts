@@ -1,0 +1,1 @@
+export { inlineWorker, InlineWorker } from './inlineWorker';

@@ -1,0 +1,24 @@
+import { InlineWorker } from './testing/inlineWorker';
+import { inlineTransport } from './transport/inline';
+import { threadsTransport } from './transport/threads';
+import type { Transport } from './transport/transport';
+import { resolveWorkerModule } from './workerModule';
+
+/** What `loopPool` and `createPool` accept as the worker: a module, or an inline definition. */
+export type WorkerSource<T, R> = string | URL | InlineWorker<T, R, unknown>;
+
+/** How to start the workers of a pool, and how errors name them. */
+export interface ResolvedWorker<T, R> {
+  readonly transport: (workerData: unknown) => Transport<T, R>;
+  readonly name: string;
+}
+
+/** Checks the `worker` argument at once and picks the transport: threads for a module, in-process for an inline worker. */
+export function resolveWorkerSource<T, R>(worker: unknown): ResolvedWorker<T, R> {
+  if (worker instanceof InlineWorker) {
+    const definition = (worker as InlineWorker<T, R, unknown>).definition;
+    return { transport: (workerData) => inlineTransport(definition, workerData), name: 'inline worker' };
+  }
+  const modulePath = resolveWorkerModule(worker);
+  return { transport: (workerData) => threadsTransport<T, R>(modulePath, { workerData }), name: modulePath };
+}
