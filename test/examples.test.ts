@@ -14,6 +14,11 @@ describe('examples', () => {
     expect(stdout.trim().split('\n').map(Number)).toEqual([1, 4, 9, 16, 25, 36, 49, 64, 81, 100]);
   });
 
+  it('the pricing pipeline prints running totals in input order', async () => {
+    const { stdout } = await execFileAsync(process.execPath, [join(examples, 'pricing', 'main.ts')]);
+    expect(stdout.trim().split('\n').map(Number)).toEqual([6, 16, 21]);
+  });
+
   it('the demo reports every record and a speed-up', async () => {
     const { stdout } = await execFileAsync(process.execPath, [join(examples, 'demo.ts')], {
       env: { ...process.env, DEMO_ITEMS: '2000' },

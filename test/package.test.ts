@@ -26,21 +26,26 @@ describe('the built package', () => {
       'main.cjs': `
 const { from, lastValueFrom, toArray } = require('rxjs');
 const { loopPool, LoopPoolError } = require('looppool');
+const { inlineWorker } = require('looppool/testing');
 lastValueFrom(from([1, 2, 3]).pipe(loopPool('./double.worker.cjs', { size: 1, ordered: true }), toArray()))
-  .then((results) => console.log(JSON.stringify({ results, errorBase: typeof LoopPoolError })));
+  .then((results) => console.log(JSON.stringify({ results, errorBase: typeof LoopPoolError, testing: typeof inlineWorker })));
 `,
       'main.mjs': `
 import { createRequire } from 'node:module';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { loopPool, TaskError } from 'looppool';
+import { inlineWorker } from 'looppool/testing';
 const required = createRequire(import.meta.url)('looppool');
 const results = await lastValueFrom(from([1, 2, 3]).pipe(loopPool('./triple.worker.mjs', { size: 1, ordered: true }), toArray()));
-console.log(JSON.stringify({ results, sameClasses: required.TaskError === TaskError }));
+const inline = await lastValueFrom(from([1, 2]).pipe(loopPool(inlineWorker((x) => -x), 1), toArray()));
+console.log(JSON.stringify({ results, inline, sameClasses: required.TaskError === TaskError }));
 `,
       'types.cts': `
 import { loopPool, TaskError, type LoopPoolOptions } from 'looppool';
 import { defineWorker } from 'looppool/worker';
+import { inlineWorker } from 'looppool/testing';
 const options: LoopPoolOptions = { size: 2, ordered: true };
+export const inline = loopPool(inlineWorker(defineWorker((x: number) => x)), 1);
 const operator = loopPool<number, string>('./w.js', options);
 const definition = defineWorker((x: number) => String(x));
 export { operator, definition, TaskError };
@@ -71,11 +76,11 @@ export { operator, definition, WorkerLoadError };
   };
 
   it('works through require', async () => {
-    await expect(node('main.cjs')).resolves.toEqual({ results: [2, 4, 6], errorBase: 'function' });
+    await expect(node('main.cjs')).resolves.toEqual({ results: [2, 4, 6], errorBase: 'function', testing: 'function' });
   });
 
   it('works through import, sharing one copy of the library with require', async () => {
-    await expect(node('main.mjs')).resolves.toEqual({ results: [3, 6, 9], sameClasses: true });
+    await expect(node('main.mjs')).resolves.toEqual({ results: [3, 6, 9], inline: [-1, -2], sameClasses: true });
   });
 
   it('type-checks from CommonJS and ES module consumers', async () => {

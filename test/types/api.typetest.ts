@@ -4,6 +4,7 @@
  */
 import { from, of, type Observable, type OperatorFunction } from 'rxjs';
 import { loopPool, TaskError, type LoopPoolOptions } from 'looppool';
+import { inlineWorker, type InlineWorker } from 'looppool/testing';
 import { defineWorker, type WorkerContext, type WorkerDefinition } from 'looppool/worker';
 
 type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends <V>() => V extends B ? 1 : 2 ? true : false;
@@ -55,3 +56,9 @@ const index: number = error.index;
 const input: number = error.input;
 void index;
 void input;
+
+// An inline worker keeps the definition's types, and loopPool infers them from it.
+const inlined = inlineWorker(defineWorker((x: number) => of(`${x}`)));
+assert<Equal<typeof inlined, InlineWorker<number, string, unknown>>>();
+const inlineOperator = loopPool(inlineWorker(defineWorker(async (x: string) => x.length)), 2);
+assert<Equal<typeof inlineOperator, OperatorFunction<string, number>>>();
