@@ -123,7 +123,7 @@ export function createPool<T, R>(
 ): LoopPool<T, R, R | Delivery<R>> {
   const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions, 'pool');
-  return new Pool<T, R>(transport(options.workerData), options, name);
+  return new Pool<T, R>(transport(options), options, name);
 }
 
 /** @internal The pool behind `createPool`, and what `loopPool(pool)` attaches to. */

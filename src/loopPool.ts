@@ -54,5 +54,5 @@ export function loopPool<T, R>(
   if (worker instanceof Pool) return (worker as Pool<T, R>).pipeline(sizeOrOptions as PipelineOptions | undefined);
   const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions | undefined, 'operator');
-  return ownedPool(() => transport(options.workerData), options, name);
+  return ownedPool(() => transport(options), options, name);
 }

@@ -3,6 +3,23 @@ import { availableParallelism } from 'node:os';
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
 export type AckMode = 'auto' | 'manual';
 
+/** What to do with an input that arrives while the input buffer is full. */
+export type OverflowStrategy = 'error' | 'drop-newest' | 'drop-oldest';
+
+/**
+ * A bound on the inputs a pipeline holds before workers take them, for sources that cannot
+ * be slowed down (a Subject, `fromEvent`).
+ */
+export interface OverflowOptions {
+  /** Inputs held at most. */
+  size: number;
+  /**
+   * `'error'`: fail with `BufferOverflowError`. `'drop-newest'`: drop the input that arrived.
+   * `'drop-oldest'`: drop the input that has waited longest, and keep the new one.
+   */
+  strategy: OverflowStrategy;
+}
+
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
 export interface LoopPoolOptions<D = unknown> {
   /**
@@ -16,6 +33,13 @@ export interface LoopPoolOptions<D = unknown> {
    * @default 1
    */
   concurrency?: number;
+  /**
+   * Tasks handed to a worker beyond the `concurrency` it runs, waiting there so that the
+   * worker starts the next one without a round trip to the main thread. 0 hands a task over
+   * only when the worker can start it at once.
+   * @default concurrency
+   */
+  queueSize?: number;
   /**
    * Emit results in input order, as `concatMap` would, while tasks still run in parallel.
    * Results that finish early wait in a reorder buffer bounded by `bufferSize`.
@@ -37,6 +61,14 @@ export interface LoopPoolOptions<D = unknown> {
    * @default undefined
    */
   workerData?: D;
+  /**
+   * Bounds the inputs held before workers take them. Without it that buffer is unbounded: a
+   * source that pushes faster than the workers (`from(array)`, a Subject) is held in full.
+   * Sources that can be pulled (iterables, async iterables, readable streams) need no bound:
+   * give them to `pool.process`.
+   * @default undefined (unbounded)
+   */
+  overflow?: OverflowOptions;
 }
 
 /** Options of {@link createPool}: those of {@link LoopPoolOptions}, and how results are acknowledged. */
@@ -58,14 +90,15 @@ export interface PipelineOptions {
   ordered?: boolean;
   /** @default the pool's `bufferSize` */
   bufferSize?: number;
+  /** @default the pool's `overflow` */
+  overflow?: OverflowOptions;
 }
 
 /** {@link PoolOptions} with every default filled in. */
-export interface ResolvedOptions<D = unknown> {
+export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly size: number;
   readonly concurrency: number;
-  readonly ordered: boolean;
-  readonly bufferSize: number;
+  readonly queueSize: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
 }
@@ -74,11 +107,12 @@ export interface ResolvedOptions<D = unknown> {
 export interface ResolvedPipelineOptions {
   readonly ordered: boolean;
   readonly bufferSize: number;
+  readonly overflow: Readonly<OverflowOptions> | undefined;
 }
 
-const operatorOptions = ['size', 'concurrency', 'ordered', 'bufferSize', 'workerData'] as const;
+const operatorOptions = ['size', 'concurrency', 'queueSize', 'ordered', 'bufferSize', 'workerData', 'overflow'] as const;
 const poolOptions = [...operatorOptions, 'ack'] as const;
-const pipelineOptions = ['ordered', 'bufferSize'] as const;
+const pipelineOptions = ['ordered', 'bufferSize', 'overflow'] as const;
 
 /**
  * Checks the options of `loopPool(worker, ...)` (`kind` 'operator') or `createPool` ('pool')
@@ -93,11 +127,14 @@ export function resolveOptions<D>(
     typeof sizeOrOptions === 'number'
       ? { size: sizeOrOptions }
       : checkNames(sizeOrOptions, kind === 'pool' ? poolOptions : operatorOptions);
+  const concurrency = positiveInteger('concurrency', options.concurrency, 1);
   return {
     size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
-    concurrency: positiveInteger('concurrency', options.concurrency, 1),
+    concurrency,
+    queueSize: count('queueSize', options.queueSize, concurrency),
     ordered: boolean('ordered', options.ordered, false),
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
+    overflow: overflow(options.overflow),
     workerData: options.workerData,
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
   };
@@ -112,6 +149,7 @@ export function resolvePipelineOptions(
   return {
     ordered: boolean('ordered', checked.ordered, defaults.ordered),
     bufferSize: positiveInteger('bufferSize', checked.bufferSize, defaults.bufferSize),
+    overflow: checked.overflow === undefined ? defaults.overflow : overflow(checked.overflow),
   };
 }
 
@@ -132,8 +170,29 @@ function checkNames<O extends object>(options: O | undefined, allowed: readonly 
   return options;
 }
 
-function positiveInteger(name: string, value: unknown, fallback: number): number {
+function overflow(value: unknown): OverflowOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`Expected \`overflow\` to be { size, strategy }, got ${show(value)}`);
+  }
+  const { size, strategy } = value as Partial<OverflowOptions>;
+  return {
+    size: positiveInteger('overflow.size', size, NaN),
+    strategy: oneOf('overflow.strategy', strategy, ['error', 'drop-newest', 'drop-oldest'] as const, undefined),
+  };
+}
+
+function count(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got ${show(value)}`);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`Expected \`${name}\` to be a non-negative integer, got ${show(value)}`);
+  }
+  return value;
+}
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined && !Number.isNaN(fallback)) return fallback;
   if (typeof value !== 'number') {
     throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${show(value)}`);
   }
@@ -149,8 +208,8 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
-function oneOf<V extends string>(name: string, value: unknown, allowed: readonly V[], fallback: V): V {
-  if (value === undefined) return fallback;
+function oneOf<V extends string>(name: string, value: unknown, allowed: readonly V[], fallback: V | undefined): V {
+  if (value === undefined && fallback !== undefined) return fallback;
   if (!allowed.includes(value as V)) {
     throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((v) => `'${v}'`).join(', ')}, got ${show(value)}`);
   }

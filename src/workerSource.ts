@@ -9,16 +9,25 @@ export type WorkerSource<T, R> = string | URL | InlineWorker<T, R, unknown>;
 
 /** How to start the workers of a pool, and how errors name them. */
 export interface ResolvedWorker<T, R> {
-  readonly transport: (workerData: unknown) => Transport<T, R>;
+  readonly transport: (options: TransportOptions) => Transport<T, R>;
   readonly name: string;
+}
+
+/** What every transport needs to know of the options. */
+export interface TransportOptions {
+  readonly workerData: unknown;
+  readonly concurrency: number;
 }
 
 /** Checks the `worker` argument at once and picks the transport: threads for a module, in-process for an inline worker. */
 export function resolveWorkerSource<T, R>(worker: unknown): ResolvedWorker<T, R> {
   if (worker instanceof InlineWorker) {
     const definition = (worker as InlineWorker<T, R, unknown>).definition;
-    return { transport: (workerData) => inlineTransport(definition, workerData), name: 'inline worker' };
+    return {
+      transport: ({ workerData, concurrency }) => inlineTransport(definition, workerData, concurrency),
+      name: 'inline worker',
+    };
   }
   const modulePath = resolveWorkerModule(worker);
-  return { transport: (workerData) => threadsTransport<T, R>(modulePath, { workerData }), name: modulePath };
+  return { transport: (options) => threadsTransport<T, R>(modulePath, options), name: modulePath };
 }

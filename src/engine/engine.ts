@@ -15,16 +15,21 @@ export interface EngineEvents<R> {
 /** The engine's shape: how many workers, how many tasks each. */
 export interface EngineOptions {
   readonly size: number;
+  /** Tasks a worker runs at once. */
   readonly concurrency: number;
+  /** Tasks handed to a worker beyond those it runs, so that it never waits for the next. */
+  readonly queueSize: number;
 }
 
 /** Counts of one worker, as `stats()` reports them. */
 export interface WorkerLoad {
   readonly index: number;
-  /** Tasks running on the worker. */
+  /** Tasks running on the worker; at most `concurrency`. */
   readonly inFlight: number;
-  /** Tasks waiting for this worker alone (targeted puts, broadcasts). */
+  /** Tasks handed to the worker that wait for a free place there; at most `queueSize`. */
   readonly queued: number;
+  /** Tasks for this worker alone (targeted puts, broadcasts) not yet handed over; unbounded. */
+  readonly waiting: number;
 }
 
 /**
@@ -32,9 +37,10 @@ export interface WorkerLoad {
  * workers only as {@link WorkerPort}s, so the same engine runs threads and, in marble tests,
  * cold observables in virtual time.
  *
- * Dispatch: a worker with room first takes the tasks queued for it alone, in order; then the
- * least busy worker (fewest tasks running and queued; ties round-robin) takes the next input
- * any worker may run, from the jobs in turn.
+ * Dispatch: each worker is handed up to `concurrency + queueSize` tasks; it runs
+ * `concurrency` of them and keeps the rest at hand. A worker with room first takes the tasks
+ * meant for it alone, in order; then the least busy worker (ties round-robin) takes the next
+ * input any worker may run, from the jobs in turn.
  */
 export class Engine<T, R> implements JobHost<T, R> {
   /** One slot per worker, at the worker's index. */
@@ -64,7 +70,7 @@ export class Engine<T, R> implements JobHost<T, R> {
         emitted: (value) => this.stopped || this.events.emitted(value, index),
         failed: (failure) => this.stopped || this.events.failed(workerError(failure, index, this.workerName)),
       });
-      this.slots.push({ index, port, inFlight: 0, queue: new Queue(), sequentialRunning: false });
+      this.slots.push({ index, port, assigned: 0, queue: new Queue(), sequentialRunning: false });
     }
   }
 
@@ -92,12 +98,18 @@ export class Engine<T, R> implements JobHost<T, R> {
 
   /** Per-worker counts. */
   load(): WorkerLoad[] {
-    return this.slots.map(({ index, inFlight, queue }) => ({ index, inFlight, queued: queue.length }));
+    const { concurrency } = this.options;
+    return this.slots.map(({ index, assigned, queue }) => ({
+      index,
+      inFlight: Math.min(assigned, concurrency),
+      queued: Math.max(0, assigned - concurrency),
+      waiting: queue.length,
+    }));
   }
 
-  /** Inputs waiting for any worker, across jobs. */
+  /** Inputs not yet handed to a worker, across jobs and workers: the input buffer. */
   get waiting(): number {
-    return this.jobs.reduce((sum, job) => sum + job.waiting, 0);
+    return this.jobs.reduce((sum, job) => sum + job.waiting, 0) + this.slots.reduce((sum, slot) => sum + slot.queue.length, 0);
   }
 
   enqueue(target: number, job: Job<T, R>, task: Task<T>): void {
@@ -122,7 +134,7 @@ export class Engine<T, R> implements JobHost<T, R> {
   }
 
   release(slot: WorkerSlot<T, R>, task: Task<T>): void {
-    slot.inFlight--;
+    slot.assigned--;
     if (task.sequential) slot.sequentialRunning = false;
   }
 
@@ -161,10 +173,10 @@ export class Engine<T, R> implements JobHost<T, R> {
     while (!this.stopped && (this.dispatchTargeted() || this.dispatchShared()));
   }
 
-  /** Starts one task queued for a specific worker that has room; false if none can start. */
+  /** Hands over one task queued for a specific worker that has room; false if none can go. */
   private dispatchTargeted(): boolean {
     for (const slot of this.slots) {
-      if (slot.inFlight >= this.options.concurrency) continue;
+      if (!this.hasRoom(slot)) continue;
       const head = slot.queue.peek();
       if (!head) continue;
       if (head.job.closed) {
@@ -172,12 +184,18 @@ export class Engine<T, R> implements JobHost<T, R> {
         head.job.dropTargeted(head.task);
         return true;
       }
-      if (!head.job.mayStart(head.task) || (head.task.sequential && slot.sequentialRunning)) continue;
+      // A broadcast waits until its worker has finished everything handed over before it.
+      if (!head.job.mayStart(head.task) || (head.task.sequential && slot.assigned > 0)) continue;
       slot.queue.shift();
       head.job.start(head.task, slot);
       return true;
     }
     return false;
+  }
+
+  /** Whether the worker can take one more task: it has room, and runs no broadcast. */
+  private hasRoom(slot: WorkerSlot<T, R>): boolean {
+    return slot.assigned < this.options.concurrency + this.options.queueSize && !slot.sequentialRunning;
   }
 
   /** Starts one input that any worker may run on the least busy worker; false if none can start. */
@@ -200,8 +218,9 @@ export class Engine<T, R> implements JobHost<T, R> {
   }
 
   /**
-   * The worker with room that is least busy (running plus queued); ties go round-robin. A
-   * worker running a broadcast, or with one next in its queue, takes no other task.
+   * The worker with room that is least busy (tasks handed over plus tasks waiting for it
+   * alone); ties go round-robin. A worker running a broadcast, or with one next in its queue,
+   * takes no other task.
    */
   private leastBusySlot(): WorkerSlot<T, R> | undefined {
     let best: WorkerSlot<T, R> | undefined;
@@ -209,9 +228,8 @@ export class Engine<T, R> implements JobHost<T, R> {
     const count = this.slots.length;
     for (let offset = 0; offset < count; offset++) {
       const slot = this.slots[(this.slotCursor + offset) % count]!;
-      const load = slot.inFlight + slot.queue.length;
-      const barred = slot.sequentialRunning || slot.queue.peek()?.task.sequential === true;
-      if (slot.inFlight < this.options.concurrency && load < bestLoad && !barred) {
+      const load = slot.assigned + slot.queue.length;
+      if (this.hasRoom(slot) && load < bestLoad && slot.queue.peek()?.task.sequential !== true) {
         best = slot;
         bestLoad = load;
       }

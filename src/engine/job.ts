@@ -29,9 +29,12 @@ export interface JobHost<T, R> {
 export interface WorkerSlot<T, R> {
   readonly index: number;
   readonly port: WorkerPort<T, R>;
-  /** Tasks running on this worker; never above `concurrency`. */
-  inFlight: number;
-  /** Tasks that only this worker may run (targeted puts, broadcasts), in order. */
+  /**
+   * Tasks handed to the worker and not finished: running there (the first `concurrency`) or
+   * waiting at its gate. Never above `concurrency + queueSize`.
+   */
+  assigned: number;
+  /** Tasks that only this worker may run (targeted puts, broadcasts), not yet handed over, in order. */
   readonly queue: Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>;
   /** True while a sequential task (a broadcast) runs on this worker. */
   sequentialRunning: boolean;
@@ -58,8 +61,8 @@ export interface Task<T> {
   /** Called once when the task has ended: with no argument when it completed. */
   readonly settled?: ((error?: LoopPoolError) => void) | undefined;
   /**
-   * A broadcast: on its worker it starts only after the previous one has finished, and the
-   * worker starts no other task meanwhile.
+   * A broadcast: a barrier on its worker. It starts once every task handed over before it
+   * has finished, and nothing else is handed over until it has finished.
    */
   readonly sequential?: boolean | undefined;
 }
@@ -83,7 +86,7 @@ export class Job<T, R> implements OrderedSink<R> {
   private readonly pending = new Queue<Task<T>>();
   /** Index the next input gets. */
   private nextIndex = 0;
-  /** Tasks started and not yet finished; at most size × concurrency. */
+  /** Tasks handed to workers and not yet finished; at most size × (concurrency + queueSize). */
   private readonly running = new Set<TaskRun<T, R>>();
   /** Targeted tasks queued on a worker and not yet started. */
   private targeted = 0;
@@ -113,7 +116,7 @@ export class Job<T, R> implements OrderedSink<R> {
     return this.pending.length;
   }
 
-  /** Tasks running now. */
+  /** Tasks handed to workers and not yet finished. */
   get active(): number {
     return this.running.size;
   }
@@ -156,7 +159,7 @@ export class Job<T, R> implements OrderedSink<R> {
   start(task: Task<T>, slot: WorkerSlot<T, R>): void {
     if (task === this.pending.peek()) this.pending.shift();
     else this.targeted--;
-    slot.inFlight++;
+    slot.assigned++;
     if (task.sequential) slot.sequentialRunning = true;
     const run = new TaskRun(this, slot, task);
     this.running.add(run);
@@ -172,7 +175,8 @@ export class Job<T, R> implements OrderedSink<R> {
     if (this.ended) return;
     this.ended = true;
     const dropped = this.pending.drain();
-    const running = [...this.running];
+    // Newest first: tasks waiting at a worker are withdrawn before a running one frees its place.
+    const running = [...this.running].reverse();
     this.running.clear();
     for (const run of running) {
       run.subscription?.unsubscribe();

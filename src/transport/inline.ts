@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import type { WorkerContext, WorkerDefinition } from '../worker/definition';
+import { ConcurrencyGate } from '../worker/gate';
 import { runTask } from '../worker/runTask';
 import { reviveError, serializeError } from './protocol';
 import type { PortListener, Transport, WorkerPort } from './transport';
@@ -9,8 +10,12 @@ import type { PortListener, Transport, WorkerPort } from './transport';
  * is the task's result stream. Tasks that return cold observables therefore run in the
  * virtual time of an RxJS `TestScheduler`. Values are passed by reference, not cloned.
  */
-export function inlineTransport<T, R, D>(definition: WorkerDefinition<T, R, D>, workerData: D): Transport<T, R> {
-  return (index, listener) => new InlinePort(index, definition, workerData, listener);
+export function inlineTransport<T, R, D>(
+  definition: WorkerDefinition<T, R, D>,
+  workerData: D,
+  concurrency: number,
+): Transport<T, R> {
+  return (index, listener) => new InlinePort(index, definition, workerData, concurrency, listener);
 }
 
 class InlinePort<T, R, D> implements WorkerPort<T, R> {
@@ -20,13 +25,17 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
   private stopped = false;
   /** Aborted when the worker stops; `ctx.signal` of `init`. */
   private readonly lifetime = new AbortController();
+  /** Runs at most `concurrency` tasks at once, as a thread's runtime does. */
+  private readonly gate: ConcurrencyGate;
 
   constructor(
     readonly index: number,
     private readonly definition: WorkerDefinition<T, R, D>,
     private readonly workerData: D,
+    concurrency: number,
     private readonly listener: PortListener<R>,
   ) {
+    this.gate = new ConcurrencyGate(concurrency);
     this.ready = this.initialize();
     this.ready.catch(() => {}); // the failure is reported through the listener
   }
@@ -51,28 +60,46 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
   run(task: T): Observable<R> {
     return new Observable<R>((subscriber) => {
       const controller = new AbortController();
-      let stop: () => void = () => {};
+      let stop = noop;
+      let withdraw = noop;
+      let started = false;
       let finished = false;
+      /** The task is over: free its place at the gate, if it had one. */
+      const finish = (): void => {
+        finished = true;
+        if (started) this.gate.leave();
+      };
       const begin = (): void => {
-        if (subscriber.closed || this.stopped) return;
-        stop = runTask(() => this.definition.process(task, this.context(controller.signal)), {
-          next: (value) => subscriber.next(value),
-          error: (error) => {
-            finished = true;
-            subscriber.error({ kind: 'threw', error: asError(error) });
-          },
-          complete: () => {
-            finished = true;
-            subscriber.complete();
-          },
+        if (finished || this.stopped) return;
+        withdraw = this.gate.enter(() => {
+          started = true;
+          stop = runTask(() => this.definition.process(task, this.context(controller.signal)), {
+            next: (value) => subscriber.next(value),
+            error: (error) => {
+              finished = true;
+              subscriber.error({ kind: 'threw', error: asError(error) });
+              this.gate.leave();
+            },
+            complete: () => {
+              finished = true;
+              subscriber.complete();
+              this.gate.leave();
+            },
+          });
         });
       };
       if (this.initialized) begin();
-      else this.ready.then(begin, () => {});
+      else this.ready.then(begin, noop);
       return () => {
         if (finished) return;
+        if (!started) {
+          withdraw();
+          finished = true;
+          return;
+        }
         controller.abort();
         stop();
+        finish();
       };
     });
   }
@@ -103,3 +130,5 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
 function asError(error: unknown): Error {
   return error instanceof Error ? error : reviveError(serializeError(error));
 }
+
+function noop(): void {}

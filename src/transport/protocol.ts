@@ -42,6 +42,8 @@ export interface WorkerSetup {
   /** Absolute path of the worker module. */
   readonly modulePath: string;
   readonly index: number;
+  /** Tasks the worker runs at once; it queues the others it is sent. */
+  readonly concurrency: number;
 }
 
 /** Turns anything thrown into a {@link SerializedError}. */

@@ -15,6 +15,8 @@ const stopGracePeriod = 1_000;
 /** What the threads transport needs to start a worker. */
 export interface ThreadsTransportOptions {
   readonly workerData: unknown;
+  /** Tasks a worker runs at once. */
+  readonly concurrency: number;
 }
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
@@ -51,7 +53,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   constructor(
     private readonly modulePath: string,
     readonly index: number,
-    options: ThreadsTransportOptions,
+    private readonly options: ThreadsTransportOptions,
     private readonly listener: PortListener<R>,
   ) {
     this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
@@ -118,7 +120,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private async connect(port: MessagePort): Promise<void> {
     const thread = await spawn<ExposedApi>(new ThreadsWorkerShim(this.thread!) as never);
     if (this.state !== 'starting') return;
-    const setup: WorkerSetup = { modulePath: this.modulePath, index: this.index };
+    const setup: WorkerSetup = { modulePath: this.modulePath, index: this.index, concurrency: this.options.concurrency };
     const result = await thread.connect(Transfer(port as never) as never, setup);
     if (this.state !== 'starting') return;
     if (!result.ok) {

@@ -24,7 +24,9 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   } catch (error) {
     return failure(error instanceof DefinitionError ? error.message : 'the module threw while loading', error);
   }
-  const runtime = new WorkerRuntime(port, definition, setup.index, workerData as unknown, () => process.exit(0));
+  const runtime = new WorkerRuntime(port, definition, setup.index, workerData as unknown, setup.concurrency, () =>
+    process.exit(0),
+  );
   // threads.js keeps a worker alive after an uncaught error; looppool ends it, as Node would,
   // and tells the main thread why, so the crash is reported and not left half-alive.
   const die = (error: unknown): void => {
@@ -33,6 +35,8 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   };
   process.on('uncaughtException', die);
   process.on('unhandledRejection', die);
+  // A task that calls process.exit() must not take the results of earlier tasks with it.
+  process.on('exit', runtime.flush);
   try {
     await runtime.start();
   } catch (error) {

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Op, serializeError } from '../transport/protocol';
 import type { WorkerContext, WorkerDefinition } from './definition';
+import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
 
 /** Results wait at most this long (ms) for more to share their message. */
@@ -12,7 +13,7 @@ const maxBatchDelay = 1;
  * worker's definition, and sends results back in batches.
  */
 export class WorkerRuntime<T, R, D> {
-  /** Tasks started and not yet finished, by id; what a cancel message reaches. */
+  /** Tasks received and not yet finished (running or waiting at the gate), by id; what a cancel message reaches. */
   private readonly running = new Map<number, TaskRun<T, R, D>>();
   /** Triples not yet posted; flushed at the end of the current turn, or sooner when old. */
   private outbox: unknown[] = [];
@@ -21,15 +22,20 @@ export class WorkerRuntime<T, R, D> {
   private flushScheduled = false;
   /** Aborted when the worker stops; `ctx.signal` of `init`. */
   private readonly lifetime = new AbortController();
+  /** Runs at most `concurrency` tasks at once; the others wait here, in order. */
+  readonly gate: ConcurrencyGate;
 
   constructor(
     private readonly port: MessagePort,
     readonly definition: WorkerDefinition<T, R, D>,
     readonly index: number,
     readonly workerData: D,
+    concurrency: number,
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
     private readonly exit: () => void,
-  ) {}
+  ) {
+    this.gate = new ConcurrencyGate(concurrency);
+  }
 
   /** Runs `init`, then starts taking tasks. */
   async start(): Promise<void> {
@@ -67,7 +73,8 @@ export class WorkerRuntime<T, R, D> {
 
   /** Aborts every running task and the worker's signal, then exits once their handlers have run. */
   private stop(): void {
-    for (const run of [...this.running.values()]) run.cancel();
+    // Newest first: waiting tasks are withdrawn before a running one frees its place for them.
+    for (const run of [...this.running.values()].reverse()) run.cancel();
     this.lifetime.abort();
     setImmediate(this.exit);
   }
@@ -75,7 +82,10 @@ export class WorkerRuntime<T, R, D> {
   private startTask(id: number, task: T): void {
     const run = new TaskRun(this, id);
     this.running.set(id, run);
-    run.stop = runTask(() => this.definition.process(task, run), run);
+    run.withdraw = this.gate.enter(() => {
+      run.started = true;
+      run.stop = runTask(() => this.definition.process(task, run), run);
+    });
   }
 
   /** Called by a task run when it ends, whichever way. */
@@ -92,7 +102,8 @@ export class WorkerRuntime<T, R, D> {
     }
   }
 
-  private readonly flush = (): void => {
+  /** Posts every triple waiting in the outbox now. */
+  readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
@@ -131,6 +142,10 @@ export class WorkerRuntime<T, R, D> {
 class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   /** Stops the task's output; set once the handler has returned. */
   stop: () => void = noop;
+  /** Takes the task out of the gate's queue, if it has not started. */
+  withdraw: () => void = noop;
+  /** Set when the gate lets the task start. */
+  started = false;
   /** Created on first read of `signal`: most tasks never look at it. */
   private controller: AbortController | undefined;
   private ended = false;
@@ -166,6 +181,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
 
   /** The main thread no longer wants this task: abort its signal, then stop its output. */
   cancel(): void {
+    if (!this.started) this.withdraw();
     if (!this.end()) return;
     this.controller?.abort();
     this.stop();
@@ -175,6 +191,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     if (this.ended) return false;
     this.ended = true;
     this.runtime.finished(this.id);
+    if (this.started) this.runtime.gate.leave();
     return true;
   }
 }
