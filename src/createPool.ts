@@ -1,11 +1,14 @@
 import { Observable, Subject, type Subscriber } from 'rxjs';
 import { Engine } from './engine/engine';
 import type { Job, PushOptions } from './engine/job';
+import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
 import { LoopPoolError, PoolClosedError, WorkerCrashError, WorkerLoadError } from './errors';
 import {
   resolveOptions,
   resolvePipelineOptions,
+  show,
+  type AckMode,
   type PipelineOptions,
   type PoolOptions,
   type ResolvedOptions,
@@ -14,6 +17,17 @@ import type { Transport } from './transport/transport';
 import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
 export type { Delivery } from './engine/resultBuffer';
+export type { PipelineInput } from './engine/pipeline';
+
+/** Options of `pool.process`: a pipeline's options, and how its results are acknowledged. */
+export interface ProcessOptions extends PipelineOptions {
+  /**
+   * `'manual'`: results come as `Delivery`s, and no new task starts while `bufferSize` of them
+   * are not yet `done()`: backpressure into a slow asynchronous sink.
+   * @default 'auto'
+   */
+  ack?: AckMode;
+}
 
 /** Where `put` sends a task. */
 export interface PutOptions {
@@ -47,6 +61,8 @@ export interface PoolStats {
   readonly waiting: number;
   /** Results produced and not yet consumed from `results$`; no put task starts while this reaches `bufferSize`. */
   readonly pendingResults: number;
+  /** Inputs dropped by an `overflow` strategy, since the pool started. */
+  readonly dropped: number;
 }
 
 /**
@@ -85,6 +101,15 @@ export interface LoopPool<T, R, Out = R> {
    * @returns a Promise that resolves when every worker has run it.
    */
   broadcast(task: T, options?: BroadcastOptions): Promise<void>;
+  /**
+   * Runs every input of `input` on the pool and returns the results, like `loopPool(pool)`,
+   * but pulls its inputs: an iterable or async iterable (a generator, a Node `Readable` in
+   * object mode) is read only as workers have room, so memory stays flat however long it is.
+   * An Observable pushes; `overflow` bounds what waits. Cold: each subscription reads the
+   * input anew (a generator can be read once).
+   */
+  process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
+  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
   /** The pool's counts now. */
   stats(): PoolStats;
   /**
@@ -139,8 +164,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly puts: Job<T, R>;
   /** Broadcasts in order, the latest per key: what a replacement worker replays. */
   private readonly broadcasts = new Map<string | symbol, T>();
-  /** Pipelines attached with `loopPool(pool)`: told to stop taking input on `stop()`. */
-  private readonly pipelines = new Set<() => void>();
+  /** Pipelines attached with `loopPool(pool)` or `process`: told to stop taking input on `stop()`. */
+  private readonly pipelines = new Set<PipelineHandle>();
   /** Why the pool no longer takes tasks, once it does not. */
   private closedBy: LoopPoolError | undefined;
   private stopping: Promise<void> | undefined;
@@ -200,6 +225,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       workers: this.engine.load(),
       waiting: this.engine.waiting,
       pendingResults: this.buffer.pending,
+      dropped: this.engine.dropped,
     };
   }
 
@@ -217,57 +243,46 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return this.terminating;
   }
 
-  /** @internal `loopPool(pool, options)`: a pipeline whose tasks run on this pool and whose results go to its own subscriber. */
-  pipeline(options: PipelineOptions | undefined): (source: Observable<T>) => Observable<R> {
-    const resolved = resolvePipelineOptions(options, this.options);
-    return (source) => new Observable<R>((subscriber) => this.attach(source, subscriber, resolved));
+  process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
+  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
+  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R>> {
+    const { ack, ...rest } = options ?? {};
+    const settings = this.settings(rest, ack);
+    return new Observable<R | Delivery<R>>((subscriber) => this.attach(input, subscriber, settings));
   }
 
-  private attach(source: Observable<T>, subscriber: Subscriber<R>, options: { ordered: boolean; bufferSize: number }) {
+  /** @internal `loopPool(pool, options)`: a pipeline whose tasks run on this pool and whose results go to its own subscriber. */
+  pipeline(options: PipelineOptions | undefined): (source: Observable<T>) => Observable<R> {
+    const settings = this.settings(options, 'auto');
+    return (source) => new Observable<R>((subscriber) => this.attach(source, subscriber, settings));
+  }
+
+  private settings(options: PipelineOptions | undefined, ack: unknown): PipelineSettings {
+    const { concurrency, queueSize } = this.options;
+    return {
+      ...resolvePipelineOptions(options, this.options),
+      ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
+      readAhead: this.size * (concurrency + queueSize),
+    };
+  }
+
+  private attach(input: PipelineInput<T>, subscriber: Subscriber<R | Delivery<R>>, settings: PipelineSettings) {
     if (this.closedBy) {
       subscriber.error(new PoolClosedError('The pool is closed: it takes no new pipeline', { cause: this.closedBy }));
       return;
     }
-    let sourceDone = false;
-    let cutShort = false;
-    const job = this.engine.open(
-      {
-        next: (value) => subscriber.next(value),
-        error: (error) => subscriber.error(error),
-        complete: () =>
-          cutShort
-            ? subscriber.error(new PoolClosedError('The pool stopped before the source completed; every input taken was processed'))
-            : subscriber.complete(),
-        get closed() {
-          return subscriber.closed;
-        },
-      },
-      { ...options, failFast: true },
-    );
-    const sourceSubscription = source.subscribe({
-      next: (input) => job.push(input),
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => {
-        sourceDone = true;
-        job.end();
-      },
-    });
-    const stopInputs = (): void => {
-      cutShort = !sourceDone;
-      sourceSubscription.unsubscribe();
-      job.end();
-    };
-    this.pipelines.add(stopInputs);
+    const pipeline = runPipeline(this.engine, input, subscriber, settings);
+    this.pipelines.add(pipeline);
     return () => {
-      this.pipelines.delete(stopInputs);
-      sourceSubscription.unsubscribe();
-      job.close();
+      this.pipelines.delete(pipeline);
+      pipeline.teardown();
     };
   }
 
   private async drainThenStop(): Promise<void> {
     this.closedBy ??= new PoolClosedError('The pool was stopped');
-    for (const stopInputs of [...this.pipelines]) stopInputs();
+    const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
+    for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
     this.puts.end();
     await this.engine.drain();
     await this.engine.terminate();
@@ -328,4 +343,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     }
     return worker;
   }
+}
+
+function invalidAck(ack: unknown): never {
+  throw new TypeError(`Expected \`ack\` to be one of 'auto', 'manual', got ${show(ack)}`);
 }

@@ -101,6 +101,25 @@ export class PoolClosedError extends LoopPoolError {
   override readonly name = 'PoolClosedError';
 }
 
+/**
+ * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`.
+ */
+export class BufferOverflowError extends LoopPoolError {
+  override readonly name = 'BufferOverflowError';
+
+  constructor(
+    /** The bound: `overflow.size`. */
+    readonly size: number,
+    /** Position of the input that did not fit. */
+    readonly index: number,
+  ) {
+    super(
+      `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
+        'The source pushes faster than the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
+    );
+  }
+}
+
 /** A short, one-line rendering of a value for error messages. */
 export function summarize(value: unknown): string {
   const text = inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });

@@ -4,12 +4,15 @@ export {
   type BroadcastOptions,
   type Delivery,
   type LoopPool,
+  type PipelineInput,
   type PoolStats,
+  type ProcessOptions,
   type PutOptions,
   type WorkerStats,
 } from './createPool';
-export type { AckMode, LoopPoolOptions, PipelineOptions, PoolOptions } from './options';
+export type { AckMode, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions } from './options';
 export {
+  BufferOverflowError,
   LoopPoolError,
   PoolClosedError,
   SerializationError,

@@ -57,6 +57,8 @@ export class Engine<T, R> implements JobHost<T, R> {
   /** Set by `drain`: resolves once the last job has ended. */
   private drained: { promise: Promise<void>; resolve(): void } | undefined;
   private stopped = false;
+  /** Inputs dropped by overflow strategies, across jobs, since the engine started. */
+  private droppedCount = 0;
 
   constructor(
     transport: Transport<T, R>,
@@ -110,6 +112,15 @@ export class Engine<T, R> implements JobHost<T, R> {
   /** Inputs not yet handed to a worker, across jobs and workers: the input buffer. */
   get waiting(): number {
     return this.jobs.reduce((sum, job) => sum + job.waiting, 0) + this.slots.reduce((sum, slot) => sum + slot.queue.length, 0);
+  }
+
+  /** Inputs dropped by overflow strategies since the engine started. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  noteDropped(): void {
+    this.droppedCount++;
   }
 
   enqueue(target: number, job: Job<T, R>, task: Task<T>): void {
@@ -205,7 +216,8 @@ export class Engine<T, R> implements JobHost<T, R> {
     const count = this.jobs.length;
     for (let offset = 0; offset < count; offset++) {
       const at = (this.jobCursor + offset) % count;
-      const job = this.jobs[at]!;
+      const job = this.jobs[at];
+      if (!job) return true; // a job ended while asked for input (its source ran out): look again
       const task = job.nextStartable();
       if (task) {
         this.jobCursor = (at + 1) % count;

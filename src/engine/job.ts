@@ -1,5 +1,6 @@
 import type { Observer, Subscription } from 'rxjs';
-import type { LoopPoolError } from '../errors';
+import { BufferOverflowError, type LoopPoolError } from '../errors';
+import type { OverflowOptions } from '../options';
 import type { WorkerPort } from '../transport/transport';
 import { taskError } from './failures';
 import { Queue } from './queue';
@@ -23,6 +24,8 @@ export interface JobHost<T, R> {
   pump(): void;
   /** Removes a job that has ended. */
   detach(job: Job<T, R>): void;
+  /** Counts an input dropped by an overflow strategy. */
+  noteDropped(): void;
 }
 
 /** A worker as the engine tracks it. */
@@ -51,6 +54,19 @@ export interface JobOptions {
   readonly failFast: boolean;
   /** A further condition for starting any task, such as room in the pool's result buffer. */
   readonly mayStart?: () => boolean;
+  /** A bound on `pending`, for inputs that are pushed; unbounded without it. */
+  readonly overflow?: Readonly<OverflowOptions> | undefined;
+}
+
+/**
+ * Where a pulled job's inputs come from: asked for more whenever its pending inputs run low,
+ * it pushes them into the job (now, or when they arrive) and ends it when it has no more.
+ */
+export interface Feed {
+  /** Called when the job could use another input. */
+  demand(): void;
+  /** The job has ended: stop reading. */
+  close(): void;
 }
 
 /** An input on its way through the pool. */
@@ -96,6 +112,10 @@ export class Job<T, R> implements OrderedSink<R> {
   private inputsEnded = false;
   /** Set in ordered mode once a task has failed: later inputs never start. */
   private halted = false;
+  /** Inputs dropped by the overflow strategy. */
+  private droppedCount = 0;
+  /** The pulled source, if the job pulls its inputs. */
+  private feed: Feed | undefined;
   private ended = false;
 
   constructor(
@@ -121,6 +141,22 @@ export class Job<T, R> implements OrderedSink<R> {
     return this.running.size;
   }
 
+  /** True once no more inputs will come. */
+  get inputsDone(): boolean {
+    return this.inputsEnded;
+  }
+
+  /** Inputs dropped by the overflow strategy so far. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** Makes the job pull its inputs from `feed`, when it has room for them. */
+  pullFrom(feed: Feed): void {
+    this.feed = feed;
+    this.host.pump();
+  }
+
   /**
    * Accepts an input. With a `target`, only that worker runs it.
    * @returns the input's index.
@@ -128,6 +164,7 @@ export class Job<T, R> implements OrderedSink<R> {
   push(input: T, options: PushOptions = {}): number {
     const task: Task<T> = { index: this.nextIndex++, input, settled: options.settled, sequential: options.sequential };
     if (options.target === undefined) {
+      if (!this.makeRoom(task.index)) return task.index;
       this.pending.push(task);
     } else {
       this.targeted++;
@@ -137,14 +174,34 @@ export class Job<T, R> implements OrderedSink<R> {
     return task.index;
   }
 
+  /** Applies the overflow strategy before an input joins `pending`; false if the input is not taken. */
+  private makeRoom(index: number): boolean {
+    const overflow = this.options.overflow;
+    if (!overflow || this.pending.length < overflow.size) return true;
+    if (overflow.strategy === 'error') {
+      this.error(new BufferOverflowError(overflow.size, index));
+      return false;
+    }
+    this.droppedCount++;
+    this.host.noteDropped();
+    if (overflow.strategy === 'drop-newest') return false;
+    this.pending.shift();
+    return true;
+  }
+
   /** No more inputs will come; the job completes once its tasks have finished. */
   end(): void {
+    if (this.inputsEnded) return;
     this.inputsEnded = true;
+    this.feed?.close();
     this.completeIfDone();
   }
 
   /** The next input any worker may start now, if there is one; ordering may hold it back. */
   nextStartable(): Task<T> | undefined {
+    if (this.pending.length === 0 && this.feed && !this.inputsEnded && !this.closed && (this.options.mayStart?.() ?? true)) {
+      this.feed.demand();
+    }
     const next = this.pending.peek();
     return next && this.mayStart(next) ? next : undefined;
   }
@@ -174,6 +231,7 @@ export class Job<T, R> implements OrderedSink<R> {
   close(reason?: LoopPoolError): void {
     if (this.ended) return;
     this.ended = true;
+    this.feed?.close();
     const dropped = this.pending.drain();
     // Newest first: tasks waiting at a worker are withdrawn before a running one frees its place.
     const running = [...this.running].reverse();

@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { ResolvedOptions } from '../options';
 import type { Transport } from '../transport/transport';
 import { Engine } from './engine';
+import { runPipeline } from './pipeline';
 
 /**
  * The operator over a pool of its own: each subscription starts its workers, feeds them the
@@ -18,17 +19,11 @@ export function ownedPool<T, R>(
         emitted: (value) => subscriber.next(value),
         failed: (error) => subscriber.error(error),
       });
-      const job = engine.open(subscriber, { ordered: options.ordered, bufferSize: options.bufferSize, failFast: true });
-      const sourceSubscription = subscriber.closed
+      const pipeline = subscriber.closed
         ? undefined
-        : source.subscribe({
-            next: (input) => job.push(input),
-            error: (error: unknown) => subscriber.error(error),
-            complete: () => job.end(),
-          });
+        : runPipeline(engine, source, subscriber, { ...options, ack: 'auto', readAhead: 0 });
       return () => {
-        sourceSubscription?.unsubscribe();
-        job.close();
+        pipeline?.teardown();
         void engine.terminate();
       };
     });

@@ -1,0 +1,95 @@
+import { map, tap } from 'rxjs';
+import { createPool } from '../src/createPool';
+import { BufferOverflowError } from '../src/errors';
+import { inlineWorker } from '../src/testing';
+import { inlinePool, testScheduler } from './support';
+
+describe('backpressure in virtual time', () => {
+  it('pool.process reads an iterable only when a worker has room', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const readAt: number[] = [];
+      function* inputs(): Generator<string> {
+        for (const input of ['a', 'b', 'c', 'd']) {
+          readAt.push(scheduler.now());
+          yield input;
+        }
+      }
+      const pool = createPool(inlineWorker((x: string) => cold('--r|', { r: x.toUpperCase() })), { size: 1, queueSize: 0 });
+      expectObservable(pool.process(inputs())).toBe('--A--B--C--D|');
+      scheduler.flush();
+      // One worker, no queue: each input is read when the previous task completes.
+      expect(readAt).toEqual([0, 3, 6, 9]);
+    });
+  });
+
+  it('with the default queueSize, reads one input ahead per worker, and no more', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const readAt: number[] = [];
+      function* inputs(): Generator<string> {
+        for (const input of ['a', 'b', 'c', 'd']) {
+          readAt.push(scheduler.now());
+          yield input;
+        }
+      }
+      const pool = createPool(inlineWorker((x: string) => cold('--r|', { r: x.toUpperCase() })), 1);
+      expectObservable(pool.process(inputs())).toBe('--A--B--C--D|');
+      scheduler.flush();
+      expect(readAt).toEqual([0, 0, 3, 6]);
+    });
+  });
+
+  it('overflow "error": a hot source that outruns the workers fails with BufferOverflowError', () => {
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const source = hot('abcde|');
+      const output = source.pipe(
+        inlinePool(() => cold('----x|'), { size: 1, queueSize: 0, overflow: { size: 2, strategy: 'error' } }),
+      );
+      // a runs; b and c wait (the bound is 2); d does not fit.
+      expectObservable(output).toBe('---#', undefined, expect.objectContaining({ name: 'BufferOverflowError', size: 2, index: 3 }));
+    });
+  });
+
+  it('overflow "drop-newest" keeps the inputs that waited and drops what does not fit', () => {
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const source = hot('abcde|');
+      const output = source.pipe(
+        inlinePool((x: string) => cold('----r|', { r: x }), { size: 1, queueSize: 0, overflow: { size: 2, strategy: 'drop-newest' } }),
+      );
+      // a runs; b and c wait; d and e are dropped.
+      expectObservable(output).toBe('----a----b----c|');
+    });
+  });
+
+  it('overflow "drop-oldest" keeps the newest inputs', () => {
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const source = hot('abcde|');
+      const output = source.pipe(
+        inlinePool((x: string) => cold('----r|', { r: x }), { size: 1, queueSize: 0, overflow: { size: 2, strategy: 'drop-oldest' } }),
+      );
+      // a runs; b and c wait; d pushes b out, e pushes c out.
+      expectObservable(output).toBe('----a----d----e|');
+    });
+  });
+
+  it('with manual acks, pool.process starts no task until the sink is done with a result', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const pool = createPool(inlineWorker((x: string) => cold('r|', { r: x })), 1);
+      const consumed = pool.process(['a', 'b', 'c', 'd'], { ack: 'manual', bufferSize: 1 }).pipe(
+        // The sink takes 4 frames per result, then says it is done.
+        tap((delivery) => cold('----|').subscribe({ complete: () => delivery.done() })),
+        map((delivery) => delivery.value),
+      );
+      // The end of the input is read when there is room again, after the last done().
+      expectObservable(consumed).toBe('a---b---c---d---|');
+    });
+  });
+
+  it('BufferOverflowError says what overflowed and what to do', () => {
+    expect(new BufferOverflowError(2, 3).message).toBe(
+      'Input 3 does not fit: 2 inputs already wait for a worker (overflow.size is 2). The source pushes faster than ' +
+        'the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
+    );
+  });
+});

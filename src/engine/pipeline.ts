@@ -1,0 +1,113 @@
+import { from, type ObservableInput, type Subscriber } from 'rxjs';
+import type { LoopPoolError } from '../errors';
+import type { AckMode, ResolvedPipelineOptions } from '../options';
+import { show } from '../options';
+import type { Engine } from './engine';
+import { asyncIterableFeed, iterableFeed } from './feeds';
+import type { Delivery } from './resultBuffer';
+
+/** What a pipeline can take its inputs from. Observables push; the others are pulled. */
+export type PipelineInput<T> = ObservableInput<T> | Iterable<T> | AsyncIterable<T>;
+
+/** How a pipeline runs: its ordering and bounds, and how its results are acknowledged. */
+export interface PipelineSettings extends ResolvedPipelineOptions {
+  readonly ack: AckMode;
+  /** Inputs an async source may have read ahead of the workers. */
+  readonly readAhead: number;
+}
+
+/** A running pipeline, as its owner sees it. */
+export interface PipelineHandle {
+  /** Stop taking inputs and finish those taken; then error with `reason` if the source had more. */
+  stopInputs(reason: LoopPoolError): void;
+  /** End at once: cancel every task, stop reading. */
+  teardown(): void;
+}
+
+/**
+ * Runs the inputs of `input` as one job on `engine`, its results going to `subscriber`.
+ *
+ * An Observable is subscribed to and pushes; its inputs wait in the job's buffer (bounded by
+ * `overflow`, if set). An iterable or async iterable is pulled: the next input is read only
+ * when a worker can take it (sync) or when fewer than `readAhead` wait (async), so memory
+ * stays flat however long the source. With `ack: 'manual'` results are `Delivery`s, and no
+ * new task starts while `bufferSize` results are unacknowledged or on their way.
+ */
+export function runPipeline<T, R>(
+  engine: Engine<T, R>,
+  input: PipelineInput<T>,
+  subscriber: Subscriber<R> | Subscriber<Delivery<R>>,
+  settings: PipelineSettings,
+): PipelineHandle {
+  /** Results emitted in manual mode and not yet done; with the tasks running, at most `bufferSize`. */
+  let unacknowledged = 0;
+  /** Set when the pipeline was stopped before its source ended: the error it ends with. */
+  let cutShort: LoopPoolError | undefined;
+  const emit = subscriber as Subscriber<R | Delivery<R>>;
+  const job = engine.open(
+    {
+      next: (value, worker) => {
+        if (settings.ack === 'auto') return emit.next(value);
+        unacknowledged++;
+        let done = false;
+        emit.next({
+          value,
+          worker,
+          done: () => {
+            if (done) return;
+            done = true;
+            unacknowledged--;
+            engine.pump();
+          },
+        });
+      },
+      error: (error) => emit.error(error),
+      complete: () => (cutShort ? emit.error(cutShort) : emit.complete()),
+      get closed() {
+        return emit.closed;
+      },
+    },
+    {
+      ...settings,
+      failFast: true,
+      // A running task holds a place for its result, so that unacknowledged results stay within bufferSize.
+      mayStart: settings.ack === 'manual' ? () => unacknowledged + job.active < settings.bufferSize : undefined,
+    },
+  );
+  let stopPushing = (): void => {};
+  if (isPulled(input)) {
+    job.pullFrom(
+      Symbol.asyncIterator in input
+        ? asyncIterableFeed(job, input as AsyncIterable<T>, settings.readAhead)
+        : iterableFeed(job, input as Iterable<T>),
+    );
+  } else {
+    const subscription = from(input).subscribe({
+      next: (value) => job.push(value),
+      error: (error: unknown) => emit.error(error),
+      complete: () => job.end(),
+    });
+    stopPushing = () => subscription.unsubscribe();
+  }
+  return {
+    stopInputs(reason) {
+      stopPushing();
+      if (!job.inputsDone) cutShort = reason;
+      job.end();
+    },
+    teardown() {
+      stopPushing();
+      job.close();
+    },
+  };
+}
+
+/** Iterables and async iterables are pulled; Observables, Promises and anything else `from` takes push. */
+function isPulled<T>(input: PipelineInput<T>): input is Iterable<T> | AsyncIterable<T> {
+  if (input === null || (typeof input !== 'object' && typeof input !== 'string')) {
+    throw new TypeError(`Expected an Observable, an iterable or an async iterable, got ${show(input)}`);
+  }
+  const candidate = input as unknown as Partial<Record<symbol | string, unknown>>;
+  if (typeof candidate.subscribe === 'function' || typeof candidate.then === 'function') return false;
+  return typeof candidate[Symbol.asyncIterator] === 'function' || typeof candidate[Symbol.iterator] === 'function';
+}
