@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { concatMap, count, firstValueFrom, lastValueFrom, Subject, take, toArray } from 'rxjs';
+import { concatMap, count, defer, finalize, firstValueFrom, lastValueFrom, scan, Subject, take, toArray } from 'rxjs';
 import { BufferOverflowError, createPool, loopPool, type LoopPool, type PoolStats } from 'looppool';
 import type { StatefulResult, StatefulTask } from './workers/stateful';
 import { workerPath } from './support/paths';
@@ -109,6 +109,17 @@ describe('backpressure on real threads', () => {
     expect(written).toBe(300); // nothing dropped
     expect(mostOutstanding).toBeLessThanOrEqual(20); // bufferSize: the workers wait for the sink
     expect(watcher.most.waiting).toBeLessThanOrEqual(4);
+  });
+
+  it('runs the recipe of docs/backpressure.md: a pool owned by one pulled pipeline', async () => {
+    function* rows(): Generator<number> {
+      for (let i = 1; i <= 100; i++) yield i;
+    }
+    const totals$ = defer(() => {
+      const owned = createPool<number, number>(echo, 2);
+      return owned.process(rows()).pipe(finalize(() => void owned.stop()));
+    }).pipe(scan((sum, price) => sum + price, 0));
+    await expect(lastValueFrom(totals$)).resolves.toBe(5050);
   });
 
   describe('overflow, for a hot source', () => {
