@@ -1,6 +1,7 @@
 import { Observable, Subject, type Subscriber } from 'rxjs';
 import { Engine } from './engine/engine';
-import type { Job, PushOptions } from './engine/job';
+import type { Job } from './engine/job';
+import type { PushOptions } from './engine/types';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
 import { LoopPoolError, PoolClosedError, WorkerCrashError, WorkerLoadError } from './errors';
@@ -14,6 +15,7 @@ import {
   type ResolvedOptions,
 } from './options';
 import type { Transport } from './transport/transport';
+import { stopOnSignals } from './signals';
 import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
 export type { Delivery } from './engine/resultBuffer';
@@ -162,8 +164,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly buffer: ResultBuffer<R>;
   /** The job that carries put and broadcast tasks into `buffer`. */
   private readonly puts: Job<T, R>;
-  /** Broadcasts in order, the latest per key: what a replacement worker replays. */
-  private readonly broadcasts = new Map<string | symbol, T>();
+  /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
+  private readonly broadcasts = new Map<string | symbol, { readonly task: T; readonly ranOn: Set<number> }>();
+  /** Unwires the signal handlers of `stopOnSignals`. */
+  private readonly unwireSignals: () => void;
   /** Pipelines attached with `loopPool(pool)` or `process`: told to stop taking input on `stop()`. */
   private readonly pipelines = new Set<PipelineHandle>();
   /** Why the pool no longer takes tasks, once it does not. */
@@ -181,6 +185,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     this.engine = new Engine<T, R>(transport, options, workerName, {
       emitted: (value, worker) => this.buffer.push(value, worker),
       failed: (error) => this.fail(error),
+      restarted: (worker) => this.replayBroadcasts(worker),
     });
     this.puts = this.engine.open(
       {
@@ -199,6 +204,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     );
     this.ready = this.engine.ready;
     this.ready.catch(() => {}); // reported through results$, errors$ and every task's Promise
+    this.unwireSignals = options.stopOnSignals ? stopOnSignals(() => void this.stop(), () => this.terminate()) : () => {};
   }
 
   get size(): number {
@@ -213,9 +219,12 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   broadcast(task: T, options?: BroadcastOptions): Promise<void> {
     this.assertOpen('broadcast');
     const key = options?.key ?? Symbol('broadcast');
+    const entry = { task, ranOn: new Set<number>() };
     this.broadcasts.delete(key);
-    this.broadcasts.set(key, task);
-    const sent = Array.from({ length: this.size }, (_, worker) => this.send(task, { target: worker, sequential: true }));
+    this.broadcasts.set(key, entry);
+    const sent = Array.from({ length: this.size }, (_, worker) =>
+      this.send(task, { target: worker, sequential: true }, () => entry.ranOn.add(worker)),
+    );
     return Promise.all(sent).then(() => undefined);
   }
 
@@ -236,6 +245,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   }
 
   terminate(): Promise<void> {
+    this.unwireSignals();
     this.closedBy ??= new PoolClosedError('The pool was terminated');
     this.terminating ??= this.engine
       .terminate(new PoolClosedError('The pool was terminated before the task finished'))
@@ -286,14 +296,31 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     this.puts.end();
     await this.engine.drain();
     await this.engine.terminate();
+    this.unwireSignals();
     this.buffer.complete();
   }
 
-  private send(task: T, options: Omit<PushOptions, 'settled'>): Promise<void> {
+  /** A replaced worker runs again, first and in order, the broadcasts its predecessor had run. */
+  private replayBroadcasts(worker: number): void {
+    const ran = [...this.broadcasts.values()].filter((entry) => entry.ranOn.has(worker));
+    for (const { task } of ran.reverse()) {
+      this.puts.push(task, {
+        target: worker,
+        sequential: true,
+        first: true,
+        settled: (error) => error && !(error instanceof PoolClosedError) && this.report(error),
+      });
+    }
+  }
+
+  private send(task: T, options: Omit<PushOptions, 'settled'>, done?: () => void): Promise<void> {
     let settle!: { resolve(): void; reject(error: unknown): void };
     const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     this.puts.push(task, { ...options, settled: (error) => {
-      if (!error) return settle.resolve();
+      if (!error) {
+        done?.();
+        return settle.resolve();
+      }
       if (error instanceof PoolClosedError) {
         promise.catch(() => {}); // the user ended the pool; these failures are expected
       } else {
@@ -317,6 +344,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     }
     if (this.closedBy) return;
     this.closedBy = error;
+    this.unwireSignals();
     this.errorSubject.next(error);
     this.buffer.error(error);
     this.terminating = this.engine.terminate(error);

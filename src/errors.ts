@@ -71,25 +71,73 @@ export class SerializationError extends LoopPoolError {
   }
 }
 
-/** A worker exited while it was in use: `process.exit`, an uncaught exception, or it ran out of memory. */
+/** Why a worker ended: what `WorkerCrashError.reason` says. */
+export type CrashReason = 'exited' | 'uncaught error' | 'out of memory' | 'unresponsive';
+
+/**
+ * A worker ended while it was in use: it called `process.exit`, an exception or rejection
+ * went uncaught in it, it ran out of memory (`resourceLimits`), or it stopped answering after
+ * a task timed out. The worker is replaced and its tasks are retried (`retries`); a task
+ * fails with this error once its retries are spent, and the pool fails with it when workers
+ * crash more often than `maxRestarts` a minute.
+ */
 export class WorkerCrashError extends LoopPoolError {
   override readonly name = 'WorkerCrashError';
 
   constructor(
-    /** Index of the worker that exited. */
+    /** Index of the worker that ended. */
     readonly workerIndex: number,
     /** The thread's exit code. */
     readonly exitCode: number,
     /** Position of the input whose task was running, if one was. */
     readonly index: number | undefined,
+    /** What ended the worker. */
+    readonly reason: CrashReason,
     cause?: unknown,
+    /** Replaces the default message, when there is more to say (the restart limit). */
+    message?: string,
   ) {
     super(
-      `Worker ${workerIndex} exited with code ${exitCode}` +
-        (index === undefined ? '' : ` while running task ${index}`) +
-        (cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ''),
+      message ??
+        `Worker ${workerIndex} ${describeCrash(reason, exitCode)}` +
+          (index === undefined ? '' : ` while running task ${index}`) +
+          (cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ''),
       cause === undefined ? undefined : { cause },
     );
+  }
+}
+
+function describeCrash(reason: CrashReason, exitCode: number): string {
+  switch (reason) {
+    case 'exited':
+      return `exited with code ${exitCode}`;
+    case 'uncaught error':
+      return `exited with code ${exitCode} on an uncaught error`;
+    case 'out of memory':
+      return 'ran out of memory';
+    case 'unresponsive':
+      return 'stopped answering and was terminated';
+  }
+}
+
+/**
+ * A task ran longer than `taskTimeout`. Its `ctx.signal` was aborted; if its worker did not
+ * answer within `gracePeriod`, the worker was replaced.
+ */
+export class TaskTimeoutError extends LoopPoolError {
+  override readonly name = 'TaskTimeoutError';
+
+  constructor(
+    /** Position of the input, from 0. */
+    readonly index: number,
+    /** Index of the worker that ran the task. */
+    readonly workerIndex: number,
+    /** The input the task was given. */
+    readonly input: unknown,
+    /** The limit that was passed, in milliseconds. */
+    readonly timeout: number,
+  ) {
+    super(`Task ${index} (input: ${summarize(input)}) ran longer than taskTimeout (${timeout} ms) on worker ${workerIndex}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
 export type AckMode = 'auto' | 'manual';
@@ -69,6 +70,51 @@ export interface LoopPoolOptions<D = unknown> {
    * @default undefined (unbounded)
    */
   overflow?: OverflowOptions;
+  /**
+   * Emit one record per result or failure, as `Promise.allSettled` does, instead of erroring
+   * on the first failure: `{ status: 'fulfilled', value, input, index }` or
+   * `{ status: 'rejected', reason, input, index }`. An ETL run then keeps every record.
+   * @default false
+   */
+  settle?: boolean;
+  /**
+   * How many times a task whose worker crashed under it is run again, on a replacement
+   * worker or another one. A task that was only waiting at the worker is sent again freely.
+   * @default 1
+   */
+  retries?: number;
+  /**
+   * Worker replacements allowed in any minute. Past it, the pool fails with
+   * `WorkerCrashError` instead of restarting a worker that keeps crashing.
+   * @default 10
+   */
+  maxRestarts?: number;
+  /**
+   * Milliseconds a task may run. Past it, the task fails with `TaskTimeoutError` and its
+   * `ctx.signal` is aborted; a worker that does not answer within `gracePeriod` after that
+   * is terminated and replaced.
+   * @default undefined (no limit)
+   */
+  taskTimeout?: number;
+  /**
+   * Milliseconds a worker gets to answer after a task timed out, and to run its abort
+   * handlers when the pool stops, before it is terminated.
+   * @default 1000
+   */
+  gracePeriod?: number;
+  /**
+   * Heap limits of each worker thread, as `worker_threads` takes them. A worker that runs
+   * out of memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is
+   * replaced.
+   * @default undefined (Node's defaults)
+   */
+  resourceLimits?: ResourceLimits;
+  /**
+   * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
+   * let the process exit. A second signal terminates at once.
+   * @default false
+   */
+  stopOnSignals?: boolean;
 }
 
 /** Options of {@link createPool}: those of {@link LoopPoolOptions}, and how results are acknowledged. */
@@ -92,6 +138,8 @@ export interface PipelineOptions {
   bufferSize?: number;
   /** @default the pool's `overflow` */
   overflow?: OverflowOptions;
+  /** @default the pool's `settle` */
+  settle?: boolean;
 }
 
 /** {@link PoolOptions} with every default filled in. */
@@ -101,6 +149,12 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly queueSize: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
+  readonly retries: number;
+  readonly maxRestarts: number;
+  readonly taskTimeout: number | undefined;
+  readonly gracePeriod: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly stopOnSignals: boolean;
 }
 
 /** {@link PipelineOptions} with every default filled in. */
@@ -108,11 +162,24 @@ export interface ResolvedPipelineOptions {
   readonly ordered: boolean;
   readonly bufferSize: number;
   readonly overflow: Readonly<OverflowOptions> | undefined;
+  readonly settle: boolean;
 }
 
-const operatorOptions = ['size', 'concurrency', 'queueSize', 'ordered', 'bufferSize', 'workerData', 'overflow'] as const;
+const pipelineOptions = ['ordered', 'bufferSize', 'overflow', 'settle'] as const;
+const operatorOptions = [
+  'size',
+  'concurrency',
+  'queueSize',
+  ...pipelineOptions,
+  'workerData',
+  'retries',
+  'maxRestarts',
+  'taskTimeout',
+  'gracePeriod',
+  'resourceLimits',
+  'stopOnSignals',
+] as const;
 const poolOptions = [...operatorOptions, 'ack'] as const;
-const pipelineOptions = ['ordered', 'bufferSize', 'overflow'] as const;
 
 /**
  * Checks the options of `loopPool(worker, ...)` (`kind` 'operator') or `createPool` ('pool')
@@ -135,8 +202,15 @@ export function resolveOptions<D>(
     ordered: boolean('ordered', options.ordered, false),
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     overflow: overflow(options.overflow),
+    settle: boolean('settle', options.settle, false),
     workerData: options.workerData,
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
+    retries: count('retries', options.retries, 1),
+    maxRestarts: count('maxRestarts', options.maxRestarts, 10),
+    taskTimeout: options.taskTimeout === undefined ? undefined : positiveInteger('taskTimeout', options.taskTimeout, 0),
+    gracePeriod: count('gracePeriod', options.gracePeriod, 1_000),
+    resourceLimits: resourceLimits(options.resourceLimits),
+    stopOnSignals: boolean('stopOnSignals', options.stopOnSignals, false),
   };
 }
 
@@ -150,6 +224,7 @@ export function resolvePipelineOptions(
     ordered: boolean('ordered', checked.ordered, defaults.ordered),
     bufferSize: positiveInteger('bufferSize', checked.bufferSize, defaults.bufferSize),
     overflow: checked.overflow === undefined ? defaults.overflow : overflow(checked.overflow),
+    settle: boolean('settle', checked.settle, defaults.settle),
   };
 }
 
@@ -180,6 +255,25 @@ function overflow(value: unknown): OverflowOptions | undefined {
     size: positiveInteger('overflow.size', size, NaN),
     strategy: oneOf('overflow.strategy', strategy, ['error', 'drop-newest', 'drop-oldest'] as const, undefined),
   };
+}
+
+function resourceLimits(value: unknown): ResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`Expected \`resourceLimits\` to be an object of worker_threads limits, got ${show(value)}`);
+  }
+  const limits = value as Record<string, unknown>;
+  const names = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+  for (const name of Object.keys(limits)) {
+    if (!names.includes(name)) throw new TypeError(`Unknown resource limit \`${name}\`; expected one of: ${names.join(', ')}`);
+    positiveNumber(`resourceLimits.${name}`, limits[name]);
+  }
+  return limits as ResourceLimits;
+}
+
+function positiveNumber(name: string, value: unknown): void {
+  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be a positive number, got ${show(value)}`);
+  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`Expected \`${name}\` to be a positive number, got ${show(value)}`);
 }
 
 function count(name: string, value: unknown, fallback: number): number {

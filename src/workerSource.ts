@@ -1,3 +1,4 @@
+import type { ResourceLimits } from 'node:worker_threads';
 import { InlineWorker } from './testing/inlineWorker';
 import { inlineTransport } from './transport/inline';
 import { threadsTransport } from './transport/threads';
@@ -13,10 +14,12 @@ export interface ResolvedWorker<T, R> {
   readonly name: string;
 }
 
-/** What every transport needs to know of the options. */
+/** What transports need to know of the options. */
 export interface TransportOptions {
   readonly workerData: unknown;
   readonly concurrency: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly gracePeriod: number;
 }
 
 /** Checks the `worker` argument at once and picks the transport: threads for a module, in-process for an inline worker. */

@@ -1,24 +1,40 @@
-import type { LoopPoolError } from '../errors';
-import type { Transport } from '../transport/transport';
+import { asyncScheduler } from 'rxjs';
+import { WorkerCrashError, type LoopPoolError } from '../errors';
+import type { Transport, WorkerFailure } from '../transport/transport';
 import { workerError } from './failures';
-import { Job, type JobHost, type JobOptions, type JobSink, type Task, type WorkerSlot } from './job';
-import { Queue } from './queue';
+import { Job, type JobHost, type TaskRun } from './job';
+import { RestartBudget } from './restarts';
+import { WorkerSlot } from './slot';
+import type { JobOptions, JobSink, Task } from './types';
 
 /** What the engine reports that belongs to no task. */
 export interface EngineEvents<R> {
   /** A value a worker sent with `ctx.emit`. */
   emitted(value: R, workerIndex: number): void;
-  /** A worker failed to load, crashed, or emitted a value that could not be cloned. */
+  /**
+   * Something the engine cannot mend: a worker failed to load, workers crashed more often
+   * than `maxRestarts` allows, or a value sent with `ctx.emit` could not be cloned.
+   */
   failed(error: LoopPoolError): void;
+  /** A crashed worker was replaced; what it must run before anything else can be queued now. */
+  restarted?(workerIndex: number): void;
 }
 
-/** The engine's shape: how many workers, how many tasks each. */
+/** The engine's shape and its limits. */
 export interface EngineOptions {
   readonly size: number;
   /** Tasks a worker runs at once. */
   readonly concurrency: number;
   /** Tasks handed to a worker beyond those it runs, so that it never waits for the next. */
   readonly queueSize: number;
+  /** Times a task is run again after its worker crashed under it. */
+  readonly retries: number;
+  /** Replacements allowed in any minute. */
+  readonly maxRestarts: number;
+  /** Milliseconds a task may run, if limited. */
+  readonly taskTimeout: number | undefined;
+  /** Milliseconds a worker gets to answer after a timeout before it is replaced. */
+  readonly gracePeriod: number;
 }
 
 /** Counts of one worker, as `stats()` reports them. */
@@ -30,17 +46,22 @@ export interface WorkerLoad {
   readonly queued: number;
   /** Tasks for this worker alone (targeted puts, broadcasts) not yet handed over; unbounded. */
   readonly waiting: number;
+  /** Times this worker was replaced after a crash. */
+  readonly restarts: number;
 }
 
 /**
- * Runs the tasks of its jobs on `size` workers with at most `concurrency` tasks each. Knows
- * workers only as {@link WorkerPort}s, so the same engine runs threads and, in marble tests,
- * cold observables in virtual time.
+ * Runs the tasks of its jobs on `size` workers. Knows workers only as {@link WorkerPort}s,
+ * so the same engine runs threads and, in marble tests, cold observables in virtual time.
  *
  * Dispatch: each worker is handed up to `concurrency + queueSize` tasks; it runs
  * `concurrency` of them and keeps the rest at hand. A worker with room first takes the tasks
  * meant for it alone, in order; then the least busy worker (ties round-robin) takes the next
  * input any worker may run, from the jobs in turn.
+ *
+ * Supervision: a worker that crashes is replaced in its slot (`restarted` lets the owner
+ * queue what the new worker must run first) and its tasks are retried; a task that runs past
+ * `taskTimeout` fails, and its worker must answer a ping within `gracePeriod` or be replaced.
  */
 export class Engine<T, R> implements JobHost<T, R> {
   /** One slot per worker, at the worker's index. */
@@ -59,20 +80,24 @@ export class Engine<T, R> implements JobHost<T, R> {
   private stopped = false;
   /** Inputs dropped by overflow strategies, across jobs, since the engine started. */
   private droppedCount = 0;
+  /** Restarts per slot, for stats. */
+  private readonly restartCounts: number[];
+  /** Restarts within the last minute, against `maxRestarts`. */
+  private readonly budget: RestartBudget;
 
   constructor(
-    transport: Transport<T, R>,
+    private readonly transport: Transport<T, R>,
     private readonly options: EngineOptions,
     /** How errors name the worker module. */
     private readonly workerName: string,
     private readonly events: EngineEvents<R>,
   ) {
+    this.restartCounts = new Array<number>(options.size).fill(0);
+    this.budget = new RestartBudget(options.maxRestarts, 60_000);
     for (let index = 0; index < options.size; index++) {
-      const port = transport(index, {
-        emitted: (value) => this.stopped || this.events.emitted(value, index),
-        failed: (failure) => this.stopped || this.events.failed(workerError(failure, index, this.workerName)),
-      });
-      this.slots.push({ index, port, assigned: 0, queue: new Queue(), sequentialRunning: false });
+      const slot = new WorkerSlot<T, R>(index, undefined as never);
+      this.slots.push(slot);
+      slot.port = this.spawn(slot);
     }
   }
 
@@ -80,12 +105,16 @@ export class Engine<T, R> implements JobHost<T, R> {
     return this.slots.length;
   }
 
-  /** Resolves when every worker has run `init`; rejects with the first worker's failure. */
+  get retries(): number {
+    return this.options.retries;
+  }
+
+  /** Resolves when every first worker has run `init`; rejects with the first one's failure. */
   get ready(): Promise<void> {
     return Promise.all(
       this.slots.map((slot) =>
         slot.port.ready.catch((failure: unknown) => {
-          throw workerError(failure as never, slot.index, this.workerName);
+          throw workerError(failure as WorkerFailure, slot.index, this.workerName);
         }),
       ),
     ).then(() => undefined);
@@ -106,12 +135,16 @@ export class Engine<T, R> implements JobHost<T, R> {
       inFlight: Math.min(assigned, concurrency),
       queued: Math.max(0, assigned - concurrency),
       waiting: queue.length,
+      restarts: this.restartCounts[index]!,
     }));
   }
 
   /** Inputs not yet handed to a worker, across jobs and workers: the input buffer. */
   get waiting(): number {
-    return this.jobs.reduce((sum, job) => sum + job.waiting, 0) + this.slots.reduce((sum, slot) => sum + slot.queue.length, 0);
+    let waiting = 0;
+    for (const job of this.jobs) waiting += job.waiting;
+    for (const slot of this.slots) waiting += slot.queue.length;
+    return waiting;
   }
 
   /** Inputs dropped by overflow strategies since the engine started. */
@@ -123,8 +156,49 @@ export class Engine<T, R> implements JobHost<T, R> {
     this.droppedCount++;
   }
 
-  enqueue(target: number, job: Job<T, R>, task: Task<T>): void {
-    this.slots[target]!.queue.push({ job, task });
+  enqueue(target: number, job: Job<T, R>, task: Task<T>, first = false): void {
+    const queue = this.slots[target]!.queue;
+    if (first) queue.unshift({ job, task });
+    else queue.push({ job, task });
+  }
+
+  handOver(run: TaskRun<T, R>): void {
+    const { slot, task } = run;
+    slot.handed.push(run);
+    if (task.sequential) slot.sequentialRunning = true;
+    if (slot.handed.length <= this.options.concurrency) this.startClock(run);
+  }
+
+  release(run: TaskRun<T, R>): void {
+    const { slot, task } = run;
+    run.clock?.unsubscribe();
+    const at = slot.handed.indexOf(run);
+    if (at >= 0) slot.handed.splice(at, 1);
+    if (task.sequential) slot.sequentialRunning = false;
+    // The task that moves up into the last running place starts now.
+    const promoted = slot.handed[this.options.concurrency - 1];
+    if (at >= 0 && at < this.options.concurrency && promoted && !promoted.clock) this.startClock(promoted);
+  }
+
+  wasRunning(run: TaskRun<T, R>): boolean {
+    return run.slot.wasRunning(run, this.options.concurrency);
+  }
+
+  probe(slot: WorkerSlot<T, R>): void {
+    if (slot.probe || this.stopped) return;
+    const { port, generation } = slot;
+    let answered = false;
+    const grace = asyncScheduler.schedule(() => {
+      if (!answered && slot.generation === generation && !this.stopped) port.kill();
+    }, this.options.gracePeriod);
+    slot.probe = grace;
+    port.ping(() => {
+      answered = true;
+      grace.unsubscribe();
+      if (slot.generation !== generation) return;
+      slot.probe = undefined;
+      this.pump();
+    });
   }
 
   /** Starts waiting tasks while workers have room. Safe to call from inside a task's callbacks. */
@@ -142,11 +216,6 @@ export class Engine<T, R> implements JobHost<T, R> {
     } finally {
       this.pumping = false;
     }
-  }
-
-  release(slot: WorkerSlot<T, R>, task: Task<T>): void {
-    slot.assigned--;
-    if (task.sequential) slot.sequentialRunning = false;
   }
 
   detach(job: Job<T, R>): void {
@@ -175,9 +244,57 @@ export class Engine<T, R> implements JobHost<T, R> {
     this.stopped = true;
     for (const job of [...this.jobs]) job.close(reason);
     for (const slot of this.slots) {
+      slot.probe?.unsubscribe();
       for (const { job, task } of slot.queue.drain()) job.dropTargeted(task, reason);
     }
     await Promise.all(this.slots.map((slot) => slot.port.terminate()));
+  }
+
+  /** Starts a worker in `slot`; its events count only while it is the slot's current worker. */
+  private spawn(slot: WorkerSlot<T, R>): WorkerSlot<T, R>['port'] {
+    const { generation, index } = slot;
+    const current = (): boolean => !this.stopped && slot.generation === generation;
+    return this.transport(index, {
+      emitted: (value) => current() && this.events.emitted(value, index),
+      failed: (failure) => current() && this.workerFailed(slot, failure),
+    });
+  }
+
+  /** A worker failed: replace it if it had been running, within the restart budget; else give up. */
+  private workerFailed(slot: WorkerSlot<T, R>, failure: WorkerFailure): void {
+    if (failure.kind === 'unserializable' || (failure.kind === 'load' && slot.generation === 0)) {
+      this.events.failed(workerError(failure, slot.index, this.workerName));
+      return;
+    }
+    const cause = workerError(failure, slot.index, this.workerName);
+    if (!this.budget.take(asyncScheduler.now())) {
+      this.events.failed(
+        new WorkerCrashError(
+          slot.index,
+          failure.kind === 'crashed' ? failure.exitCode : 1,
+          undefined,
+          failure.kind === 'crashed' ? failure.reason : 'exited',
+          cause,
+          `Workers crashed more than ${this.options.maxRestarts} times within a minute (maxRestarts); ` +
+            `worker ${slot.index} was not restarted. Last: ${cause.message}`,
+        ),
+      );
+      return;
+    }
+    this.restartCounts[slot.index]!++;
+    slot.probe?.unsubscribe();
+    slot.probe = undefined;
+    slot.sequentialRunning = false;
+    slot.generation++;
+    slot.port = this.spawn(slot);
+    this.events.restarted?.(slot.index);
+    this.pump();
+  }
+
+  private startClock(run: TaskRun<T, R>): void {
+    const timeout = this.options.taskTimeout;
+    if (timeout === undefined) return;
+    run.clock = asyncScheduler.schedule(() => run.job.timedOut(run, timeout), timeout);
   }
 
   private dispatch(): void {
@@ -204,9 +321,10 @@ export class Engine<T, R> implements JobHost<T, R> {
     return false;
   }
 
-  /** Whether the worker can take one more task: it has room, and runs no broadcast. */
+  /** Whether the worker can take one more task: it has room, runs no broadcast, answers, and has not crashed. */
   private hasRoom(slot: WorkerSlot<T, R>): boolean {
-    return slot.assigned < this.options.concurrency + this.options.queueSize && !slot.sequentialRunning;
+    const { concurrency, queueSize } = this.options;
+    return slot.assigned < concurrency + queueSize && !slot.sequentialRunning && !slot.probe && !slot.down;
   }
 
   /** Starts one input that any worker may run on the least busy worker; false if none can start. */

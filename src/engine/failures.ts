@@ -1,4 +1,4 @@
-import { LoopPoolError, SerializationError, TaskError, WorkerCrashError, WorkerLoadError } from '../errors';
+import { LoopPoolError, SerializationError, TaskError, TaskTimeoutError, WorkerCrashError, WorkerLoadError } from '../errors';
 import type { TaskFailure, WorkerFailure } from '../transport/transport';
 
 /** Turns what a port reported about a task into the public error, with the input and its index. */
@@ -10,7 +10,9 @@ export function taskError(failure: unknown, index: number, workerIndex: number, 
     case 'unserializable':
       return new SerializationError(known.subject, index, workerIndex, known.reason);
     case 'crashed':
-      return new WorkerCrashError(workerIndex, known.exitCode, index, known.error);
+      return new WorkerCrashError(workerIndex, known.exitCode, index, known.reason, known.error);
+    case 'timeout':
+      return new TaskTimeoutError(index, workerIndex, input, known.timeout);
     default:
       return new TaskError(index, workerIndex, input, failure instanceof Error ? failure : new Error(String(failure)));
   }
@@ -27,7 +29,7 @@ export function workerError(failure: WorkerFailure, workerIndex: number, worker:
         failure.error,
       );
     case 'crashed':
-      return new WorkerCrashError(workerIndex, failure.exitCode, undefined, failure.error);
+      return new WorkerCrashError(workerIndex, failure.exitCode, undefined, failure.reason, failure.error);
     case 'unserializable':
       return new SerializationError(failure.subject, undefined, workerIndex, failure.reason);
   }

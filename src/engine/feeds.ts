@@ -1,4 +1,5 @@
-import type { Feed, Job } from './job';
+import type { Job } from './job';
+import type { Feed } from './types';
 
 /**
  * Pulls a sync iterable into a job one input at a time, only when a worker can take it: the

@@ -1,25 +1,26 @@
 import type { Observer, Subscription } from 'rxjs';
 import { BufferOverflowError, type LoopPoolError } from '../errors';
-import type { OverflowOptions } from '../options';
-import type { WorkerPort } from '../transport/transport';
+import type { TaskFailure } from '../transport/transport';
 import { taskError } from './failures';
 import { Queue } from './queue';
 import { ReorderBuffer, type OrderedSink } from './reorder';
-
-/** Where a job's results and its end go: the operator's subscriber, or the pool's result buffer. */
-export interface JobSink<R> {
-  next(value: R, workerIndex: number): void;
-  error(error: unknown): void;
-  complete(): void;
-  readonly closed: boolean;
-}
+import type { WorkerSlot } from './slot';
+import type { Feed, JobOptions, JobSink, PushOptions, Settled, Task } from './types';
 
 /** What a job needs from the engine that runs it. */
 export interface JobHost<T, R> {
-  /** Queues a task that only worker `target` may run. */
-  enqueue(target: number, job: Job<T, R>, task: Task<T>): void;
-  /** Called when a task of this job ends, whichever way, so the worker can take another. */
-  release(slot: WorkerSlot<T, R>, task: Task<T>): void;
+  /** Tasks are retried this many times after their worker crashed under them. */
+  readonly retries: number;
+  /** Queues a task that only worker `target` may run; `first` puts it before the others. */
+  enqueue(target: number, job: Job<T, R>, task: Task<T>, first?: boolean): void;
+  /** Records that `run` was handed to its worker; called before it is sent. */
+  handOver(run: TaskRun<T, R>): void;
+  /** Called when a task ends, whichever way, so the worker can take another. */
+  release(run: TaskRun<T, R>): void;
+  /** Whether `run` was running when its worker crashed (not waiting at the worker). */
+  wasRunning(run: TaskRun<T, R>): boolean;
+  /** A task of this worker timed out: make sure the worker still answers. */
+  probe(slot: WorkerSlot<T, R>): void;
   /** Asks the engine to start waiting tasks. */
   pump(): void;
   /** Removes a job that has ended. */
@@ -28,74 +29,11 @@ export interface JobHost<T, R> {
   noteDropped(): void;
 }
 
-/** A worker as the engine tracks it. */
-export interface WorkerSlot<T, R> {
-  readonly index: number;
-  readonly port: WorkerPort<T, R>;
-  /**
-   * Tasks handed to the worker and not finished: running there (the first `concurrency`) or
-   * waiting at its gate. Never above `concurrency + queueSize`.
-   */
-  assigned: number;
-  /** Tasks that only this worker may run (targeted puts, broadcasts), not yet handed over, in order. */
-  readonly queue: Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>;
-  /** True while a sequential task (a broadcast) runs on this worker. */
-  sequentialRunning: boolean;
-}
-
-/** How a job orders its results and what one failure means. */
-export interface JobOptions {
-  readonly ordered: boolean;
-  readonly bufferSize: number;
-  /**
-   * `true` (a pipeline): the first failure fails the job and cancels the rest.
-   * `false` (the pool's puts): a failure ends only its task, through `settled`.
-   */
-  readonly failFast: boolean;
-  /** A further condition for starting any task, such as room in the pool's result buffer. */
-  readonly mayStart?: () => boolean;
-  /** A bound on `pending`, for inputs that are pushed; unbounded without it. */
-  readonly overflow?: Readonly<OverflowOptions> | undefined;
-}
-
-/**
- * Where a pulled job's inputs come from: asked for more whenever its pending inputs run low,
- * it pushes them into the job (now, or when they arrive) and ends it when it has no more.
- */
-export interface Feed {
-  /** Called when the job could use another input. */
-  demand(): void;
-  /** The job has ended: stop reading. */
-  close(): void;
-}
-
-/** An input on its way through the pool. */
-export interface Task<T> {
-  /** Position of the input in its job, from 0. */
-  readonly index: number;
-  readonly input: T;
-  /** Called once when the task has ended: with no argument when it completed. */
-  readonly settled?: ((error?: LoopPoolError) => void) | undefined;
-  /**
-   * A broadcast: a barrier on its worker. It starts once every task handed over before it
-   * has finished, and nothing else is handed over until it has finished.
-   */
-  readonly sequential?: boolean | undefined;
-}
-
-/** Where an input goes and who hears of its end. */
-export interface PushOptions {
-  /** The only worker that may run it. */
-  readonly target?: number | undefined;
-  readonly settled?: Task<unknown>['settled'];
-  readonly sequential?: boolean | undefined;
-}
-
 /**
  * One stream of inputs through the pool: a subscription of the operator, or the pool's own
  * `put`s. Numbers its inputs, keeps those not yet started, and turns task results into its
  * output, in order or not. It completes when its inputs have ended and every task has
- * finished.
+ * finished. A task whose worker crashed under it is retried (`retries`) before it fails.
  */
 export class Job<T, R> implements OrderedSink<R> {
   /** Inputs any worker may run, not yet started, in input order. Unbounded: the source pushes. */
@@ -112,8 +50,6 @@ export class Job<T, R> implements OrderedSink<R> {
   private inputsEnded = false;
   /** Set in ordered mode once a task has failed: later inputs never start. */
   private halted = false;
-  /** Inputs dropped by the overflow strategy. */
-  private droppedCount = 0;
   /** The pulled source, if the job pulls its inputs. */
   private feed: Feed | undefined;
   private ended = false;
@@ -146,11 +82,6 @@ export class Job<T, R> implements OrderedSink<R> {
     return this.inputsEnded;
   }
 
-  /** Inputs dropped by the overflow strategy so far. */
-  get dropped(): number {
-    return this.droppedCount;
-  }
-
   /** Makes the job pull its inputs from `feed`, when it has room for them. */
   pullFrom(feed: Feed): void {
     this.feed = feed;
@@ -162,31 +93,17 @@ export class Job<T, R> implements OrderedSink<R> {
    * @returns the input's index.
    */
   push(input: T, options: PushOptions = {}): number {
-    const task: Task<T> = { index: this.nextIndex++, input, settled: options.settled, sequential: options.sequential };
-    if (options.target === undefined) {
+    const { target, settled, sequential, first } = options;
+    const task: Task<T> = { index: this.nextIndex++, input, target, settled, sequential, attempts: 0 };
+    if (target === undefined) {
       if (!this.makeRoom(task.index)) return task.index;
       this.pending.push(task);
     } else {
       this.targeted++;
-      this.host.enqueue(options.target, this, task);
+      this.host.enqueue(target, this, task, first);
     }
     this.host.pump();
     return task.index;
-  }
-
-  /** Applies the overflow strategy before an input joins `pending`; false if the input is not taken. */
-  private makeRoom(index: number): boolean {
-    const overflow = this.options.overflow;
-    if (!overflow || this.pending.length < overflow.size) return true;
-    if (overflow.strategy === 'error') {
-      this.error(new BufferOverflowError(overflow.size, index));
-      return false;
-    }
-    this.droppedCount++;
-    this.host.noteDropped();
-    if (overflow.strategy === 'drop-newest') return false;
-    this.pending.shift();
-    return true;
   }
 
   /** No more inputs will come; the job completes once its tasks have finished. */
@@ -212,14 +129,13 @@ export class Job<T, R> implements OrderedSink<R> {
     return !this.order || this.order.size < this.options.bufferSize || task.index === this.order.head;
   }
 
-  /** Starts `task` on `slot`: the next pending input, or a targeted task from the slot's queue. */
+  /** Hands `task` to `slot`'s worker: the next pending input, or a targeted task from the slot's queue. */
   start(task: Task<T>, slot: WorkerSlot<T, R>): void {
     if (task === this.pending.peek()) this.pending.shift();
     else this.targeted--;
-    slot.assigned++;
-    if (task.sequential) slot.sequentialRunning = true;
     const run = new TaskRun(this, slot, task);
     this.running.add(run);
+    this.host.handOver(run);
     const subscription = slot.port.run(task.input).subscribe(run);
     if (this.running.has(run)) run.subscription = subscription;
   }
@@ -238,7 +154,7 @@ export class Job<T, R> implements OrderedSink<R> {
     this.running.clear();
     for (const run of running) {
       run.subscription?.unsubscribe();
-      this.host.release(run.slot, run.task);
+      this.host.release(run);
     }
     this.host.detach(this);
     if (!reason) return;
@@ -267,8 +183,8 @@ export class Job<T, R> implements OrderedSink<R> {
   /** @internal A result of `run`. */
   resultOf(run: TaskRun<T, R>, value: R): void {
     if (this.closed) return;
-    if (this.order) this.order.next(run.task.index, value);
-    else this.sink.next(value, run.slot.index);
+    const { index, input } = run.task;
+    this.emit(run, this.options.settle ? (settled({ status: 'fulfilled', value, input, index }) as R) : value);
   }
 
   /** @internal `run` completed. */
@@ -280,25 +196,75 @@ export class Job<T, R> implements OrderedSink<R> {
     this.host.pump();
   }
 
-  /** @internal `run` failed. */
+  /** @internal `run` failed: retried if its worker crashed under it and it has retries left. */
   failed(run: TaskRun<T, R>, failure: unknown): void {
+    const crashed = (failure as TaskFailure | undefined)?.kind === 'crashed';
+    const ran = crashed && this.host.wasRunning(run);
     if (!this.finish(run)) return;
-    const error = taskError(failure, run.task.index, run.slot.index, run.task.input);
-    run.task.settled?.(error);
-    if (!this.options.failFast) {
+    const { task } = run;
+    if (crashed && (!ran || task.attempts < this.host.retries)) {
+      if (ran) task.attempts++;
+      this.retry(task);
+      this.host.pump();
+      return;
+    }
+    const error = taskError(failure, task.index, run.slot.index, task.input);
+    task.settled?.(error);
+    if (this.options.settle) {
+      this.emit(run, settled({ status: 'rejected', reason: error, input: task.input, index: task.index }) as R);
+      this.order?.complete(task.index);
+      this.completeIfDone();
+    } else if (!this.options.failFast) {
       this.completeIfDone();
     } else if (this.order) {
       this.halted = true;
-      this.order.error(run.task.index, error);
+      this.order.error(task.index, error);
     } else {
       this.error(error);
     }
     this.host.pump();
   }
 
+  /** @internal `run` ran past `taskTimeout`: cancel it (its `ctx.signal` aborts), fail it, and check its worker. */
+  timedOut(run: TaskRun<T, R>, timeout: number): void {
+    if (!this.running.has(run)) return;
+    run.subscription?.unsubscribe();
+    this.failed(run, { kind: 'timeout', timeout });
+    this.host.probe(run.slot);
+  }
+
+  /** Puts a task back, first in line: it runs again before anything that came after it. */
+  private retry(task: Task<T>): void {
+    if (task.target === undefined) {
+      this.pending.unshift(task);
+    } else {
+      this.targeted++;
+      this.host.enqueue(task.target, this, task, true);
+    }
+  }
+
+  private emit(run: TaskRun<T, R>, value: R): void {
+    if (this.order) this.order.next(run.task.index, value);
+    else this.sink.next(value, run.slot.index);
+  }
+
+  /** Applies the overflow strategy before an input joins `pending`; false if the input is not taken. */
+  private makeRoom(index: number): boolean {
+    const overflow = this.options.overflow;
+    if (!overflow || this.pending.length < overflow.size) return true;
+    if (overflow.strategy === 'error') {
+      this.error(new BufferOverflowError(overflow.size, index));
+      return false;
+    }
+    this.host.noteDropped();
+    if (overflow.strategy === 'drop-newest') return false;
+    this.pending.shift();
+    return true;
+  }
+
   private finish(run: TaskRun<T, R>): boolean {
     if (!this.running.delete(run)) return false;
-    this.host.release(run.slot, run.task);
+    this.host.release(run);
     return !this.closed;
   }
 
@@ -311,13 +277,15 @@ export class Job<T, R> implements OrderedSink<R> {
   }
 }
 
-/** One task on its way through a worker; observes the port's result stream. */
-class TaskRun<T, R> implements Observer<R> {
+/** One task handed to a worker; observes the port's result stream. */
+export class TaskRun<T, R> implements Observer<R> {
   /** Set after `subscribe` returns, unless the task has already finished. */
   subscription: Subscription | undefined;
+  /** The `taskTimeout` clock, started when the task runs (not while it waits at the worker). */
+  clock: Subscription | undefined;
 
   constructor(
-    private readonly job: Job<T, R>,
+    readonly job: Job<T, R>,
     readonly slot: WorkerSlot<T, R>,
     readonly task: Task<T>,
   ) {}
@@ -331,4 +299,8 @@ class TaskRun<T, R> implements Observer<R> {
   complete(): void {
     this.job.completed(this);
   }
+}
+
+function settled<T, R>(record: Settled<T, R>): Settled<T, R> {
+  return record;
 }

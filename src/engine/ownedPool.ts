@@ -2,11 +2,15 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { ResolvedOptions } from '../options';
 import type { Transport } from '../transport/transport';
 import { Engine } from './engine';
+import { PoolClosedError } from '../errors';
+import { stopOnSignals } from '../signals';
 import { runPipeline } from './pipeline';
 
 /**
  * The operator over a pool of its own: each subscription starts its workers, feeds them the
- * source, and stops them when it ends (complete, error or unsubscribe).
+ * source, and stops them when it ends (complete, error or unsubscribe). With `stopOnSignals`,
+ * SIGINT or SIGTERM stops taking input and lets the tasks taken finish; the output then errors
+ * with `PoolClosedError` (or completes, if the source had ended).
  */
 export function ownedPool<T, R>(
   transport: () => Transport<T, R>,
@@ -22,7 +26,15 @@ export function ownedPool<T, R>(
       const pipeline = subscriber.closed
         ? undefined
         : runPipeline(engine, source, subscriber, { ...options, ack: 'auto', readAhead: 0 });
+      const unwireSignals =
+        options.stopOnSignals && pipeline
+          ? stopOnSignals(
+              (signal) => pipeline.stopInputs(new PoolClosedError(`Stopped by ${signal} before the source completed; every input taken was processed`)),
+              async () => subscriber.unsubscribe(),
+            )
+          : () => {};
       return () => {
+        unwireSignals();
         pipeline?.teardown();
         void engine.terminate();
       };

@@ -16,6 +16,12 @@ export class Queue<T> {
     this.items.push(item);
   }
 
+  /** Puts `item` first. */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
   shift(): T | undefined {
     if (this.head === this.items.length) return undefined;
     const item = this.items[this.head];

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { WorkerContext, WorkerDefinition } from '../worker/definition';
 import { ConcurrencyGate } from '../worker/gate';
 import { runTask } from '../worker/runTask';
@@ -27,6 +27,8 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
   private readonly lifetime = new AbortController();
   /** Runs at most `concurrency` tasks at once, as a thread's runtime does. */
   private readonly gate: ConcurrencyGate;
+  /** Tasks handed over and not finished, with the means to stop each: what `kill` ends. */
+  private readonly running = new Map<Subscriber<R>, () => void>();
 
   constructor(
     readonly index: number,
@@ -67,6 +69,7 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
       /** The task is over: free its place at the gate, if it had one. */
       const finish = (): void => {
         finished = true;
+        this.running.delete(subscriber);
         if (started) this.gate.leave();
       };
       const begin = (): void => {
@@ -77,31 +80,56 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
             next: (value) => subscriber.next(value),
             error: (error) => {
               finished = true;
+              this.running.delete(subscriber);
               subscriber.error({ kind: 'threw', error: asError(error) });
               this.gate.leave();
             },
             complete: () => {
               finished = true;
+              this.running.delete(subscriber);
               subscriber.complete();
               this.gate.leave();
             },
           });
         });
       };
-      if (this.initialized) begin();
-      else this.ready.then(begin, noop);
-      return () => {
+      const cancel = (): void => {
         if (finished) return;
         if (!started) {
           withdraw();
           finished = true;
+          this.running.delete(subscriber);
           return;
         }
         controller.abort();
         stop();
         finish();
       };
+      this.running.set(subscriber, cancel);
+      if (this.initialized) begin();
+      else this.ready.then(begin, noop);
+      return cancel;
     });
+  }
+
+  /** An inline worker's loop is the caller's: if the caller can ask, the worker answers. */
+  ping(answered: () => void): void {
+    answered();
+  }
+
+  /** Stops every task as a thread's death would, and reports the worker as crashed. */
+  kill(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.lifetime.abort();
+    // Newest first, so that ending a running task never starts a waiting one.
+    const running = [...this.running].reverse();
+    this.running.clear();
+    for (const [subscriber, cancel] of running) {
+      cancel();
+      subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'unresponsive' });
+    }
+    this.listener.failed({ kind: 'crashed', exitCode: 1, reason: 'unresponsive' });
   }
 
   async terminate(): Promise<void> {

@@ -25,6 +25,10 @@ export const Op = {
   fatal: 8,
   /** main → worker: abort every running task and the worker's own signal, then exit. */
   stop: 9,
+  /** main → worker: answer with `pong` and the same `id`. */
+  ping: 10,
+  /** worker → main: the answer to `ping` number `id`. */
+  pong: 11,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];

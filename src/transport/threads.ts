@@ -1,22 +1,25 @@
 import { join } from 'node:path';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Op, reviveError, type SerializedError, type WorkerSetup } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
-import type { PortListener, Transport, WorkerPort, WorkerFailure } from './transport';
+import type { PortListener, TaskFailure, Transport, WorkerPort, WorkerFailure } from './transport';
 
 /** The thread entry module; it loads the user's worker module itself. */
 const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
 
-/** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
-const stopGracePeriod = 1_000;
 
 /** What the threads transport needs to start a worker. */
 export interface ThreadsTransportOptions {
   readonly workerData: unknown;
   /** Tasks a worker runs at once. */
   readonly concurrency: number;
+  /** Heap limits of each thread, as `worker_threads` takes them. */
+  readonly resourceLimits?: ResourceLimits | undefined;
+  /** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
+  readonly gracePeriod: number;
 }
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
@@ -48,6 +51,13 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private state: 'starting' | 'ready' | 'stopped' = 'starting';
   /** The error that ended the thread, as the thread reported it. */
   private lastError: Error | undefined;
+  /** Set when the thread reported an uncaught error just before it died. */
+  private fatal = false;
+  /** Set when `kill` ended the thread. */
+  private killed = false;
+  /** Pings sent and not yet answered, by id. */
+  private readonly pings = new Map<number, () => void>();
+  private lastPing = 0;
   private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
 
   constructor(
@@ -62,7 +72,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     this.port = port1;
     port1.on('message', (batch: unknown[]) => this.receive(batch));
     try {
-      this.thread = new Worker(bootstrapPath, { workerData: options.workerData });
+      this.thread = new Worker(bootstrapPath, {
+        workerData: options.workerData,
+        ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      });
     } catch (error) {
       this.state = 'stopped';
       port1.close();
@@ -81,7 +94,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
 
   run(task: T): Observable<R> {
     return new Observable<R>((subscriber) => {
-      if (this.state === 'stopped') return;
+      if (this.state === 'stopped') {
+        subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited' } satisfies TaskFailure);
+        return;
+      }
       const id = ++this.lastId;
       this.running.set(id, subscriber);
       this.send(Op.run, id, task);
@@ -91,10 +107,22 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     });
   }
 
+  ping(answered: () => void): void {
+    const id = ++this.lastPing;
+    this.pings.set(id, answered);
+    this.send(Op.ping, id, 0);
+  }
+
+  kill(): void {
+    if (this.state === 'stopped' || this.killed) return;
+    this.killed = true;
+    void this.thread?.terminate();
+  }
+
   /**
    * Stops the worker. A ready worker is asked to abort its tasks' signals and exit, and is
-   * terminated if it has not within {@link stopGracePeriod}; a worker still starting is
-   * terminated at once.
+   * terminated if it has not within `gracePeriod`; a worker still starting is terminated at
+   * once.
    */
   async terminate(): Promise<void> {
     if (this.state === 'stopped') return this.exit;
@@ -110,7 +138,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     }
     const thread = this.thread;
     if (thread) {
-      const timer = setTimeout(() => void thread.terminate(), graceful ? stopGracePeriod : 0);
+      const timer = setTimeout(() => void thread.terminate(), graceful ? this.options.gracePeriod : 0);
       await this.exit;
       clearTimeout(timer);
     }
@@ -124,7 +152,11 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     const result = await thread.connect(Transfer(port as never) as never, setup);
     if (this.state !== 'starting') return;
     if (!result.ok) {
-      this.fail({ kind: 'load', reason: result.reason, error: result.error && reviveError(result.error) });
+      const running = [...this.running.values()];
+      this.running.clear();
+      const error = result.error && reviveError(result.error);
+      for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited', error });
+      this.fail({ kind: 'load', reason: result.reason, error });
       void this.terminate();
       return;
     }
@@ -150,6 +182,11 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
           break;
         case Op.fatal:
           this.lastError = reviveError(payload as SerializedError);
+          this.fatal = true;
+          break;
+        case Op.pong:
+          this.pings.get(id)?.();
+          this.pings.delete(id);
           break;
         default:
           this.settle(op, id, payload);
@@ -214,15 +251,19 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       this.state = 'stopped';
       this.port.close();
       const error = this.lastError;
-      if (!wasReady) {
-        this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
-        return;
-      }
+      const reason = this.crashReason();
       const running = [...this.running.values()];
       this.running.clear();
-      for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: code, error });
-      this.listener.failed({ kind: 'crashed', exitCode: code, error });
+      for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: code, reason, error });
+      if (wasReady) this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
+      else this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
     });
+  }
+
+  private crashReason(): CrashReason {
+    if (this.killed) return 'unresponsive';
+    if ((this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out of memory';
+    return this.fatal ? 'uncaught error' : 'exited';
   }
 
   private fail(failure: WorkerFailure): void {

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { CrashReason } from '../errors';
 
 /**
  * Why a task ended without completing. Ports report failures in these terms; the engine,
@@ -9,15 +10,17 @@ export type TaskFailure =
   | { readonly kind: 'threw'; readonly error: Error }
   /** The task or one of its results could not be structured-cloned. */
   | { readonly kind: 'unserializable'; readonly subject: 'task' | 'result'; readonly reason: string }
-  /** The worker exited while the task was running. */
-  | { readonly kind: 'crashed'; readonly exitCode: number; readonly error?: Error };
+  /** The worker ended while the task was handed to it. */
+  | { readonly kind: 'crashed'; readonly exitCode: number; readonly reason: CrashReason; readonly error?: Error | undefined }
+  /** The task ran past `taskTimeout` (reported by the engine, not by ports). */
+  | { readonly kind: 'timeout'; readonly timeout: number };
 
 /** Something wrong with a worker as a whole, tied to no task. */
 export type WorkerFailure =
-  /** The module could not be loaded, never called `defineWorker`, or `init` failed. */
-  | { readonly kind: 'load'; readonly reason: string; readonly error?: Error }
-  /** The worker exited after it was ready. */
-  | { readonly kind: 'crashed'; readonly exitCode: number; readonly error?: Error }
+  /** The module could not be loaded, never called `defineWorker`, or `init` failed (tasks handed to it fail as crashed). */
+  | { readonly kind: 'load'; readonly reason: string; readonly error?: Error | undefined }
+  /** The worker ended after it was ready (its tasks have been failed with the same). */
+  | { readonly kind: 'crashed'; readonly exitCode: number; readonly reason: CrashReason; readonly error?: Error | undefined }
   /** A value sent with `ctx.emit`, or `workerData`, could not be structured-cloned. */
   | { readonly kind: 'unserializable'; readonly subject: 'emitted value' | 'workerData'; readonly reason: string };
 
@@ -42,7 +45,14 @@ export interface WorkerPort<T, R> {
    * Errors are {@link TaskFailure}s. Unsubscribing before the end cancels it in the worker.
    */
   run(task: T): Observable<R>;
-  /** Stops the worker at once; running tasks are dropped without notification. */
+  /**
+   * Calls `answered` once the worker has read everything sent to it so far: proof that its
+   * event loop turns. A worker stuck in a long synchronous task never answers.
+   */
+  ping(answered: () => void): void;
+  /** Ends an unresponsive worker now: its tasks fail as crashed, and `failed` is called. */
+  kill(): void;
+  /** Stops the worker; running tasks are dropped without notification. */
   terminate(): Promise<void>;
 }
 

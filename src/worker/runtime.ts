@@ -65,6 +65,8 @@ export class WorkerRuntime<T, R, D> {
         if (this.outbox.length > 0 && performance.now() - this.outboxSince > maxBatchDelay) this.flush();
       } else if (batch[i] === Op.cancel) {
         this.running.get(id)?.cancel();
+      } else if (batch[i] === Op.ping) {
+        this.send(Op.pong, id, 0);
       } else {
         this.stop();
       }

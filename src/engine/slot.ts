@@ -1,0 +1,54 @@
+import type { Subscription } from 'rxjs';
+import type { WorkerPort } from '../transport/transport';
+import type { Job, TaskRun } from './job';
+import { Queue } from './queue';
+import type { Task } from './types';
+
+/**
+ * One worker as the engine tracks it. The slot outlives its port: when a worker crashes, a
+ * replacement takes the same slot (and index) with a new port.
+ */
+export class WorkerSlot<T, R> {
+  /** Replacements so far; what a port's events are checked against. */
+  generation = 0;
+  /**
+   * Tasks handed to the worker and not finished, in the order handed: the first
+   * `concurrency` run there, the others wait at its gate. At most `concurrency + queueSize`.
+   */
+  readonly handed: Array<TaskRun<T, R>> = [];
+  /** Tasks that only this worker may run (targeted puts, broadcasts), not yet handed over, in order. Unbounded. */
+  readonly queue = new Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>();
+  /** True while a broadcast runs on this worker: nothing else is handed over meanwhile. */
+  sequentialRunning = false;
+  /** Set while the worker has not answered a ping sent after a task timed out: nothing is handed over. */
+  probe: Subscription | undefined;
+  /** The runs that were running when the current port crashed, taken at its first failed task. */
+  private crashed: { readonly port: WorkerPort<T, R>; readonly running: ReadonlySet<TaskRun<T, R>> } | undefined;
+
+  constructor(
+    readonly index: number,
+    /** The worker's port; replaced when the worker is. */
+    public port: WorkerPort<T, R>,
+  ) {}
+
+  /** Tasks handed over and not finished. */
+  get assigned(): number {
+    return this.handed.length;
+  }
+
+  /** True once the current port has reported a crashed task: nothing more is handed to it. */
+  get down(): boolean {
+    return this.crashed?.port === this.port;
+  }
+
+  /**
+   * Whether `run` was running (not waiting at the worker's gate) when the port crashed. Asked
+   * as each of the port's tasks fails, in the order they were handed over.
+   */
+  wasRunning(run: TaskRun<T, R>, concurrency: number): boolean {
+    if (this.crashed?.port !== this.port) {
+      this.crashed = { port: this.port, running: new Set(this.handed.slice(0, concurrency)) };
+    }
+    return this.crashed.running.has(run);
+  }
+}
