@@ -1,7 +1,7 @@
 import { Observable, Subject, type Subscriber } from 'rxjs';
 import { Engine } from './engine/engine';
 import type { Job } from './engine/job';
-import type { PushOptions } from './engine/types';
+import type { PushOptions, Settled } from './engine/types';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
 import { LoopPoolError, PoolClosedError, WorkerCrashError, WorkerLoadError } from './errors';
@@ -20,6 +20,7 @@ import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
 export type { Delivery } from './engine/resultBuffer';
 export type { PipelineInput } from './engine/pipeline';
+export type { Settled } from './engine/types';
 
 /** Options of `pool.process`: a pipeline's options, and how its results are acknowledged. */
 export interface ProcessOptions extends PipelineOptions {
@@ -51,8 +52,12 @@ export interface WorkerStats {
   readonly index: number;
   /** Tasks running on the worker; at most `concurrency`. */
   readonly inFlight: number;
-  /** Tasks waiting for this worker alone (targeted puts, broadcasts). */
+  /** Tasks handed to the worker and waiting there for a free place; at most `queueSize`. */
   readonly queued: number;
+  /** Tasks for this worker alone (targeted puts, broadcasts) not yet handed over. */
+  readonly waiting: number;
+  /** Times the worker was replaced after a crash. */
+  readonly restarts: number;
 }
 
 /** A snapshot of the pool's counts, from `pool.stats()`. */
@@ -110,6 +115,8 @@ export interface LoopPool<T, R, Out = R> {
    * An Observable pushes; `overflow` bounds what waits. Cold: each subscription reads the
    * input anew (a generator can be read once).
    */
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
   /** The pool's counts now. */
@@ -253,9 +260,11 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return this.terminating;
   }
 
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
-  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R>> {
+  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R> | Settled<T, R> | Delivery<Settled<T, R>>> {
     const { ack, ...rest } = options ?? {};
     const settings = this.settings(rest, ack);
     return new Observable<R | Delivery<R>>((subscriber) => this.attach(input, subscriber, settings));

@@ -101,7 +101,7 @@ export class WorkerCrashError extends LoopPoolError {
       message ??
         `Worker ${workerIndex} ${describeCrash(reason, exitCode)}` +
           (index === undefined ? '' : ` while running task ${index}`) +
-          (cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ''),
+          (isErrorLike(cause) ? `: ${cause.name}: ${cause.message}` : ''),
       cause === undefined ? undefined : { cause },
     );
   }
@@ -166,6 +166,11 @@ export class BufferOverflowError extends LoopPoolError {
         'The source pushes faster than the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
     );
   }
+}
+
+/** An Error, from this realm or another (Node's own errors, a vm context): something with a name and a message. */
+function isErrorLike(value: unknown): value is Error {
+  return typeof value === 'object' && value !== null && typeof (value as Error).message === 'string' && typeof (value as Error).name === 'string';
 }
 
 /** A short, one-line rendering of a value for error messages. */

@@ -7,6 +7,7 @@ export {
   type PipelineInput,
   type PoolStats,
   type ProcessOptions,
+  type Settled,
   type PutOptions,
   type WorkerStats,
 } from './createPool';
@@ -17,7 +18,9 @@ export {
   PoolClosedError,
   SerializationError,
   TaskError,
+  TaskTimeoutError,
   WorkerCrashError,
   WorkerLoadError,
+  type CrashReason,
   type SerializationSubject,
 } from './errors';

@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
 import { Pool, type LoopPool } from './createPool';
+import type { Settled } from './engine/types';
 import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
 import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
@@ -37,6 +38,10 @@ import { resolveWorkerSource, type WorkerSource } from './workerSource';
  * const hashes$ = from(records).pipe(loopPool<Row, string>('./hash.worker.js', 4));
  * ```
  */
+export function loopPool<T, R>(
+  worker: WorkerSource<T, R>,
+  options: LoopPoolOptions & { settle: true },
+): OperatorFunction<T, Settled<T, R>>;
 export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | LoopPoolOptions): OperatorFunction<T, R>;
 /**
  * Runs each value of the source as a task on an existing pool, without owning it: ending the
@@ -46,11 +51,15 @@ export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: numbe
  * @param pool a pool from {@link createPool}.
  * @param options the pipeline's ordering; the pool's options are the defaults.
  */
+export function loopPool<T, R>(
+  pool: LoopPool<T, R, unknown>,
+  options: PipelineOptions & { settle: true },
+): OperatorFunction<T, Settled<T, R>>;
 export function loopPool<T, R>(pool: LoopPool<T, R, unknown>, options?: PipelineOptions): OperatorFunction<T, R>;
 export function loopPool<T, R>(
   worker: WorkerSource<T, R> | LoopPool<T, R, unknown>,
   sizeOrOptions?: number | LoopPoolOptions | PipelineOptions,
-): OperatorFunction<T, R> {
+): OperatorFunction<T, R | Settled<T, R>> {
   if (worker instanceof Pool) return (worker as Pool<T, R>).pipeline(sizeOrOptions as PipelineOptions | undefined);
   const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions | undefined, 'operator');

@@ -109,6 +109,10 @@ export class Engine<T, R> implements JobHost<T, R> {
     return this.options.retries;
   }
 
+  get taskTimeout(): number {
+    return this.options.taskTimeout ?? Infinity;
+  }
+
   /** Resolves when every first worker has run `init`; rejects with the first one's failure. */
   get ready(): Promise<void> {
     return Promise.all(
@@ -166,7 +170,7 @@ export class Engine<T, R> implements JobHost<T, R> {
     const { slot, task } = run;
     slot.handed.push(run);
     if (task.sequential) slot.sequentialRunning = true;
-    if (slot.handed.length <= this.options.concurrency) this.startClock(run);
+    this.startRunning(slot);
   }
 
   release(run: TaskRun<T, R>): void {
@@ -175,28 +179,50 @@ export class Engine<T, R> implements JobHost<T, R> {
     const at = slot.handed.indexOf(run);
     if (at >= 0) slot.handed.splice(at, 1);
     if (task.sequential) slot.sequentialRunning = false;
-    // The task that moves up into the last running place starts now.
-    const promoted = slot.handed[this.options.concurrency - 1];
-    if (at >= 0 && at < this.options.concurrency && promoted && !promoted.clock) this.startClock(promoted);
+    this.startRunning(slot);
   }
 
   wasRunning(run: TaskRun<T, R>): boolean {
-    return run.slot.wasRunning(run, this.options.concurrency);
+    run.slot.markDown();
+    return run.started;
   }
 
-  probe(slot: WorkerSlot<T, R>): void {
+  /**
+   * `run` has passed `taskTimeout`: ping its worker. Meanwhile nothing is handed to the worker
+   * and the clocks of its other tasks stop (a stuck task blocks them too). If the worker
+   * answers, its loop turns: `run` is cancelled (its `ctx.signal` aborts) and fails with
+   * `TaskTimeoutError`, and the other clocks go on where they stopped. If it does not answer
+   * within `gracePeriod`, it is killed: the task that blocked its loop fails with
+   * `TaskTimeoutError`, the others are retried as after a crash.
+   */
+  probe(run: TaskRun<T, R>): void {
+    const { slot } = run;
     if (slot.probe || this.stopped) return;
     const { port, generation } = slot;
+    const since = asyncScheduler.now();
     let answered = false;
-    const grace = asyncScheduler.schedule(() => {
+    for (const other of slot.handed) {
+      other.clock?.unsubscribe();
+      other.clock = undefined;
+    }
+    slot.trigger = run;
+    slot.probe = asyncScheduler.schedule(() => {
       if (!answered && slot.generation === generation && !this.stopped) port.kill();
     }, this.options.gracePeriod);
-    slot.probe = grace;
     port.ping(() => {
       answered = true;
-      grace.unsubscribe();
-      if (slot.generation !== generation) return;
+      if (slot.generation !== generation || this.stopped) return;
+      slot.probe?.unsubscribe();
       slot.probe = undefined;
+      slot.trigger = undefined;
+      run.job.expire(run);
+      const paused = asyncScheduler.now() - since;
+      for (const other of slot.handed) {
+        if (!other.started) continue;
+        other.deadline += paused;
+        this.startClock(other);
+      }
+      this.startRunning(slot);
       this.pump();
     });
   }
@@ -254,10 +280,13 @@ export class Engine<T, R> implements JobHost<T, R> {
   private spawn(slot: WorkerSlot<T, R>): WorkerSlot<T, R>['port'] {
     const { generation, index } = slot;
     const current = (): boolean => !this.stopped && slot.generation === generation;
-    return this.transport(index, {
+    const port = this.transport(index, {
       emitted: (value) => current() && this.events.emitted(value, index),
       failed: (failure) => current() && this.workerFailed(slot, failure),
     });
+    // Tasks handed over while the worker was starting begin when it is ready.
+    port.ready.then(() => current() && this.startRunning(slot), () => {});
+    return port;
   }
 
   /** A worker failed: replace it if it had been running, within the restart budget; else give up. */
@@ -284,17 +313,43 @@ export class Engine<T, R> implements JobHost<T, R> {
     this.restartCounts[slot.index]!++;
     slot.probe?.unsubscribe();
     slot.probe = undefined;
+    slot.trigger = undefined;
     slot.sequentialRunning = false;
     slot.generation++;
     slot.port = this.spawn(slot);
-    this.events.restarted?.(slot.index);
+    // What the replacement must run first is queued in one go, before any of it is handed over.
+    const wasPumping = this.pumping;
+    this.pumping = true;
+    try {
+      this.events.restarted?.(slot.index);
+    } finally {
+      this.pumping = wasPumping;
+    }
     this.pump();
   }
 
+  /**
+   * Marks as running the first `concurrency` tasks handed to the worker, and starts their
+   * `taskTimeout` clocks; not before the worker is ready, nor while it is suspected of being
+   * stuck (a task behind a stuck one has not started), nor once it has crashed.
+   */
+  private startRunning(slot: WorkerSlot<T, R>): void {
+    if (slot.probe || slot.down || !slot.port.isReady) return;
+    const running = Math.min(slot.handed.length, this.options.concurrency);
+    for (let i = 0; i < running; i++) {
+      const run = slot.handed[i]!;
+      if (run.started) continue;
+      run.started = true;
+      run.deadline = asyncScheduler.now() + (this.options.taskTimeout ?? 0);
+      this.startClock(run);
+    }
+  }
+
+  /** Fails `run` with TaskTimeoutError at its deadline, if tasks have a timeout. */
   private startClock(run: TaskRun<T, R>): void {
     const timeout = this.options.taskTimeout;
     if (timeout === undefined) return;
-    run.clock = asyncScheduler.schedule(() => run.job.timedOut(run, timeout), timeout);
+    run.clock = asyncScheduler.schedule(() => this.probe(run), Math.max(0, run.deadline - asyncScheduler.now()));
   }
 
   private dispatch(): void {

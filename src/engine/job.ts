@@ -19,8 +19,8 @@ export interface JobHost<T, R> {
   release(run: TaskRun<T, R>): void;
   /** Whether `run` was running when its worker crashed (not waiting at the worker). */
   wasRunning(run: TaskRun<T, R>): boolean;
-  /** A task of this worker timed out: make sure the worker still answers. */
-  probe(slot: WorkerSlot<T, R>): void;
+  /** Milliseconds a task may run; Infinity when unlimited. */
+  readonly taskTimeout: number;
   /** Asks the engine to start waiting tasks. */
   pump(): void;
   /** Removes a job that has ended. */
@@ -196,8 +196,12 @@ export class Job<T, R> implements OrderedSink<R> {
     this.host.pump();
   }
 
-  /** @internal `run` failed: retried if its worker crashed under it and it has retries left. */
+  /**
+   * @internal `run` failed: retried if its worker crashed under it and it has retries left;
+   * a task that blocked an unresponsive worker fails with `TaskTimeoutError`.
+   */
   failed(run: TaskRun<T, R>, failure: unknown): void {
+    if (blockedItsWorker(failure, run)) failure = { kind: 'timeout', timeout: this.host.taskTimeout };
     const crashed = (failure as TaskFailure | undefined)?.kind === 'crashed';
     const ran = crashed && this.host.wasRunning(run);
     if (!this.finish(run)) return;
@@ -225,12 +229,11 @@ export class Job<T, R> implements OrderedSink<R> {
     this.host.pump();
   }
 
-  /** @internal `run` ran past `taskTimeout`: cancel it (its `ctx.signal` aborts), fail it, and check its worker. */
-  timedOut(run: TaskRun<T, R>, timeout: number): void {
+  /** @internal `run` ran past `taskTimeout` on a worker that still answers: cancel it (its `ctx.signal` aborts) and fail it. */
+  expire(run: TaskRun<T, R>): void {
     if (!this.running.has(run)) return;
     run.subscription?.unsubscribe();
-    this.failed(run, { kind: 'timeout', timeout });
-    this.host.probe(run.slot);
+    this.failed(run, { kind: 'timeout', timeout: this.host.taskTimeout });
   }
 
   /** Puts a task back, first in line: it runs again before anything that came after it. */
@@ -281,7 +284,15 @@ export class Job<T, R> implements OrderedSink<R> {
 export class TaskRun<T, R> implements Observer<R> {
   /** Set after `subscribe` returns, unless the task has already finished. */
   subscription: Subscription | undefined;
-  /** The `taskTimeout` clock, started when the task runs (not while it waits at the worker). */
+  /**
+   * Set when the task runs, as far as this thread can tell: it was among the first
+   * `concurrency` handed to a worker that answers. A task that never ran is retried freely
+   * after a crash.
+   */
+  started = false;
+  /** When the task times out (scheduler time); pushed back while its worker is being probed. */
+  deadline = 0;
+  /** The `taskTimeout` clock, started with the task (not while it waits at the worker). */
   clock: Subscription | undefined;
 
   constructor(
@@ -303,4 +314,11 @@ export class TaskRun<T, R> implements Observer<R> {
 
 function settled<T, R>(record: Settled<T, R>): Settled<T, R> {
   return record;
+}
+
+/** Whether `run` is the task whose synchronous code kept its killed worker from answering. */
+function blockedItsWorker<T, R>(failure: unknown, run: TaskRun<T, R>): boolean {
+  const known = failure as TaskFailure | undefined;
+  if (known?.kind !== 'crashed' || known.reason !== 'unresponsive') return false;
+  return known.stuck ?? run === run.slot.trigger;
 }

@@ -22,8 +22,10 @@ export class WorkerSlot<T, R> {
   sequentialRunning = false;
   /** Set while the worker has not answered a ping sent after a task timed out: nothing is handed over. */
   probe: Subscription | undefined;
-  /** The runs that were running when the current port crashed, taken at its first failed task. */
-  private crashed: { readonly port: WorkerPort<T, R>; readonly running: ReadonlySet<TaskRun<T, R>> } | undefined;
+  /** The task whose timeout started the probe: the one blamed if the worker cannot say which blocked it. */
+  trigger: TaskRun<T, R> | undefined;
+  /** The port that reported a crashed task; while it is the current one, nothing is handed over. */
+  private crashedPort: WorkerPort<T, R> | undefined;
 
   constructor(
     readonly index: number,
@@ -38,17 +40,11 @@ export class WorkerSlot<T, R> {
 
   /** True once the current port has reported a crashed task: nothing more is handed to it. */
   get down(): boolean {
-    return this.crashed?.port === this.port;
+    return this.crashedPort === this.port;
   }
 
-  /**
-   * Whether `run` was running (not waiting at the worker's gate) when the port crashed. Asked
-   * as each of the port's tasks fails, in the order they were handed over.
-   */
-  wasRunning(run: TaskRun<T, R>, concurrency: number): boolean {
-    if (this.crashed?.port !== this.port) {
-      this.crashed = { port: this.port, running: new Set(this.handed.slice(0, concurrency)) };
-    }
-    return this.crashed.running.has(run);
+  /** The current port reported a crashed task: its worker is gone, a replacement will come. */
+  markDown(): void {
+    this.crashedPort = this.port;
   }
 }

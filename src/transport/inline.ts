@@ -59,6 +59,10 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
     return Promise.resolve();
   }
 
+  get isReady(): boolean {
+    return this.initialized;
+  }
+
   run(task: T): Observable<R> {
     return new Observable<R>((subscriber) => {
       const controller = new AbortController();

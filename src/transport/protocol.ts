@@ -48,6 +48,17 @@ export interface WorkerSetup {
   readonly index: number;
   /** Tasks the worker runs at once; it queues the others it is sent. */
   readonly concurrency: number;
+  /**
+   * Shared with the main thread: `[0]` holds the id (see {@link activityId}) of the task whose
+   * synchronous code runs now, 0 when none. Read when the worker stops answering, to tell the
+   * task that blocks its event loop from the tasks stuck behind it.
+   */
+  readonly activity: SharedArrayBuffer;
+}
+
+/** A task id as the activity buffer holds it: a positive int32. */
+export function activityId(id: number): number {
+  return (id % 0x7ffffffe) + 1;
 }
 
 /** Turns anything thrown into a {@link SerializedError}. */

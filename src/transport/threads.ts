@@ -3,7 +3,7 @@ import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'n
 import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
-import { Op, reviveError, type SerializedError, type WorkerSetup } from './protocol';
+import { activityId, Op, reviveError, type SerializedError, type WorkerSetup } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
 import type { PortListener, TaskFailure, Transport, WorkerPort, WorkerFailure } from './transport';
 
@@ -49,12 +49,18 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private readonly port: MessagePort;
   private readonly thread: Worker | undefined;
   private state: 'starting' | 'ready' | 'stopped' = 'starting';
+  /** Set the moment the thread has exited; the exit is then reported by `exited`, not by `connect`. */
+  private exitCode: number | undefined;
   /** The error that ended the thread, as the thread reported it. */
   private lastError: Error | undefined;
   /** Set when the thread reported an uncaught error just before it died. */
   private fatal = false;
   /** Set when `kill` ended the thread. */
   private killed = false;
+  /** `[0]`: the id of the task whose synchronous code the worker runs now; see `WorkerSetup.activity`. */
+  private readonly activity = new Int32Array(new SharedArrayBuffer(4));
+  /** When killed: the activity id of the task that blocked the worker, 0 if none was running. */
+  private blockedBy = 0;
   /** Pings sent and not yet answered, by id. */
   private readonly pings = new Map<number, () => void>();
   private lastPing = 0;
@@ -84,12 +90,18 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     }
     this.thread.on('error', (error) => (this.lastError = error));
     this.exit = new Promise((resolve) => this.thread!.once('exit', () => resolve()));
-    this.thread.on('exit', (code) => this.exited(code));
-    this.connect(port2).catch((error: unknown) => {
-      if (this.state !== 'starting') return;
-      this.fail({ kind: 'load', reason: 'the thread did not start', error: error instanceof Error ? error : undefined });
-      void this.terminate();
+    this.thread.on('exit', (code) => {
+      this.exitCode = code;
+      this.exited(code);
     });
+    this.connect(port2).catch((error: unknown) => {
+      if (this.state !== 'starting' || this.exitCode !== undefined) return;
+      this.abandon('the thread did not start', error as Error);
+    });
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
   }
 
   run(task: T): Observable<R> {
@@ -116,6 +128,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   kill(): void {
     if (this.state === 'stopped' || this.killed) return;
     this.killed = true;
+    this.blockedBy = Atomics.load(this.activity, 0);
     void this.thread?.terminate();
   }
 
@@ -147,17 +160,17 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
 
   private async connect(port: MessagePort): Promise<void> {
     const thread = await spawn<ExposedApi>(new ThreadsWorkerShim(this.thread!) as never);
-    if (this.state !== 'starting') return;
-    const setup: WorkerSetup = { modulePath: this.modulePath, index: this.index, concurrency: this.options.concurrency };
+    if (this.state !== 'starting' || this.exitCode !== undefined) return;
+    const setup: WorkerSetup = {
+      modulePath: this.modulePath,
+      index: this.index,
+      concurrency: this.options.concurrency,
+      activity: this.activity.buffer as SharedArrayBuffer,
+    };
     const result = await thread.connect(Transfer(port as never) as never, setup);
-    if (this.state !== 'starting') return;
+    if (this.state !== 'starting' || this.exitCode !== undefined) return;
     if (!result.ok) {
-      const running = [...this.running.values()];
-      this.running.clear();
-      const error = result.error && reviveError(result.error);
-      for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited', error });
-      this.fail({ kind: 'load', reason: result.reason, error });
-      void this.terminate();
+      this.abandon(result.reason, result.error && reviveError(result.error));
       return;
     }
     this.state = 'ready';
@@ -252,9 +265,13 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       this.port.close();
       const error = this.lastError;
       const reason = this.crashReason();
-      const running = [...this.running.values()];
+      const running = [...this.running];
       this.running.clear();
-      for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: code, reason, error });
+      const stuck = (id: number): boolean | undefined =>
+        reason !== 'unresponsive' || this.blockedBy === 0 ? undefined : activityId(id) === this.blockedBy;
+      for (const [id, subscriber] of running) {
+        subscriber.error({ kind: 'crashed', exitCode: code, reason, error, stuck: stuck(id) } satisfies TaskFailure);
+      }
       if (wasReady) this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
       else this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
     });
@@ -264,6 +281,15 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     if (this.killed) return 'unresponsive';
     if ((this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out of memory';
     return this.fatal ? 'uncaught error' : 'exited';
+  }
+
+  /** The worker will not be ready: fail the tasks handed to it (they are sent elsewhere), report, and stop it. */
+  private abandon(reason: string, error: Error | undefined): void {
+    const running = [...this.running.values()];
+    this.running.clear();
+    for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited', error } satisfies TaskFailure);
+    this.fail({ kind: 'load', reason, error });
+    void this.terminate();
   }
 
   private fail(failure: WorkerFailure): void {

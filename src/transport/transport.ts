@@ -10,8 +10,18 @@ export type TaskFailure =
   | { readonly kind: 'threw'; readonly error: Error }
   /** The task or one of its results could not be structured-cloned. */
   | { readonly kind: 'unserializable'; readonly subject: 'task' | 'result'; readonly reason: string }
-  /** The worker ended while the task was handed to it. */
-  | { readonly kind: 'crashed'; readonly exitCode: number; readonly reason: CrashReason; readonly error?: Error | undefined }
+  /**
+   * The worker ended while the task was handed to it. When it was killed for not answering,
+   * `stuck` says whether this task's synchronous code was what blocked its event loop
+   * (`undefined`: not known).
+   */
+  | {
+      readonly kind: 'crashed';
+      readonly exitCode: number;
+      readonly reason: CrashReason;
+      readonly error?: Error | undefined;
+      readonly stuck?: boolean | undefined;
+    }
   /** The task ran past `taskTimeout` (reported by the engine, not by ports). */
   | { readonly kind: 'timeout'; readonly timeout: number };
 
@@ -40,6 +50,8 @@ export interface WorkerPort<T, R> {
   readonly index: number;
   /** Resolves once the worker has run `init`; rejects with a {@link WorkerFailure} if it cannot. */
   readonly ready: Promise<void>;
+  /** True once `ready` has resolved (known at once, for callers that cannot wait a microtask). */
+  readonly isReady: boolean;
   /**
    * Runs one task. Subscribing sends it; each value is one result; completion ends the task.
    * Errors are {@link TaskFailure}s. Unsubscribing before the end cancels it in the worker.

@@ -24,8 +24,14 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   } catch (error) {
     return failure(error instanceof DefinitionError ? error.message : 'the module threw while loading', error);
   }
-  const runtime = new WorkerRuntime(port, definition, setup.index, workerData as unknown, setup.concurrency, () =>
-    process.exit(0),
+  const runtime = new WorkerRuntime(
+    port,
+    definition,
+    setup.index,
+    workerData as unknown,
+    setup.concurrency,
+    new Int32Array(setup.activity),
+    () => process.exit(0),
   );
   // threads.js keeps a worker alive after an uncaught error; looppool ends it, as Node would,
   // and tells the main thread why, so the crash is reported and not left half-alive.
@@ -42,6 +48,9 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   } catch (error) {
     return failure('init threw', error);
   }
+  // Take tasks only after threads.js has posted this answer: a task that ends the thread must
+  // not overtake the news that the worker was ready.
+  setImmediate(() => runtime.listen());
   return { ok: true };
 }
 

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { Op, serializeError } from '../transport/protocol';
+import { activityId, Op, serializeError } from '../transport/protocol';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
@@ -31,13 +31,15 @@ export class WorkerRuntime<T, R, D> {
     readonly index: number,
     readonly workerData: D,
     concurrency: number,
+    /** `[0]`: the task whose synchronous code runs now; see `WorkerSetup.activity`. */
+    private readonly activity: Int32Array,
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
     private readonly exit: () => void,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
   }
 
-  /** Runs `init`, then starts taking tasks. */
+  /** Runs `init`. */
   async start(): Promise<void> {
     await this.definition.init?.({
       index: this.index,
@@ -45,6 +47,10 @@ export class WorkerRuntime<T, R, D> {
       emit: this.emit,
       signal: this.lifetime.signal,
     });
+  }
+
+  /** Starts taking tasks: call once the main thread has been told the worker is ready. */
+  listen(): void {
     this.port.on('message', (batch: unknown[]) => this.receive(batch));
   }
 
@@ -86,7 +92,9 @@ export class WorkerRuntime<T, R, D> {
     this.running.set(id, run);
     run.withdraw = this.gate.enter(() => {
       run.started = true;
+      const outer = Atomics.exchange(this.activity, 0, activityId(id));
       run.stop = runTask(() => this.definition.process(task, run), run);
+      Atomics.store(this.activity, 0, outer);
     });
   }
 

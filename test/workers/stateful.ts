@@ -5,7 +5,8 @@ export type StatefulTask =
   | { kind: 'whoami' }
   | { kind: 'sleep'; ms: number }
   | { kind: 'refresh'; version: number }
-  | { kind: 'fail' };
+  | { kind: 'fail' }
+  | { kind: 'exit' };
 
 /** What it answers: which worker ran the task, and the version its last broadcast set. */
 export interface StatefulResult {
@@ -38,6 +39,8 @@ export default defineWorker({
         break;
       case 'fail':
         throw new Error('asked to fail');
+      case 'exit':
+        process.exit(5);
     }
     return { worker: ctx.index, version, kind: task.kind };
   },
