@@ -1,26 +1,17 @@
-import { Observable, Subject, type Subscriber } from 'rxjs';
-import { Engine } from './engine/engine';
-import type { Job } from './engine/job';
-import type { PushOptions, Settled } from './engine/types';
-import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
-import { ResultBuffer, type Delivery } from './engine/resultBuffer';
-import { LoopPoolError, PoolClosedError, WorkerCrashError, WorkerLoadError } from './errors';
-import {
-  resolveOptions,
-  resolvePipelineOptions,
-  show,
-  type AckMode,
-  type PipelineOptions,
-  type PoolOptions,
-  type ResolvedOptions,
-} from './options';
-import type { Transport } from './transport/transport';
-import { stopOnSignals } from './signals';
+import type { Observable } from 'rxjs';
+import type { Delivery } from './engine/resultBuffer';
+import type { PipelineInput } from './engine/pipeline';
+import type { Settled } from './engine/types';
+import type { LoopBlockedWarning, LoopPoolError } from './errors';
+import type { PoolStats } from './metrics/stats';
+import { resolveOptions, type AckMode, type PipelineOptions, type PoolOptions } from './options';
+import { Pool } from './pool';
 import { resolveWorkerSource, type WorkerSource } from './workerSource';
 
 export type { Delivery } from './engine/resultBuffer';
 export type { PipelineInput } from './engine/pipeline';
 export type { Settled } from './engine/types';
+export type { LoopDelay, PoolStats, WorkerStats } from './metrics/stats';
 
 /** Options of `pool.process`: a pipeline's options, and how its results are acknowledged. */
 export interface ProcessOptions extends PipelineOptions {
@@ -47,31 +38,6 @@ export interface BroadcastOptions {
   key?: string;
 }
 
-/** Counts of one worker. */
-export interface WorkerStats {
-  readonly index: number;
-  /** Tasks running on the worker; at most `concurrency`. */
-  readonly inFlight: number;
-  /** Tasks handed to the worker and waiting there for a free place; at most `queueSize`. */
-  readonly queued: number;
-  /** Tasks for this worker alone (targeted puts, broadcasts) not yet handed over. */
-  readonly waiting: number;
-  /** Times the worker was replaced after a crash. */
-  readonly restarts: number;
-}
-
-/** A snapshot of the pool's counts, from `pool.stats()`. */
-export interface PoolStats {
-  readonly size: number;
-  readonly workers: readonly WorkerStats[];
-  /** Inputs waiting for any worker (puts and pipelines). Unbounded: sources push. */
-  readonly waiting: number;
-  /** Results produced and not yet consumed from `results$`; no put task starts while this reaches `bufferSize`. */
-  readonly pendingResults: number;
-  /** Inputs dropped by an `overflow` strategy, since the pool started. */
-  readonly dropped: number;
-}
-
 /**
  * A long-lived pool of worker threads fed by messages (Looppool's `Pool`). Results of `put`
  * and `broadcast` tasks, and values workers send with `ctx.emit`, come out of `results$`.
@@ -89,8 +55,10 @@ export interface LoopPool<T, R, Out = R> {
    */
   readonly results$: Observable<Out>;
   /**
-   * Every error of `put` and `broadcast` tasks, and of the pool (a value sent with
-   * `ctx.emit` that cannot be cloned). Hot.
+   * Every task error (of puts, broadcasts and pipelines, once retries are spent), every worker
+   * crash (even one the pool recovered from), every warning, and the pool's own failures, each
+   * with its context (`index`, `input`, `workerIndex`, `workerName`). Hot. `onError` gets the
+   * same.
    */
   readonly errors$: Observable<LoopPoolError>;
   /**
@@ -119,8 +87,15 @@ export interface LoopPool<T, R, Out = R> {
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
-  /** The pool's counts now. */
+  /** The pool's figures now: counts, and each worker's own figures as last measured. */
   stats(): PoolStats;
+  /**
+   * A {@link PoolStats} every `statsInterval` ms while subscribed (the workers are measured
+   * for each). Completes when the pool stops.
+   */
+  readonly stats$: Observable<PoolStats>;
+  /** Blocked-loop warnings (`blockingThreshold`), as they are raised. Completes when the pool stops. */
+  readonly warnings$: Observable<LoopBlockedWarning>;
   /**
    * Graceful stop (Looppool's PoisonPill): new tasks fail with `PoolClosedError`; every
    * queued and running task finishes and its results reach the buffer; then the threads end.
@@ -158,230 +133,4 @@ export function createPool<T, R>(
   const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions, 'pool');
   return new Pool<T, R>(transport(options), options, name);
-}
-
-/** @internal The pool behind `createPool`, and what `loopPool(pool)` attaches to. */
-export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
-  readonly ready: Promise<void>;
-  readonly results$: Observable<R | Delivery<R>>;
-  private readonly errorSubject = new Subject<LoopPoolError>();
-  readonly errors$ = this.errorSubject.asObservable();
-  private readonly engine: Engine<T, R>;
-  /** Results of put and broadcast tasks and emitted values, until consumed; at most `bufferSize` pending before puts wait. */
-  private readonly buffer: ResultBuffer<R>;
-  /** The job that carries put and broadcast tasks into `buffer`. */
-  private readonly puts: Job<T, R>;
-  /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
-  private readonly broadcasts = new Map<string | symbol, { readonly task: T; readonly ranOn: Set<number> }>();
-  /** Unwires the signal handlers of `stopOnSignals`. */
-  private readonly unwireSignals: () => void;
-  /** Pipelines attached with `loopPool(pool)` or `process`: told to stop taking input on `stop()`. */
-  private readonly pipelines = new Set<PipelineHandle>();
-  /** Why the pool no longer takes tasks, once it does not. */
-  private closedBy: LoopPoolError | undefined;
-  private stopping: Promise<void> | undefined;
-  private terminating: Promise<void> | undefined;
-
-  constructor(
-    transport: Transport<T, R>,
-    private readonly options: ResolvedOptions,
-    workerName: string,
-  ) {
-    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump());
-    this.results$ = this.buffer.results$;
-    this.engine = new Engine<T, R>(transport, options, workerName, {
-      emitted: (value, worker) => this.buffer.push(value, worker),
-      failed: (error) => this.fail(error),
-      restarted: (worker) => this.replayBroadcasts(worker),
-    });
-    this.puts = this.engine.open(
-      {
-        next: (value, worker) => this.buffer.push(value, worker),
-        error: () => {},
-        complete: () => {},
-        closed: false,
-      },
-      {
-        ordered: false,
-        bufferSize: options.bufferSize,
-        failFast: false,
-        // A running task holds a place for its result, so pending results stay within bufferSize.
-        mayStart: () => this.buffer.pending + this.puts.active < options.bufferSize,
-      },
-    );
-    this.ready = this.engine.ready;
-    this.ready.catch(() => {}); // reported through results$, errors$ and every task's Promise
-    this.unwireSignals = options.stopOnSignals ? stopOnSignals(() => void this.stop(), () => this.terminate()) : () => {};
-  }
-
-  get size(): number {
-    return this.engine.size;
-  }
-
-  put(task: T, options?: PutOptions): Promise<void> {
-    this.assertOpen('put');
-    return this.send(task, { target: this.checkWorker(options?.worker) });
-  }
-
-  broadcast(task: T, options?: BroadcastOptions): Promise<void> {
-    this.assertOpen('broadcast');
-    const key = options?.key ?? Symbol('broadcast');
-    const entry = { task, ranOn: new Set<number>() };
-    this.broadcasts.delete(key);
-    this.broadcasts.set(key, entry);
-    const sent = Array.from({ length: this.size }, (_, worker) =>
-      this.send(task, { target: worker, sequential: true }, () => entry.ranOn.add(worker)),
-    );
-    return Promise.all(sent).then(() => undefined);
-  }
-
-  stats(): PoolStats {
-    return {
-      size: this.size,
-      workers: this.engine.load(),
-      waiting: this.engine.waiting,
-      pendingResults: this.buffer.pending,
-      dropped: this.engine.dropped,
-    };
-  }
-
-  stop(): Promise<void> {
-    if (this.terminating) return this.terminating;
-    this.stopping ??= this.drainThenStop();
-    return this.stopping;
-  }
-
-  terminate(): Promise<void> {
-    this.unwireSignals();
-    this.closedBy ??= new PoolClosedError('The pool was terminated');
-    this.terminating ??= this.engine
-      .terminate(new PoolClosedError('The pool was terminated before the task finished'))
-      .then(() => this.buffer.complete());
-    return this.terminating;
-  }
-
-  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
-  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
-  process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
-  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
-  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R> | Settled<T, R> | Delivery<Settled<T, R>>> {
-    const { ack, ...rest } = options ?? {};
-    const settings = this.settings(rest, ack);
-    return new Observable<R | Delivery<R>>((subscriber) => this.attach(input, subscriber, settings));
-  }
-
-  /** @internal `loopPool(pool, options)`: a pipeline whose tasks run on this pool and whose results go to its own subscriber. */
-  pipeline(options: PipelineOptions | undefined): (source: Observable<T>) => Observable<R> {
-    const settings = this.settings(options, 'auto');
-    return (source) => new Observable<R>((subscriber) => this.attach(source, subscriber, settings));
-  }
-
-  private settings(options: PipelineOptions | undefined, ack: unknown): PipelineSettings {
-    const { concurrency, queueSize } = this.options;
-    return {
-      ...resolvePipelineOptions(options, this.options),
-      ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
-      readAhead: this.size * (concurrency + queueSize),
-    };
-  }
-
-  private attach(input: PipelineInput<T>, subscriber: Subscriber<R | Delivery<R>>, settings: PipelineSettings) {
-    if (this.closedBy) {
-      subscriber.error(new PoolClosedError('The pool is closed: it takes no new pipeline', { cause: this.closedBy }));
-      return;
-    }
-    const pipeline = runPipeline(this.engine, input, subscriber, settings);
-    this.pipelines.add(pipeline);
-    return () => {
-      this.pipelines.delete(pipeline);
-      pipeline.teardown();
-    };
-  }
-
-  private async drainThenStop(): Promise<void> {
-    this.closedBy ??= new PoolClosedError('The pool was stopped');
-    const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
-    for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
-    this.puts.end();
-    await this.engine.drain();
-    await this.engine.terminate();
-    this.unwireSignals();
-    this.buffer.complete();
-  }
-
-  /** A replaced worker runs again, first and in order, the broadcasts its predecessor had run. */
-  private replayBroadcasts(worker: number): void {
-    const ran = [...this.broadcasts.values()].filter((entry) => entry.ranOn.has(worker));
-    for (const { task } of ran.reverse()) {
-      this.puts.push(task, {
-        target: worker,
-        sequential: true,
-        first: true,
-        settled: (error) => error && !(error instanceof PoolClosedError) && this.report(error),
-      });
-    }
-  }
-
-  private send(task: T, options: Omit<PushOptions, 'settled'>, done?: () => void): Promise<void> {
-    let settle!: { resolve(): void; reject(error: unknown): void };
-    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.puts.push(task, { ...options, settled: (error) => {
-      if (!error) {
-        done?.();
-        return settle.resolve();
-      }
-      if (error instanceof PoolClosedError) {
-        promise.catch(() => {}); // the user ended the pool; these failures are expected
-      } else {
-        if (this.errorSubject.observed) promise.catch(() => {});
-        this.errorSubject.next(error);
-      }
-      settle.reject(error);
-    } });
-    return promise;
-  }
-
-  /** A worker failed to load or crashed: the pool cannot go on. */
-  private fail(error: LoopPoolError): void {
-    if (!this.engine) {
-      queueMicrotask(() => this.fail(error)); // reported while the engine was being built
-      return;
-    }
-    if (!(error instanceof WorkerLoadError || error instanceof WorkerCrashError)) {
-      this.report(error);
-      return;
-    }
-    if (this.closedBy) return;
-    this.closedBy = error;
-    this.unwireSignals();
-    this.errorSubject.next(error);
-    this.buffer.error(error);
-    this.terminating = this.engine.terminate(error);
-  }
-
-  /** An error that belongs to no task: on `errors$`, or as a process warning when nobody listens. */
-  private report(error: LoopPoolError): void {
-    if (this.errorSubject.observed) this.errorSubject.next(error);
-    else process.emitWarning(error);
-  }
-
-  private assertOpen(action: string): void {
-    if (this.closedBy) {
-      throw new PoolClosedError(`The pool is closed: ${action}() takes no new task`, { cause: this.closedBy });
-    }
-  }
-
-  private checkWorker(worker: unknown): number | undefined {
-    if (worker === undefined) return undefined;
-    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker >= this.size) {
-      throw new RangeError(
-        `Expected \`worker\` to be an integer from 0 to ${this.size - 1}, got ${String(worker)} (${typeof worker})`,
-      );
-    }
-    return worker;
-  }
-}
-
-function invalidAck(ack: unknown): never {
-  throw new TypeError(`Expected \`ack\` to be one of 'auto', 'manual', got ${show(ack)}`);
 }

@@ -3,6 +3,8 @@ import { inspect } from 'node:util';
 /** Base class of every error looppool raises, so one `instanceof` check catches them all. */
 export class LoopPoolError extends Error {
   override name = 'LoopPoolError';
+  /** The worker the error concerns, `<pool name>#<index>`, when it concerns one (set by the pool). */
+  workerName?: string;
 }
 
 /**
@@ -138,6 +140,37 @@ export class TaskTimeoutError extends LoopPoolError {
     readonly timeout: number,
   ) {
     super(`Task ${index} (input: ${summarize(input)}) ran longer than taskTimeout (${timeout} ms) on worker ${workerIndex}`);
+  }
+}
+
+/**
+ * A warning, not a failure: a worker's event loop has been blocked for longer than
+ * `blockingThreshold` (Tornado's `set_blocking_log_threshold`). It names the worker and the task
+ * whose synchronous code was running, when one was. Reported on `pool.warnings$`,
+ * `pool.errors$` and to `onError`; nothing is stopped.
+ */
+export class LoopBlockedWarning extends LoopPoolError {
+  override readonly name = 'LoopBlockedWarning';
+
+  constructor(
+    /** `<pool name>#<index>` of the blocked worker. */
+    workerName: string,
+    /** Index of the blocked worker. */
+    readonly workerIndex: number,
+    /** How long the loop had not turned when the warning was raised, in milliseconds. */
+    readonly blockedMs: number,
+    /** The `blockingThreshold` that was passed. */
+    readonly threshold: number,
+    /** Position of the input whose task was running, if one was. */
+    readonly index: number | undefined,
+    /** That task's input. */
+    readonly input: unknown,
+  ) {
+    super(
+      `The event loop of worker ${workerName} has been blocked for ${Math.round(blockedMs)} ms (blockingThreshold: ${threshold} ms)` +
+        (index === undefined ? '' : ` by task ${index} (input: ${summarize(input)})`),
+    );
+    this.workerName = workerName;
   }
 }
 

@@ -6,14 +6,24 @@ export {
   type LoopPool,
   type PipelineInput,
   type PoolStats,
+  type LoopDelay,
   type ProcessOptions,
   type Settled,
   type PutOptions,
   type WorkerStats,
 } from './createPool';
-export type { AckMode, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions } from './options';
+export type {
+  AckMode,
+  LoopPoolOptions,
+  MetricsOptions,
+  OverflowOptions,
+  OverflowStrategy,
+  PipelineOptions,
+  PoolOptions,
+} from './options';
 export {
   BufferOverflowError,
+  LoopBlockedWarning,
   LoopPoolError,
   PoolClosedError,
   SerializationError,

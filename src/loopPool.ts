@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
-import { Pool, type LoopPool } from './createPool';
+import type { LoopPool } from './createPool';
+import { Pool } from './pool';
 import type { Settled } from './engine/types';
 import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
 import { resolveWorkerSource, type WorkerSource } from './workerSource';

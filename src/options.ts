@@ -1,5 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { ClientOptions, StatsD } from 'hot-shots';
+import type { LoopPoolError } from './errors';
+import type { PoolStats } from './metrics/stats';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
 export type AckMode = 'auto' | 'manual';
@@ -19,6 +22,22 @@ export interface OverflowOptions {
    * `'drop-oldest'`: drop the input that has waited longest, and keep the new one.
    */
   strategy: OverflowStrategy;
+}
+
+/** Where and how often the pool sends its figures to statsd. */
+export interface MetricsOptions {
+  /** A hot-shots client (the pool uses it and leaves it open), or options to create one (closed when the pool stops). */
+  statsd: StatsD | ClientOptions;
+  /**
+   * Metric names start with it: `<prefix>.worker.<n>.elu`.
+   * @default `looppool.<name>`
+   */
+  prefix?: string;
+  /**
+   * Milliseconds between two sends.
+   * @default statsInterval
+   */
+  interval?: number;
 }
 
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
@@ -115,6 +134,29 @@ export interface LoopPoolOptions<D = unknown> {
    * @default false
    */
   stopOnSignals?: boolean;
+  /**
+   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names.
+   * @default 'looppool'
+   */
+  name?: string;
+  /**
+   * Milliseconds between two snapshots on `pool.stats$` and to `onStats`.
+   * @default 10000
+   */
+  statsInterval?: number;
+  /** Called with a {@link PoolStats} every `statsInterval` ms. */
+  onStats?: (stats: PoolStats) => void;
+  /** Sends the figures to a statsd server through hot-shots. */
+  metrics?: MetricsOptions;
+  /**
+   * Milliseconds a worker's event loop may stay blocked before a `LoopBlockedWarning` is
+   * raised naming the worker and the task that was running (Tornado's
+   * `set_blocking_log_threshold`). Each worker then writes a heartbeat to shared memory.
+   * @default undefined (not watched)
+   */
+  blockingThreshold?: number;
+  /** Called with every task error, worker crash and warning, with its context: wire Sentry or a logger here. */
+  onError?: (error: LoopPoolError) => void;
 }
 
 /** Options of {@link createPool}: those of {@link LoopPoolOptions}, and how results are acknowledged. */
@@ -155,6 +197,12 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly gracePeriod: number;
   readonly resourceLimits: ResourceLimits | undefined;
   readonly stopOnSignals: boolean;
+  readonly name: string;
+  readonly statsInterval: number;
+  readonly onStats: ((stats: PoolStats) => void) | undefined;
+  readonly metrics: Readonly<MetricsOptions> | undefined;
+  readonly blockingThreshold: number | undefined;
+  readonly onError: ((error: LoopPoolError) => void) | undefined;
 }
 
 /** {@link PipelineOptions} with every default filled in. */
@@ -178,6 +226,12 @@ const operatorOptions = [
   'gracePeriod',
   'resourceLimits',
   'stopOnSignals',
+  'name',
+  'statsInterval',
+  'onStats',
+  'metrics',
+  'blockingThreshold',
+  'onError',
 ] as const;
 const poolOptions = [...operatorOptions, 'ack'] as const;
 
@@ -211,6 +265,13 @@ export function resolveOptions<D>(
     gracePeriod: count('gracePeriod', options.gracePeriod, 1_000),
     resourceLimits: resourceLimits(options.resourceLimits),
     stopOnSignals: boolean('stopOnSignals', options.stopOnSignals, false),
+    name: text('name', options.name, 'looppool'),
+    statsInterval: positiveInteger('statsInterval', options.statsInterval, 10_000),
+    onStats: callback('onStats', options.onStats),
+    metrics: metrics(options.metrics),
+    blockingThreshold:
+      options.blockingThreshold === undefined ? undefined : positiveInteger('blockingThreshold', options.blockingThreshold, 0),
+    onError: callback('onError', options.onError),
   };
 }
 
@@ -274,6 +335,34 @@ function resourceLimits(value: unknown): ResourceLimits | undefined {
 function positiveNumber(name: string, value: unknown): void {
   if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be a positive number, got ${show(value)}`);
   if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`Expected \`${name}\` to be a positive number, got ${show(value)}`);
+}
+
+function metrics(value: unknown): MetricsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || !('statsd' in value)) {
+    throw new TypeError(`Expected \`metrics\` to be { statsd, prefix?, interval? }, got ${show(value)}`);
+  }
+  const { statsd, prefix, interval } = value as Partial<MetricsOptions>;
+  if (statsd === null || typeof statsd !== 'object') {
+    throw new TypeError(`Expected \`metrics.statsd\` to be a hot-shots StatsD client or its options, got ${show(statsd)}`);
+  }
+  return {
+    statsd,
+    ...(prefix === undefined ? {} : { prefix: text('metrics.prefix', prefix, '') }),
+    ...(interval === undefined ? {} : { interval: positiveInteger('metrics.interval', interval, 0) }),
+  };
+}
+
+function text(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value === '') throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${show(value)}`);
+  return value;
+}
+
+function callback<F>(name: string, value: unknown): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${show(value)}`);
+  return value as F;
 }
 
 function count(name: string, value: unknown, fallback: number): number {

@@ -20,6 +20,7 @@ export interface TransportOptions {
   readonly concurrency: number;
   readonly resourceLimits: ResourceLimits | undefined;
   readonly gracePeriod: number;
+  readonly blockingThreshold: number | undefined;
 }
 
 /** Checks the `worker` argument at once and picks the transport: threads for a module, in-process for an inline worker. */

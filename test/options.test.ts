@@ -43,7 +43,8 @@ describe('loopPool validates its arguments at once', () => {
     expect(() => loopPool(worker, { sise: 2 } as never)).toThrow(
       new TypeError(
         'Unknown option `sise`; expected one of: size, concurrency, queueSize, ordered, bufferSize, overflow, settle, ' +
-          'workerData, retries, maxRestarts, taskTimeout, gracePeriod, resourceLimits, stopOnSignals',
+          'workerData, retries, maxRestarts, taskTimeout, gracePeriod, resourceLimits, stopOnSignals, name, statsInterval, ' +
+          'onStats, metrics, blockingThreshold, onError',
       ),
     );
   });

@@ -1,6 +1,6 @@
 import { asyncScheduler } from 'rxjs';
 import { WorkerCrashError, type LoopPoolError } from '../errors';
-import type { Transport, WorkerFailure } from '../transport/transport';
+import type { Transport, WorkerFailure, WorkerSample } from '../transport/transport';
 import { workerError } from './failures';
 import { Job, type JobHost, type TaskRun } from './job';
 import { RestartBudget } from './restarts';
@@ -18,10 +18,16 @@ export interface EngineEvents<R> {
   failed(error: LoopPoolError): void;
   /** A crashed worker was replaced; what it must run before anything else can be queued now. */
   restarted?(workerIndex: number): void;
+  /** Every task error, once final, and every crash, even one the engine recovered from: for `errors$` and `onError`. */
+  reported?(error: LoopPoolError): void;
+  /** A task ran for `ms` milliseconds, from its start on a worker to its end. */
+  measured?(ms: number): void;
 }
 
 /** The engine's shape and its limits. */
 export interface EngineOptions {
+  /** The pool's name: worker `i` is `<name>#<i>` in errors. */
+  readonly name: string;
   readonly size: number;
   /** Tasks a worker runs at once. */
   readonly concurrency: number;
@@ -48,6 +54,10 @@ export interface WorkerLoad {
   readonly waiting: number;
   /** Times this worker was replaced after a crash. */
   readonly restarts: number;
+  /** Tasks completed on this worker. */
+  readonly done: number;
+  /** Tasks failed for good on this worker. */
+  readonly failed: number;
 }
 
 /**
@@ -134,13 +144,43 @@ export class Engine<T, R> implements JobHost<T, R> {
   /** Per-worker counts. */
   load(): WorkerLoad[] {
     const { concurrency } = this.options;
-    return this.slots.map(({ index, assigned, queue }) => ({
+    return this.slots.map(({ index, assigned, queue, done, failed }) => ({
       index,
       inFlight: Math.min(assigned, concurrency),
       queued: Math.max(0, assigned - concurrency),
       waiting: queue.length,
       restarts: this.restartCounts[index]!,
+      done,
+      failed,
     }));
+  }
+
+  /** Measures every worker (see `WorkerPort.sample`). */
+  sampleWorkers(): Promise<WorkerSample[]> {
+    return Promise.all(this.slots.map((slot) => slot.port.sample()));
+  }
+
+  /** For each worker whose loop has not turned for `threshold` ms: how long, and the task running there. */
+  blocked(threshold: number): Array<{ readonly index: number; readonly ms: number; readonly run: TaskRun<T, R> | undefined }> {
+    const found = [];
+    for (const slot of this.slots) {
+      const blocked = slot.port.blocked();
+      if (blocked && blocked.ms >= threshold) {
+        found.push({ index: slot.index, ms: blocked.ms, run: blocked.key as TaskRun<T, R> | undefined });
+      }
+    }
+    return found;
+  }
+
+  record(run: TaskRun<T, R>, error?: LoopPoolError): void {
+    if (error) {
+      run.slot.failed++;
+      error.workerName = this.workerNameOf(run.slot.index);
+      this.events.reported?.(error);
+    } else {
+      run.slot.done++;
+    }
+    if (run.started && this.events.measured) this.events.measured(performance.now() - run.startedAt);
   }
 
   /** Inputs not yet handed to a worker, across jobs and workers: the input buffer. */
@@ -276,6 +316,11 @@ export class Engine<T, R> implements JobHost<T, R> {
     await Promise.all(this.slots.map((slot) => slot.port.terminate()));
   }
 
+  /** `<pool name>#<index>`. */
+  workerNameOf(index: number): string {
+    return `${this.options.name}#${index}`;
+  }
+
   /** Starts a worker in `slot`; its events count only while it is the slot's current worker. */
   private spawn(slot: WorkerSlot<T, R>): WorkerSlot<T, R>['port'] {
     const { generation, index } = slot;
@@ -292,10 +337,14 @@ export class Engine<T, R> implements JobHost<T, R> {
   /** A worker failed: replace it if it had been running, within the restart budget; else give up. */
   private workerFailed(slot: WorkerSlot<T, R>, failure: WorkerFailure): void {
     if (failure.kind === 'unserializable' || (failure.kind === 'load' && slot.generation === 0)) {
-      this.events.failed(workerError(failure, slot.index, this.workerName));
+      const error = workerError(failure, slot.index, this.workerName);
+      error.workerName = this.workerNameOf(slot.index);
+      this.events.failed(error);
       return;
     }
     const cause = workerError(failure, slot.index, this.workerName);
+    cause.workerName = this.workerNameOf(slot.index);
+    this.events.reported?.(cause);
     if (!this.budget.take(asyncScheduler.now())) {
       this.events.failed(
         new WorkerCrashError(
@@ -340,6 +389,7 @@ export class Engine<T, R> implements JobHost<T, R> {
       const run = slot.handed[i]!;
       if (run.started) continue;
       run.started = true;
+      run.startedAt = performance.now();
       run.deadline = asyncScheduler.now() + (this.options.taskTimeout ?? 0);
       this.startClock(run);
     }

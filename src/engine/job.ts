@@ -27,6 +27,8 @@ export interface JobHost<T, R> {
   detach(job: Job<T, R>): void;
   /** Counts an input dropped by an overflow strategy. */
   noteDropped(): void;
+  /** `run` has ended for good: completed, or failed with `error` (which is reported). */
+  record(run: TaskRun<T, R>, error?: LoopPoolError): void;
 }
 
 /**
@@ -136,7 +138,7 @@ export class Job<T, R> implements OrderedSink<R> {
     const run = new TaskRun(this, slot, task);
     this.running.add(run);
     this.host.handOver(run);
-    const subscription = slot.port.run(task.input).subscribe(run);
+    const subscription = slot.port.run(task.input, run).subscribe(run);
     if (this.running.has(run)) run.subscription = subscription;
   }
 
@@ -190,6 +192,7 @@ export class Job<T, R> implements OrderedSink<R> {
   /** @internal `run` completed. */
   completed(run: TaskRun<T, R>): void {
     if (!this.finish(run)) return;
+    this.host.record(run);
     run.task.settled?.();
     this.order?.complete(run.task.index);
     this.completeIfDone();
@@ -214,6 +217,7 @@ export class Job<T, R> implements OrderedSink<R> {
     }
     const error = taskError(failure, task.index, run.slot.index, task.input);
     task.settled?.(error);
+    this.host.record(run, error);
     if (this.options.settle) {
       this.emit(run, settled({ status: 'rejected', reason: error, input: task.input, index: task.index }) as R);
       this.order?.complete(task.index);
@@ -290,6 +294,8 @@ export class TaskRun<T, R> implements Observer<R> {
    * after a crash.
    */
   started = false;
+  /** When the task started (`performance.now()`), for its duration. */
+  startedAt = 0;
   /** When the task times out (scheduler time); pushed back while its worker is being probed. */
   deadline = 0;
   /** The `taskTimeout` clock, started with the task (not while it waits at the worker). */

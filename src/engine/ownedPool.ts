@@ -4,13 +4,15 @@ import type { Transport } from '../transport/transport';
 import { Engine } from './engine';
 import { PoolClosedError } from '../errors';
 import { stopOnSignals } from '../signals';
+import { Monitor } from '../metrics/monitor';
 import { runPipeline } from './pipeline';
 
 /**
  * The operator over a pool of its own: each subscription starts its workers, feeds them the
  * source, and stops them when it ends (complete, error or unsubscribe). With `stopOnSignals`,
  * SIGINT or SIGTERM stops taking input and lets the tasks taken finish; the output then errors
- * with `PoolClosedError` (or completes, if the source had ended).
+ * with `PoolClosedError` (or completes, if the source had ended). With `onStats`, `metrics` or
+ * `blockingThreshold`, the subscription's pool is monitored as a long-lived pool is.
  */
 export function ownedPool<T, R>(
   transport: () => Transport<T, R>,
@@ -19,10 +21,15 @@ export function ownedPool<T, R>(
 ): OperatorFunction<T, R> {
   return (source) =>
     new Observable<R>((subscriber) => {
+      const watched = options.onStats !== undefined || options.metrics !== undefined || options.blockingThreshold !== undefined;
+      let monitor: Monitor<T, R> | undefined;
       const engine = new Engine<T, R>(transport(), options, workerName, {
         emitted: (value) => subscriber.next(value),
         failed: (error) => subscriber.error(error),
+        reported: options.onError,
+        measured: watched ? (ms) => monitor?.collector.recordDuration(ms) : undefined,
       });
+      if (watched) monitor = new Monitor(engine, options, () => 0, (warning) => options.onError?.(warning));
       const pipeline = subscriber.closed
         ? undefined
         : runPipeline(engine, source, subscriber, { ...options, ack: 'auto', readAhead: 0 });
@@ -36,7 +43,7 @@ export function ownedPool<T, R>(
       return () => {
         unwireSignals();
         pipeline?.teardown();
-        void engine.terminate();
+        void engine.terminate().then(() => monitor?.stop());
       };
     });
 }

@@ -18,6 +18,10 @@ export class WorkerSlot<T, R> {
   readonly handed: Array<TaskRun<T, R>> = [];
   /** Tasks that only this worker may run (targeted puts, broadcasts), not yet handed over, in order. Unbounded. */
   readonly queue = new Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>();
+  /** Tasks that completed on this worker, since the pool started. */
+  done = 0;
+  /** Tasks that failed for good on this worker, since the pool started. */
+  failed = 0;
   /** True while a broadcast runs on this worker: nothing else is handed over meanwhile. */
   sequentialRunning = false;
   /** Set while the worker has not answered a ping sent after a task timed out: nothing is handed over. */

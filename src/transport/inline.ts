@@ -3,7 +3,7 @@ import type { WorkerContext, WorkerDefinition } from '../worker/definition';
 import { ConcurrencyGate } from '../worker/gate';
 import { runTask } from '../worker/runTask';
 import { reviveError, serializeError } from './protocol';
-import type { PortListener, Transport, WorkerPort } from './transport';
+import type { PortListener, Transport, WorkerPort, WorkerSample } from './transport';
 
 /**
  * Runs each "worker" in the calling thread: `process` is called directly and what it returns
@@ -114,6 +114,16 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
       else this.ready.then(begin, noop);
       return cancel;
     });
+  }
+
+  /** An inline worker runs on the caller's loop: there is nothing of its own to measure. */
+  async sample(): Promise<WorkerSample> {
+    return { elu: undefined, figures: undefined };
+  }
+
+  /** An inline worker cannot block without blocking its caller. */
+  blocked(): undefined {
+    return undefined;
   }
 
   /** An inline worker's loop is the caller's: if the caller can ask, the worker answers. */

@@ -29,6 +29,8 @@ export const Op = {
   ping: 10,
   /** worker → main: the answer to `ping` number `id`. */
   pong: 11,
+  /** main → worker: report your figures; worker → main: `payload` is a {@link WorkerFigures}, for request `id`. */
+  stats: 12,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];
@@ -54,6 +56,22 @@ export interface WorkerSetup {
    * task that blocks its event loop from the tasks stuck behind it.
    */
   readonly activity: SharedArrayBuffer;
+  /**
+   * Shared with the main thread, when `blockingThreshold` is set: `[0]` holds `Date.now()` of
+   * the last turn of the worker's event loop, written every `heartbeat` ms.
+   */
+  readonly heartbeat: SharedArrayBuffer | undefined;
+  /** Milliseconds between heartbeats; 0 for none. */
+  readonly heartbeatEvery: number;
+}
+
+/** What a worker measures of itself, since its previous report. */
+export interface WorkerFigures {
+  /** Event-loop delay percentiles, in milliseconds (from `perf_hooks.monitorEventLoopDelay`). */
+  readonly loopDelay: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** V8 heap of the worker's isolate, in bytes. */
+  readonly heapUsed: number;
+  readonly heapTotal: number;
 }
 
 /** A task id as the activity buffer holds it: a positive int32. */

@@ -1,11 +1,15 @@
 import { join } from 'node:path';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
-import { activityId, Op, reviveError, type SerializedError, type WorkerSetup } from './protocol';
+import { activityId, Op, reviveError, type SerializedError, type WorkerFigures, type WorkerSetup } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
-import type { PortListener, TaskFailure, Transport, WorkerPort, WorkerFailure } from './transport';
+import type { PortListener, TaskFailure, Transport, WorkerFailure, WorkerPort, WorkerSample } from './transport';
+
+/** How long (ms) to wait for a worker's figures before reporting without them. */
+const sampleTimeout = 1_000;
 
 /** The thread entry module; it loads the user's worker module itself. */
 const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
@@ -20,6 +24,8 @@ export interface ThreadsTransportOptions {
   readonly resourceLimits?: ResourceLimits | undefined;
   /** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
   readonly gracePeriod: number;
+  /** With a value, the worker writes a heartbeat often enough to tell a loop blocked this long (ms). */
+  readonly blockingThreshold?: number | undefined;
 }
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
@@ -38,8 +44,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   readonly ready: Promise<void>;
   /** Resolves when the thread has exited, for whatever reason. */
   private readonly exit: Promise<void> = Promise.resolve();
-  /** Tasks sent and not yet finished, by id: where the worker's answers go. */
-  private readonly running = new Map<number, Subscriber<R>>();
+  /** Tasks sent and not yet finished, by id: where the worker's answers go, and the caller's key for each. */
+  private readonly running = new Map<number, { readonly subscriber: Subscriber<R>; readonly key: unknown }>();
   /** Id of the last task sent; ids start at 1. */
   private lastId = 0;
   /** Triples waiting for the flush at the end of this turn. */
@@ -59,6 +65,13 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private killed = false;
   /** `[0]`: the id of the task whose synchronous code the worker runs now; see `WorkerSetup.activity`. */
   private readonly activity = new Int32Array(new SharedArrayBuffer(4));
+  /** `[0]`: when the worker's loop last turned (`Date.now()`), if `blockingThreshold` is set. */
+  private readonly heartbeat: Float64Array | undefined;
+  /** Stats requests sent and not yet answered, by id. */
+  private readonly samples = new Map<number, (figures: WorkerFigures) => void>();
+  private lastSample = 0;
+  /** The worker's event-loop utilization at the previous sample, to measure the next one from. */
+  private previousElu: EventLoopUtilization | undefined;
   /** When killed: the activity id of the task that blocked the worker, 0 if none was running. */
   private blockedBy = 0;
   /** Pings sent and not yet answered, by id. */
@@ -73,6 +86,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     private readonly listener: PortListener<R>,
   ) {
     this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.heartbeat = options.blockingThreshold === undefined ? undefined : new Float64Array(new SharedArrayBuffer(8));
     this.ready.catch(noop); // the failure is reported through the listener
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -104,14 +118,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     return this.state === 'ready';
   }
 
-  run(task: T): Observable<R> {
+  run(task: T, key?: unknown): Observable<R> {
     return new Observable<R>((subscriber) => {
       if (this.state === 'stopped') {
         subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited' } satisfies TaskFailure);
         return;
       }
       const id = ++this.lastId;
-      this.running.set(id, subscriber);
+      this.running.set(id, { subscriber, key });
       this.send(Op.run, id, task);
       return () => {
         if (this.running.delete(id) && this.state !== 'stopped') this.send(Op.cancel, id, 0);
@@ -123,6 +137,33 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     const id = ++this.lastPing;
     this.pings.set(id, answered);
     this.send(Op.ping, id, 0);
+  }
+
+  async sample(): Promise<WorkerSample> {
+    const elu = this.thread && this.state === 'ready' ? this.thread.performance.eventLoopUtilization(this.previousElu) : undefined;
+    if (elu) this.previousElu = this.thread!.performance.eventLoopUtilization();
+    if (this.state !== 'ready') return { elu: undefined, figures: undefined };
+    const id = ++this.lastSample;
+    const figures = await new Promise<WorkerFigures | undefined>((resolve) => {
+      // A blocked worker cannot answer: report what is known without its own figures.
+      const timer = setTimeout(() => {
+        this.samples.delete(id);
+        resolve(undefined);
+      }, sampleTimeout);
+      this.samples.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      this.send(Op.stats, id, 0);
+    });
+    return { elu: elu?.utilization, figures };
+  }
+
+  blocked(): { readonly ms: number; readonly key: unknown } | undefined {
+    if (!this.heartbeat || this.state !== 'ready' || this.heartbeat[0] === 0) return undefined;
+    const busy = Atomics.load(this.activity, 0);
+    const entry = busy === 0 ? undefined : [...this.running].find(([id]) => activityId(id) === busy)?.[1];
+    return { ms: Date.now() - this.heartbeat[0]!, key: entry?.key };
   }
 
   kill(): void {
@@ -166,6 +207,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       index: this.index,
       concurrency: this.options.concurrency,
       activity: this.activity.buffer as SharedArrayBuffer,
+      heartbeat: this.heartbeat?.buffer as SharedArrayBuffer | undefined,
+      heartbeatEvery: this.options.blockingThreshold === undefined ? 0 : Math.max(5, Math.floor(this.options.blockingThreshold / 4)),
     };
     const result = await thread.connect(Transfer(port as never) as never, setup);
     if (this.state !== 'starting' || this.exitCode !== undefined) return;
@@ -185,7 +228,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       const payload = batch[i + 2];
       switch (op) {
         case Op.next:
-          this.running.get(id)?.next(payload as R);
+          this.running.get(id)?.subscriber.next(payload as R);
           break;
         case Op.emit:
           this.listener.emitted(payload as R);
@@ -201,6 +244,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
           this.pings.get(id)?.();
           this.pings.delete(id);
           break;
+        case Op.stats:
+          this.samples.get(id)?.(payload as WorkerFigures);
+          this.samples.delete(id);
+          break;
         default:
           this.settle(op, id, payload);
       }
@@ -209,7 +256,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
 
   /** The task's last message: it completed or failed. */
   private settle(op: Op, id: number, payload: unknown): void {
-    const subscriber = this.running.get(id);
+    const subscriber = this.running.get(id)?.subscriber;
     if (!subscriber) return;
     this.running.delete(id);
     if (op === Op.complete) subscriber.complete();
@@ -248,7 +295,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       try {
         this.port.postMessage([batch[i], id, batch[i + 2]]);
       } catch (error) {
-        const subscriber = this.running.get(id);
+        const subscriber = this.running.get(id)?.subscriber;
         this.running.delete(id);
         subscriber?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
       }
@@ -269,7 +316,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       this.running.clear();
       const stuck = (id: number): boolean | undefined =>
         reason !== 'unresponsive' || this.blockedBy === 0 ? undefined : activityId(id) === this.blockedBy;
-      for (const [id, subscriber] of running) {
+      for (const [id, { subscriber }] of running) {
         subscriber.error({ kind: 'crashed', exitCode: code, reason, error, stuck: stuck(id) } satisfies TaskFailure);
       }
       if (wasReady) this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
@@ -287,7 +334,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private abandon(reason: string, error: Error | undefined): void {
     const running = [...this.running.values()];
     this.running.clear();
-    for (const subscriber of running) subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited', error } satisfies TaskFailure);
+    for (const { subscriber } of running) subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited', error } satisfies TaskFailure);
     this.fail({ kind: 'load', reason, error });
     void this.terminate();
   }

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { CrashReason } from '../errors';
+import type { WorkerFigures } from './protocol';
 
 /**
  * Why a task ended without completing. Ports report failures in these terms; the engine,
@@ -56,7 +57,7 @@ export interface WorkerPort<T, R> {
    * Runs one task. Subscribing sends it; each value is one result; completion ends the task.
    * Errors are {@link TaskFailure}s. Unsubscribing before the end cancels it in the worker.
    */
-  run(task: T): Observable<R>;
+  run(task: T, key?: unknown): Observable<R>;
   /**
    * Calls `answered` once the worker has read everything sent to it so far: proof that its
    * event loop turns. A worker stuck in a long synchronous task never answers.
@@ -64,8 +65,23 @@ export interface WorkerPort<T, R> {
   ping(answered: () => void): void;
   /** Ends an unresponsive worker now: its tasks fail as crashed, and `failed` is called. */
   kill(): void;
+  /** Measures the worker: its event-loop utilization since the previous sample, and its own figures if it answers. */
+  sample(): Promise<WorkerSample>;
+  /**
+   * How long the worker's event loop has not turned (from its heartbeat, when
+   * `blockingThreshold` is set), and the `key` of the task whose code runs now, if any.
+   */
+  blocked(): { readonly ms: number; readonly key: unknown } | undefined;
   /** Stops the worker; running tasks are dropped without notification. */
   terminate(): Promise<void>;
+}
+
+/** A measurement of one worker. */
+export interface WorkerSample {
+  /** Event-loop utilization (0 to 1) since the previous sample; undefined where unknown (inline). */
+  readonly elu: number | undefined;
+  /** What the worker reported of itself; undefined if it did not answer in time. */
+  readonly figures: WorkerFigures | undefined;
 }
 
 /** Starts worker number `index` and returns its port. */

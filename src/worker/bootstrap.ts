@@ -51,6 +51,7 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   // Take tasks only after threads.js has posted this answer: a task that ends the thread must
   // not overtake the news that the worker was ready.
   setImmediate(() => runtime.listen());
+  if (setup.heartbeat) beat(new Float64Array(setup.heartbeat), setup.heartbeatEvery);
   return { ok: true };
 }
 
@@ -79,6 +80,12 @@ async function loadDefinition(modulePath: string): Promise<AnyDefinition> {
 }
 
 class DefinitionError extends Error {}
+
+/** Writes the time into `heartbeat[0]` at every turn of the loop that a timer gets: a blocked loop stops writing. */
+function beat(heartbeat: Float64Array, every: number): void {
+  heartbeat[0] = Date.now();
+  setInterval(() => (heartbeat[0] = Date.now()), every).unref();
+}
 
 function failure(reason: string, error: unknown): ConnectResult {
   return error instanceof DefinitionError ? { ok: false, reason } : { ok: false, reason, error: serializeError(error) };

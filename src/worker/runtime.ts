@@ -1,12 +1,16 @@
 import type { MessagePort } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
-import { activityId, Op, serializeError } from '../transport/protocol';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import { activityId, Op, serializeError, type WorkerFigures } from '../transport/protocol';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
 
 /** Results wait at most this long (ms) for more to share their message. */
 const maxBatchDelay = 1;
+
+/** Period (ms) of the timer that measures event-loop delay. */
+const delayResolution = 10;
 
 /**
  * The worker side of one thread: reads batches of tasks from the port, runs them with the
@@ -73,10 +77,30 @@ export class WorkerRuntime<T, R, D> {
         this.running.get(id)?.cancel();
       } else if (batch[i] === Op.ping) {
         this.send(Op.pong, id, 0);
+      } else if (batch[i] === Op.stats) {
+        this.send(Op.stats, id, this.figures());
       } else {
         this.stop();
       }
     }
+  }
+
+  /** Event-loop delay, recorded from the first stats request on. */
+  private delay: IntervalHistogram | undefined;
+
+  /** This worker's loop delay since the last report, and its heap now. */
+  private figures(): WorkerFigures {
+    const delay = this.delay;
+    this.delay ??= monitorEventLoopDelay({ resolution: delayResolution });
+    this.delay.enable();
+    // The histogram records the whole time between its timer's turns; the delay is what exceeds the period.
+    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - delayResolution) : 0);
+    const loopDelay = delay
+      ? { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) }
+      : { p50: 0, p99: 0, max: 0 };
+    delay?.reset();
+    const heap = getHeapStatistics();
+    return { loopDelay, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size };
   }
 
   /** Aborts every running task and the worker's signal, then exits once their handlers have run. */
@@ -84,6 +108,7 @@ export class WorkerRuntime<T, R, D> {
     // Newest first: waiting tasks are withdrawn before a running one frees its place for them.
     for (const run of [...this.running.values()].reverse()) run.cancel();
     this.lifetime.abort();
+    this.delay?.disable();
     setImmediate(this.exit);
   }
 

@@ -11,7 +11,8 @@ export type Fault =
   | 'hang' // never settles, but the event loop turns: TaskTimeoutError, worker kept
   | 'spin' // blocks the event loop: TaskTimeoutError, worker replaced
   | 'oom' // allocates until the heap limit: WorkerCrashError 'out of memory'
-  | 'poison-init'; // sets a flag that makes every later init exit: a crash loop
+  | 'poison-init' // sets a flag that makes every later init exit: a crash loop
+  | 'busy'; // blocks the event loop for 300 ms, then returns
 
 export interface FaultTask {
   id: number;
@@ -55,6 +56,11 @@ export default defineWorker({
       case 'oom': {
         const hoard: number[][] = [];
         for (;;) hoard.push(new Array<number>(1e6).fill(id));
+      }
+      case 'busy': {
+        const until = Date.now() + 300;
+        while (Date.now() < until);
+        return id;
       }
       case 'poison-init':
         Atomics.store(counters, 2, 1);

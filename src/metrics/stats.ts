@@ -1,0 +1,152 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { WorkerSample } from '../transport/transport';
+
+/** Event-loop delay percentiles of a worker, in milliseconds. */
+export interface LoopDelay {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** The figures of one worker. */
+export interface WorkerStats {
+  readonly index: number;
+  /** `<pool name>#<index>`. */
+  readonly name: string;
+  /** Tasks running on the worker; at most `concurrency`. */
+  readonly inFlight: number;
+  /** Tasks handed to the worker and waiting there for a free place; at most `queueSize`. */
+  readonly queued: number;
+  /** Tasks for this worker alone (targeted puts, broadcasts) not yet handed over. */
+  readonly waiting: number;
+  /** Tasks that completed on this worker, since the pool started. */
+  readonly done: number;
+  /** Tasks that failed on this worker (for good, after retries), since the pool started. */
+  readonly failed: number;
+  /** Times the worker was replaced after a crash. */
+  readonly restarts: number;
+  /** Event-loop utilization, 0 to 1, since the previous sample; undefined for inline workers. */
+  readonly elu: number | undefined;
+  /** Event-loop delay since the previous sample; undefined until the worker has reported. */
+  readonly loopDelay: LoopDelay | undefined;
+  /** V8 heap of the worker, in bytes; undefined until the worker has reported. */
+  readonly heapUsed: number | undefined;
+  readonly heapTotal: number | undefined;
+}
+
+/** A snapshot of a pool, from `pool.stats()`, `pool.stats$` or `onStats`. */
+export interface PoolStats {
+  /** The pool's `name`. */
+  readonly name: string;
+  /** When the snapshot was taken (`Date.now()`). */
+  readonly time: number;
+  readonly size: number;
+  readonly workers: readonly WorkerStats[];
+  /** Inputs not yet handed to a worker (puts and pipelines). Unbounded for pushed sources without `overflow`. */
+  readonly waiting: number;
+  /** Results produced and not yet consumed from `results$`. */
+  readonly pendingResults: number;
+  /** Inputs dropped by an `overflow` strategy, since the pool started. */
+  readonly dropped: number;
+  /** CPU time of the whole process (every thread) since the previous sample, in % of one core. */
+  readonly cpu: number;
+  /** Resident set size of the process, in bytes. */
+  readonly rss: number;
+  /** Task duration (from start on a worker to the end), in milliseconds, since the previous sample. */
+  readonly taskDuration: { readonly p50: number; readonly p99: number; readonly count: number };
+}
+
+/** What the collector reads of the engine. */
+export interface StatsSource {
+  readonly size: number;
+  readonly waiting: number;
+  readonly dropped: number;
+  load(): ReadonlyArray<{ index: number; inFlight: number; queued: number; waiting: number; restarts: number; done: number; failed: number }>;
+  sampleWorkers(): Promise<WorkerSample[]>;
+}
+
+/** How many task durations per sample are kept to send as statsd timings. */
+const keptDurations = 100;
+
+/**
+ * Builds {@link PoolStats}: the engine's counts, each worker's own figures (loop delay, heap)
+ * and event-loop utilization, task durations, and the process's CPU and RSS. `sample()`
+ * measures afresh and starts a new interval; `snapshot()` reads without measuring.
+ */
+export class StatsCollector {
+  /** Task durations of the current interval, in microseconds. */
+  private readonly durations: RecordableHistogram = createHistogram();
+  /** A few durations of the current interval (ms), for statsd timings; at most {@link keptDurations}. */
+  private kept: number[] = [];
+  /** Each worker's latest sample. */
+  private latest: WorkerSample[] = [];
+  private cpuSince = process.cpuUsage();
+  private cpuSinceTime = performance.now();
+  /** Durations recorded in the interval last sampled. */
+  private lastTotal = 0;
+
+  constructor(
+    private readonly source: StatsSource,
+    readonly name: string,
+    private readonly pendingResults: () => number,
+  ) {}
+
+  /** Records one task's duration, in milliseconds. */
+  recordDuration(ms: number): void {
+    this.durations.record(Math.max(1, Math.round(ms * 1000)));
+    if (this.kept.length < keptDurations) this.kept.push(ms);
+    else if (Math.random() < keptDurations / this.durations.count) this.kept[Math.floor(Math.random() * keptDurations)] = ms;
+  }
+
+  /** The durations kept for timings in the interval just sampled, and how many there were in all. */
+  takeDurations(): { readonly kept: readonly number[]; readonly total: number } {
+    const kept = this.kept;
+    this.kept = [];
+    return { kept, total: this.lastTotal };
+  }
+
+  /** Measures every worker now, and returns stats for the interval since the previous sample. */
+  async sample(): Promise<PoolStats> {
+    this.latest = await this.source.sampleWorkers();
+    const stats = this.snapshot();
+    this.lastTotal = this.durations.count;
+    this.durations.reset();
+    this.cpuSince = process.cpuUsage();
+    this.cpuSinceTime = performance.now();
+    return stats;
+  }
+
+  /** Counts now, with each worker's figures as last sampled. */
+  snapshot(): PoolStats {
+    const load = this.source.load();
+    const cpu = process.cpuUsage(this.cpuSince);
+    const elapsedMs = performance.now() - this.cpuSinceTime;
+    const count = this.durations.count;
+    return {
+      name: this.name,
+      time: Date.now(),
+      size: this.source.size,
+      workers: load.map((worker) => {
+        const sample = this.latest[worker.index];
+        return {
+          ...worker,
+          name: `${this.name}#${worker.index}`,
+          elu: sample?.elu,
+          loopDelay: sample?.figures?.loopDelay,
+          heapUsed: sample?.figures?.heapUsed,
+          heapTotal: sample?.figures?.heapTotal,
+        };
+      }),
+      waiting: this.source.waiting,
+      pendingResults: this.pendingResults(),
+      dropped: this.source.dropped,
+      cpu: elapsedMs > 0 ? ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100 : 0,
+      rss: process.memoryUsage.rss(),
+      taskDuration: {
+        p50: count > 0 ? this.durations.percentile(50) / 1000 : 0,
+        p99: count > 0 ? this.durations.percentile(99) / 1000 : 0,
+        count,
+      },
+    };
+  }
+}

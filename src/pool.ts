@@ -1,0 +1,255 @@
+import { Observable, Subject, takeUntil, type Subscriber } from 'rxjs';
+import type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions } from './createPool';
+import { Engine } from './engine/engine';
+import type { Job } from './engine/job';
+import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
+import { ResultBuffer, type Delivery } from './engine/resultBuffer';
+import type { PushOptions, Settled } from './engine/types';
+import { PoolClosedError, WorkerCrashError, WorkerLoadError, type LoopBlockedWarning, type LoopPoolError } from './errors';
+import { Monitor } from './metrics/monitor';
+import type { PoolStats } from './metrics/stats';
+import { resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
+import { stopOnSignals } from './signals';
+import type { Transport } from './transport/transport';
+
+/** @internal The pool behind `createPool`, and what `loopPool(pool)` attaches to. */
+export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
+  readonly ready: Promise<void>;
+  readonly results$: Observable<R | Delivery<R>>;
+  private readonly errorSubject = new Subject<LoopPoolError>();
+  readonly errors$ = this.errorSubject.asObservable();
+  readonly stats$: Observable<PoolStats>;
+  readonly warnings$: Observable<LoopBlockedWarning>;
+  private readonly engine: Engine<T, R>;
+  /** Stats, statsd metrics and blocked-loop warnings. */
+  private readonly monitor: Monitor<T, R>;
+  /** Emits once the pool has stopped, for what must end with it. */
+  private readonly closed = new Subject<void>();
+  /** Results of put and broadcast tasks and emitted values, until consumed; at most `bufferSize` pending before puts wait. */
+  private readonly buffer: ResultBuffer<R>;
+  /** The job that carries put and broadcast tasks into `buffer`. */
+  private readonly puts: Job<T, R>;
+  /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
+  private readonly broadcasts = new Map<string | symbol, { readonly task: T; readonly ranOn: Set<number> }>();
+  /** Unwires the signal handlers of `stopOnSignals`. */
+  private readonly unwireSignals: () => void;
+  /** Pipelines attached with `loopPool(pool)` or `process`: told to stop taking input on `stop()`. */
+  private readonly pipelines = new Set<PipelineHandle>();
+  /** Why the pool no longer takes tasks, once it does not. */
+  private closedBy: LoopPoolError | undefined;
+  private stopping: Promise<void> | undefined;
+  private terminating: Promise<void> | undefined;
+
+  constructor(
+    transport: Transport<T, R>,
+    private readonly options: ResolvedOptions,
+    workerName: string,
+  ) {
+    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump());
+    this.results$ = this.buffer.results$;
+    this.engine = new Engine<T, R>(transport, options, workerName, {
+      emitted: (value, worker) => this.buffer.push(value, worker),
+      failed: (error) => this.fail(error),
+      restarted: (worker) => this.replayBroadcasts(worker),
+      reported: (error) => this.report(error),
+      measured: (ms) => this.monitor.collector.recordDuration(ms),
+    });
+    this.monitor = new Monitor(this.engine, options, () => this.buffer.pending, (warning) => this.report(warning));
+    this.stats$ = this.monitor.stats$.pipe(takeUntil(this.closed));
+    this.warnings$ = this.monitor.warnings$;
+    this.puts = this.engine.open(
+      {
+        next: (value, worker) => this.buffer.push(value, worker),
+        error: () => {},
+        complete: () => {},
+        closed: false,
+      },
+      {
+        ordered: false,
+        bufferSize: options.bufferSize,
+        failFast: false,
+        // A running task holds a place for its result, so pending results stay within bufferSize.
+        mayStart: () => this.buffer.pending + this.puts.active < options.bufferSize,
+      },
+    );
+    this.ready = this.engine.ready;
+    this.ready.catch(() => {}); // reported through results$, errors$ and every task's Promise
+    this.unwireSignals = options.stopOnSignals ? stopOnSignals(() => void this.stop(), () => this.terminate()) : () => {};
+  }
+
+  get size(): number {
+    return this.engine.size;
+  }
+
+  put(task: T, options?: PutOptions): Promise<void> {
+    this.assertOpen('put');
+    return this.send(task, { target: this.checkWorker(options?.worker) });
+  }
+
+  broadcast(task: T, options?: BroadcastOptions): Promise<void> {
+    this.assertOpen('broadcast');
+    const key = options?.key ?? Symbol('broadcast');
+    const entry = { task, ranOn: new Set<number>() };
+    this.broadcasts.delete(key);
+    this.broadcasts.set(key, entry);
+    const sent = Array.from({ length: this.size }, (_, worker) =>
+      this.send(task, { target: worker, sequential: true }, () => entry.ranOn.add(worker)),
+    );
+    return Promise.all(sent).then(() => undefined);
+  }
+
+  stats(): PoolStats {
+    return this.monitor.collector.snapshot();
+  }
+
+  stop(): Promise<void> {
+    if (this.terminating) return this.terminating;
+    this.stopping ??= this.drainThenStop();
+    return this.stopping;
+  }
+
+  terminate(): Promise<void> {
+    this.closedBy ??= new PoolClosedError('The pool was terminated');
+    this.terminating ??= this.engine
+      .terminate(new PoolClosedError('The pool was terminated before the task finished'))
+      .then(() => this.ended())
+      .then(() => this.buffer.complete());
+    return this.terminating;
+  }
+
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
+  process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
+  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
+  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R> | Settled<T, R> | Delivery<Settled<T, R>>> {
+    const { ack, ...rest } = options ?? {};
+    const settings = this.settings(rest, ack);
+    return new Observable<R | Delivery<R>>((subscriber) => this.attach(input, subscriber, settings));
+  }
+
+  /** @internal `loopPool(pool, options)`: a pipeline whose tasks run on this pool and whose results go to its own subscriber. */
+  pipeline(options: PipelineOptions | undefined): (source: Observable<T>) => Observable<R> {
+    const settings = this.settings(options, 'auto');
+    return (source) => new Observable<R>((subscriber) => this.attach(source, subscriber, settings));
+  }
+
+  private settings(options: PipelineOptions | undefined, ack: unknown): PipelineSettings {
+    const { concurrency, queueSize } = this.options;
+    return {
+      ...resolvePipelineOptions(options, this.options),
+      ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
+      readAhead: this.size * (concurrency + queueSize),
+    };
+  }
+
+  private attach(input: PipelineInput<T>, subscriber: Subscriber<R | Delivery<R>>, settings: PipelineSettings) {
+    if (this.closedBy) {
+      subscriber.error(new PoolClosedError('The pool is closed: it takes no new pipeline', { cause: this.closedBy }));
+      return;
+    }
+    const pipeline = runPipeline(this.engine, input, subscriber, settings);
+    this.pipelines.add(pipeline);
+    return () => {
+      this.pipelines.delete(pipeline);
+      pipeline.teardown();
+    };
+  }
+
+  private async drainThenStop(): Promise<void> {
+    this.closedBy ??= new PoolClosedError('The pool was stopped');
+    const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
+    for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
+    this.puts.end();
+    await this.engine.drain();
+    await this.engine.terminate();
+    await this.ended();
+    this.buffer.complete();
+  }
+
+  /** The threads have ended: so do signals, timers and the streams that follow the pool. */
+  private async ended(): Promise<void> {
+    this.unwireSignals();
+    this.closed.next();
+    this.closed.complete();
+    await this.monitor.stop();
+  }
+
+  /** A replaced worker runs again, first and in order, the broadcasts its predecessor had run. */
+  private replayBroadcasts(worker: number): void {
+    const ran = [...this.broadcasts.values()].filter((entry) => entry.ranOn.has(worker));
+    for (const { task } of ran.reverse()) {
+      this.puts.push(task, {
+        target: worker,
+        sequential: true,
+        first: true,
+        settled: () => {}, // a failure is reported like any task's
+      });
+    }
+  }
+
+  private send(task: T, options: Omit<PushOptions, 'settled'>, done?: () => void): Promise<void> {
+    let settle!: { resolve(): void; reject(error: unknown): void };
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.puts.push(task, { ...options, settled: (error) => {
+      if (!error) {
+        done?.();
+        return settle.resolve();
+      }
+      // The user ended the pool, or watches errors$ or onError (the engine reports the error next):
+      // the rejection is then expected; otherwise it is left unhandled, so that it is not lost.
+      if (error instanceof PoolClosedError || this.watched) promise.catch(() => {});
+      settle.reject(error);
+    } });
+    return promise;
+  }
+
+  /** A worker failed to load or crashed: the pool cannot go on. */
+  private fail(error: LoopPoolError): void {
+    if (!this.engine) {
+      queueMicrotask(() => this.fail(error)); // reported while the engine was being built
+      return;
+    }
+    if (!(error instanceof WorkerLoadError || error instanceof WorkerCrashError)) {
+      // A value sent with ctx.emit could not be cloned: not fatal, but not to be lost.
+      if (this.watched) this.report(error);
+      else process.emitWarning(error);
+      return;
+    }
+    if (this.closedBy) return;
+    this.closedBy = error;
+    this.report(error);
+    this.buffer.error(error);
+    this.terminating = this.engine.terminate(error).then(() => this.ended());
+  }
+
+  /** Whether someone hears of errors: a subscriber of `errors$`, or `onError`. */
+  private get watched(): boolean {
+    return this.errorSubject.observed || this.options.onError !== undefined;
+  }
+
+  /** To `errors$` and `onError`. */
+  private report(error: LoopPoolError): void {
+    this.errorSubject.next(error);
+    this.options.onError?.(error);
+  }
+
+  private assertOpen(action: string): void {
+    if (this.closedBy) {
+      throw new PoolClosedError(`The pool is closed: ${action}() takes no new task`, { cause: this.closedBy });
+    }
+  }
+
+  private checkWorker(worker: unknown): number | undefined {
+    if (worker === undefined) return undefined;
+    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker >= this.size) {
+      throw new RangeError(
+        `Expected \`worker\` to be an integer from 0 to ${this.size - 1}, got ${String(worker)} (${typeof worker})`,
+      );
+    }
+    return worker;
+  }
+}
+
+function invalidAck(ack: unknown): never {
+  throw new TypeError(`Expected \`ack\` to be one of 'auto', 'manual', got ${show(ack)}`);
+}
