@@ -52,7 +52,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       failed: (error) => this.fail(error),
       restarted: (worker) => this.replayBroadcasts(worker),
       reported: (error) => this.report(error),
-      measured: (ms) => this.monitor.collector.recordDuration(ms),
+      measured: (ms) => this.monitor.collector.taskEnded(ms),
     });
     this.monitor = new Monitor(this.engine, options, () => this.buffer.pending, (warning) => this.report(warning));
     this.stats$ = this.monitor.stats$.pipe(takeUntil(this.closed));

@@ -7,6 +7,9 @@ import { RestartBudget } from './restarts';
 import { WorkerSlot } from './slot';
 import type { JobOptions, JobSink, Task } from './types';
 
+/** One task in this many is timed: timing every tiny task would cost more than the figures are worth. */
+export const measureEvery = 8;
+
 /** What the engine reports that belongs to no task. */
 export interface EngineEvents<R> {
   /** A value a worker sent with `ctx.emit`. */
@@ -20,8 +23,11 @@ export interface EngineEvents<R> {
   restarted?(workerIndex: number): void;
   /** Every task error, once final, and every crash, even one the engine recovered from: for `errors$` and `onError`. */
   reported?(error: LoopPoolError): void;
-  /** A task ran for `ms` milliseconds, from its start on a worker to its end. */
-  measured?(ms: number): void;
+  /**
+   * A task ended. One task in {@link measureEvery} is timed: `ms` is how long it ran, from its
+   * start on a worker to its end; for the others it is undefined.
+   */
+  measured?(ms: number | undefined): void;
 }
 
 /** The engine's shape and its limits. */
@@ -94,6 +100,8 @@ export class Engine<T, R> implements JobHost<T, R> {
   private readonly restartCounts: number[];
   /** Restarts within the last minute, against `maxRestarts`. */
   private readonly budget: RestartBudget;
+  /** Tasks started since the engine started, to time one in {@link measureEvery}. */
+  private timed = 0;
 
   constructor(
     private readonly transport: Transport<T, R>,
@@ -180,7 +188,7 @@ export class Engine<T, R> implements JobHost<T, R> {
     } else {
       run.slot.done++;
     }
-    if (run.started && this.events.measured) this.events.measured(performance.now() - run.startedAt);
+    this.events.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
   }
 
   /** Inputs not yet handed to a worker, across jobs and workers: the input buffer. */
@@ -208,18 +216,33 @@ export class Engine<T, R> implements JobHost<T, R> {
 
   handOver(run: TaskRun<T, R>): void {
     const { slot, task } = run;
-    slot.handed.push(run);
     if (task.sequential) slot.sequentialRunning = true;
-    this.startRunning(slot);
+    if (slot.front.size < this.options.concurrency) {
+      slot.front.add(run);
+      this.begin(run);
+    } else {
+      slot.back.push(run);
+      slot.behind++;
+    }
   }
 
   release(run: TaskRun<T, R>): void {
     const { slot, task } = run;
     run.clock?.unsubscribe();
-    const at = slot.handed.indexOf(run);
-    if (at >= 0) slot.handed.splice(at, 1);
     if (task.sequential) slot.sequentialRunning = false;
-    this.startRunning(slot);
+    if (!slot.front.delete(run)) {
+      run.gone = true;
+      slot.behind--;
+      return;
+    }
+    // The next task waiting at the worker moves up into the free running place.
+    for (let next = slot.back.shift(); next; next = slot.back.shift()) {
+      if (next.gone) continue;
+      slot.behind--;
+      slot.front.add(next);
+      this.begin(next);
+      return;
+    }
   }
 
   wasRunning(run: TaskRun<T, R>): boolean {
@@ -241,7 +264,7 @@ export class Engine<T, R> implements JobHost<T, R> {
     const { port, generation } = slot;
     const since = asyncScheduler.now();
     let answered = false;
-    for (const other of slot.handed) {
+    for (const other of slot.handed()) {
       other.clock?.unsubscribe();
       other.clock = undefined;
     }
@@ -257,7 +280,7 @@ export class Engine<T, R> implements JobHost<T, R> {
       slot.trigger = undefined;
       run.job.expire(run);
       const paused = asyncScheduler.now() - since;
-      for (const other of slot.handed) {
+      for (const other of slot.front) {
         if (!other.started) continue;
         other.deadline += paused;
         this.startClock(other);
@@ -377,22 +400,24 @@ export class Engine<T, R> implements JobHost<T, R> {
     this.pump();
   }
 
-  /**
-   * Marks as running the first `concurrency` tasks handed to the worker, and starts their
-   * `taskTimeout` clocks; not before the worker is ready, nor while it is suspected of being
-   * stuck (a task behind a stuck one has not started), nor once it has crashed.
-   */
+  /** Marks as running every task in the worker's running places that has not started yet (see {@link begin}). */
   private startRunning(slot: WorkerSlot<T, R>): void {
+    for (const run of slot.front) if (!run.started) this.begin(run);
+  }
+
+  /**
+   * A task holds a running place: mark it running and start its `taskTimeout` clock. Not
+   * before the worker is ready, nor while it is suspected of being stuck (a task behind a stuck
+   * one has not started), nor once it has crashed: {@link startRunning} catches up later.
+   */
+  private begin(run: TaskRun<T, R>): void {
+    const { slot } = run;
     if (slot.probe || slot.down || !slot.port.isReady) return;
-    const running = Math.min(slot.handed.length, this.options.concurrency);
-    for (let i = 0; i < running; i++) {
-      const run = slot.handed[i]!;
-      if (run.started) continue;
-      run.started = true;
-      run.startedAt = performance.now();
-      run.deadline = asyncScheduler.now() + (this.options.taskTimeout ?? 0);
-      this.startClock(run);
-    }
+    run.started = true;
+    if (this.events.measured && ++this.timed % measureEvery === 0) run.startedAt = performance.now();
+    if (this.options.taskTimeout === undefined) return;
+    run.deadline = asyncScheduler.now() + this.options.taskTimeout;
+    this.startClock(run);
   }
 
   /** Fails `run` with TaskTimeoutError at its deadline, if tasks have a timeout. */

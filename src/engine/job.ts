@@ -294,7 +294,9 @@ export class TaskRun<T, R> implements Observer<R> {
    * after a crash.
    */
   started = false;
-  /** When the task started (`performance.now()`), for its duration. */
+  /** Set when the task ends while it waits at its worker's gate: the slot skips it. */
+  gone = false;
+  /** When the task started (`performance.now()`), if it is one of those timed; else 0. */
   startedAt = 0;
   /** When the task times out (scheduler time); pushed back while its worker is being probed. */
   deadline = 0;

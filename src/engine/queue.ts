@@ -36,6 +36,11 @@ export class Queue<T> {
     return item;
   }
 
+  /** The items, in order, without removing them. */
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
+
   /** Removes every item and returns them in order. */
   drain(): T[] {
     const items = this.items.slice(this.head);

@@ -11,11 +11,15 @@ import type { Task } from './types';
 export class WorkerSlot<T, R> {
   /** Replacements so far; what a port's events are checked against. */
   generation = 0;
+  /** Tasks handed over that hold the worker's running places (the first `concurrency` not finished). */
+  readonly front = new Set<TaskRun<T, R>>();
   /**
-   * Tasks handed to the worker and not finished, in the order handed: the first
-   * `concurrency` run there, the others wait at its gate. At most `concurrency + queueSize`.
+   * Tasks handed over behind them, waiting at the worker's gate, in order; at most `queueSize`.
+   * One that ends while waiting is marked `gone` and skipped (see {@link behind}).
    */
-  readonly handed: Array<TaskRun<T, R>> = [];
+  readonly back = new Queue<TaskRun<T, R>>();
+  /** Tasks in `back` that have not ended. */
+  behind = 0;
   /** Tasks that only this worker may run (targeted puts, broadcasts), not yet handed over, in order. Unbounded. */
   readonly queue = new Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>();
   /** Tasks that completed on this worker, since the pool started. */
@@ -39,7 +43,13 @@ export class WorkerSlot<T, R> {
 
   /** Tasks handed over and not finished. */
   get assigned(): number {
-    return this.handed.length;
+    return this.front.size + this.behind;
+  }
+
+  /** Every task handed over and not finished, running places first. */
+  *handed(): Iterable<TaskRun<T, R>> {
+    yield* this.front;
+    for (const run of this.back.toArray()) if (!run.gone) yield run;
   }
 
   /** True once the current port has reported a crashed task: nothing more is handed to it. */

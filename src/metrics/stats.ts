@@ -52,7 +52,10 @@ export interface PoolStats {
   readonly cpu: number;
   /** Resident set size of the process, in bytes. */
   readonly rss: number;
-  /** Task duration (from start on a worker to the end), in milliseconds, since the previous sample. */
+  /**
+   * Tasks that ended since the previous sample (`count`), and their duration from start on a
+   * worker to the end, in milliseconds (percentiles of one task in eight).
+   */
   readonly taskDuration: { readonly p50: number; readonly p99: number; readonly count: number };
 }
 
@@ -74,8 +77,10 @@ const keptDurations = 100;
  * measures afresh and starts a new interval; `snapshot()` reads without measuring.
  */
 export class StatsCollector {
-  /** Task durations of the current interval, in microseconds. */
+  /** Task durations of the current interval (of the tasks timed), in microseconds. */
   private readonly durations: RecordableHistogram = createHistogram();
+  /** Tasks that ended in the current interval, timed or not. */
+  private ended = 0;
   /** A few durations of the current interval (ms), for statsd timings; at most {@link keptDurations}. */
   private kept: number[] = [];
   /** Each worker's latest sample. */
@@ -91,11 +96,14 @@ export class StatsCollector {
     private readonly pendingResults: () => number,
   ) {}
 
-  /** Records one task's duration, in milliseconds. */
-  recordDuration(ms: number): void {
+  /** A task ended; `ms` is its duration if it was timed. */
+  taskEnded(ms: number | undefined): void {
+    this.ended++;
+    if (ms === undefined) return;
     this.durations.record(Math.max(1, Math.round(ms * 1000)));
+    // Keep a fair sample for timings: each new duration replaces a kept one with probability kept / seen.
     if (this.kept.length < keptDurations) this.kept.push(ms);
-    else if (Math.random() < keptDurations / this.durations.count) this.kept[Math.floor(Math.random() * keptDurations)] = ms;
+    else if (Math.random() * this.durations.count < keptDurations) this.kept[Math.floor(Math.random() * keptDurations)] = ms;
   }
 
   /** The durations kept for timings in the interval just sampled, and how many there were in all. */
@@ -111,6 +119,7 @@ export class StatsCollector {
     const stats = this.snapshot();
     this.lastTotal = this.durations.count;
     this.durations.reset();
+    this.ended = 0;
     this.cpuSince = process.cpuUsage();
     this.cpuSinceTime = performance.now();
     return stats;
@@ -121,7 +130,7 @@ export class StatsCollector {
     const load = this.source.load();
     const cpu = process.cpuUsage(this.cpuSince);
     const elapsedMs = performance.now() - this.cpuSinceTime;
-    const count = this.durations.count;
+    const timed = this.durations.count;
     return {
       name: this.name,
       time: Date.now(),
@@ -143,9 +152,9 @@ export class StatsCollector {
       cpu: elapsedMs > 0 ? ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100 : 0,
       rss: process.memoryUsage.rss(),
       taskDuration: {
-        p50: count > 0 ? this.durations.percentile(50) / 1000 : 0,
-        p99: count > 0 ? this.durations.percentile(99) / 1000 : 0,
-        count,
+        p50: timed > 0 ? this.durations.percentile(50) / 1000 : 0,
+        p99: timed > 0 ? this.durations.percentile(99) / 1000 : 0,
+        count: this.ended,
       },
     };
   }
