@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startStatsd } from './support/statsdServer';
 
 const execFileAsync = promisify(execFile);
 const examples = join(__dirname, '..', 'examples');
@@ -47,8 +48,16 @@ describe('examples', () => {
       expect(results.sort()).toEqual(urls.map((url) => [url, `test-server${new URL(url).pathname}`]));
     });
 
-    it('the instrumented worker names the worker and thread of each result', async () => {
-      const { stdout } = await execFileAsync(process.execPath, [join(examples, 'instrumented', 'main.ts')]);
+    it('the instrumented worker names the worker and thread of each result, and reports its figures to statsd', async () => {
+      const statsd = await startStatsd();
+      const { stdout, stderr } = await execFileAsync(process.execPath, [join(examples, 'instrumented', 'main.ts')], {
+        env: { ...process.env, STATSD: `127.0.0.1:${statsd.port}` },
+      });
+      const gauges = await statsd.gauges();
+      await statsd.stop();
+      expect(stderr).toMatch(/^instrumented#0: \d+ done, elu \d\.\d{3}, loop delay p99 \d+\.\d ms, heap \d+\.\d MB$/m);
+      expect(gauges).toHaveProperty(['looppool.instrumented.worker.0.elu']);
+      expect(gauges).toHaveProperty(['looppool.instrumented.worker.1.heap.used']);
       const results = stdout.trim().split('\n').map((line) => JSON.parse(line) as { message: string; worker: number; thread: string });
       expect(results.map((r) => r.message)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
       for (const result of results) {
