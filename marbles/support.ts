@@ -8,7 +8,7 @@ import type { ProcessFunction, WorkerDefinition } from '../src/worker/definition
 /** `loopPool(inlineWorker(definition), options)`: the operator a thread pool would be, in virtual time. */
 export function inlinePool<T, R>(
   definition: WorkerDefinition<T, R> | ProcessFunction<T, R>,
-  sizeOrOptions?: number | LoopPoolOptions,
+  sizeOrOptions?: number | LoopPoolOptions<unknown, T>,
 ): OperatorFunction<T, R> {
   return loopPool(inlineWorker(definition as WorkerDefinition<T, R>) as InlineWorker<T, R>, sizeOrOptions);
 }

@@ -123,12 +123,12 @@ export interface LoopPool<T, R, Out = R> {
  */
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
-  options: PoolOptions & { ack: 'manual' },
+  options: PoolOptions<unknown, T> & { ack: 'manual' },
 ): LoopPool<T, R, Delivery<R>>;
-export function createPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | PoolOptions): LoopPool<T, R>;
+export function createPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | PoolOptions<unknown, T>): LoopPool<T, R>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
-  sizeOrOptions?: number | PoolOptions,
+  sizeOrOptions?: number | PoolOptions<unknown, T>,
 ): LoopPool<T, R, R | Delivery<R>> {
   const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions, 'pool');

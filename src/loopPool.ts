@@ -41,9 +41,9 @@ import { resolveWorkerSource, type WorkerSource } from './workerSource';
  */
 export function loopPool<T, R>(
   worker: WorkerSource<T, R>,
-  options: LoopPoolOptions & { settle: true },
+  options: LoopPoolOptions<unknown, T> & { settle: true },
 ): OperatorFunction<T, Settled<T, R>>;
-export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | LoopPoolOptions): OperatorFunction<T, R>;
+export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | LoopPoolOptions<unknown, T>): OperatorFunction<T, R>;
 /**
  * Runs each value of the source as a task on an existing pool, without owning it: ending the
  * subscription cancels this pipeline's tasks but leaves the pool running. Pipelines sharing a
@@ -59,10 +59,10 @@ export function loopPool<T, R>(
 export function loopPool<T, R>(pool: LoopPool<T, R, unknown>, options?: PipelineOptions): OperatorFunction<T, R>;
 export function loopPool<T, R>(
   worker: WorkerSource<T, R> | LoopPool<T, R, unknown>,
-  sizeOrOptions?: number | LoopPoolOptions | PipelineOptions,
+  sizeOrOptions?: number | LoopPoolOptions<unknown, T> | PipelineOptions,
 ): OperatorFunction<T, R | Settled<T, R>> {
   if (worker instanceof Pool) return (worker as Pool<T, R>).pipeline(sizeOrOptions as PipelineOptions | undefined);
   const { transport, name } = resolveWorkerSource<T, R>(worker);
-  const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions | undefined, 'operator');
+  const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions<unknown, T> | undefined, 'operator');
   return ownedPool(() => transport(options), options, name);
 }

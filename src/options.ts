@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
+import { inspect } from 'node:util';
+import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { ClientOptions, StatsD } from 'hot-shots';
 import type { LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
@@ -41,7 +42,7 @@ export interface MetricsOptions {
 }
 
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
-export interface LoopPoolOptions<D = unknown> {
+export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
    * Worker threads.
    * @default os.availableParallelism() - 1, at least 1
@@ -157,10 +158,17 @@ export interface LoopPoolOptions<D = unknown> {
   blockingThreshold?: number;
   /** Called with every task error, worker crash and warning, with its context: wire Sentry or a logger here. */
   onError?: (error: LoopPoolError) => void;
+  /**
+   * What of a task to transfer to its worker instead of copying it (an `ArrayBuffer`, a
+   * `MessagePort`): it is moved, and no longer usable here. For results, see `transfer` of
+   * `defineWorker`.
+   * @default undefined (everything is copied)
+   */
+  transfer?(task: T): readonly TransferListItem[];
 }
 
 /** Options of {@link createPool}: those of {@link LoopPoolOptions}, and how results are acknowledged. */
-export interface PoolOptions<D = unknown> extends LoopPoolOptions<D> {
+export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D, T> {
   /**
    * `'auto'`: a result is consumed once `results$` has emitted it. `'manual'`: `results$`
    * emits `Delivery` objects, and a result is consumed once its `done()` is called.
@@ -203,6 +211,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly metrics: Readonly<MetricsOptions> | undefined;
   readonly blockingThreshold: number | undefined;
   readonly onError: ((error: LoopPoolError) => void) | undefined;
+  readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
 }
 
 /** {@link PipelineOptions} with every default filled in. */
@@ -232,6 +241,7 @@ const operatorOptions = [
   'metrics',
   'blockingThreshold',
   'onError',
+  'transfer',
 ] as const;
 const poolOptions = [...operatorOptions, 'ack'] as const;
 
@@ -240,11 +250,11 @@ const poolOptions = [...operatorOptions, 'ack'] as const;
  * and fills in defaults. Throws `TypeError` or `RangeError` at once, naming the option and
  * the value that was given.
  */
-export function resolveOptions<D>(
-  sizeOrOptions: number | PoolOptions<D> | undefined,
+export function resolveOptions<D, T>(
+  sizeOrOptions: number | PoolOptions<D, T> | undefined,
   kind: 'operator' | 'pool',
 ): ResolvedOptions<D> {
-  const options: PoolOptions<D> =
+  const options: PoolOptions<D, T> =
     typeof sizeOrOptions === 'number'
       ? { size: sizeOrOptions }
       : checkNames(sizeOrOptions, kind === 'pool' ? poolOptions : operatorOptions);
@@ -272,6 +282,7 @@ export function resolveOptions<D>(
     blockingThreshold:
       options.blockingThreshold === undefined ? undefined : positiveInteger('blockingThreshold', options.blockingThreshold, 0),
     onError: callback('onError', options.onError),
+    transfer: callback('transfer', options.transfer),
   };
 }
 
@@ -402,6 +413,11 @@ function oneOf<V extends string>(name: string, value: unknown, allowed: readonly
 /** Renders a rejected value the way every validation message does: `0 (number)`. */
 export function show(value: unknown): string {
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const text =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'object' && value !== null
+        ? inspect(value, { depth: 0, breakLength: Infinity })
+        : String(value);
   return `${text} (${type})`;
 }

@@ -1,4 +1,4 @@
-import type { ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { InlineWorker } from './testing/inlineWorker';
 import { inlineTransport } from './transport/inline';
 import { threadsTransport } from './transport/threads';
@@ -21,6 +21,7 @@ export interface TransportOptions {
   readonly resourceLimits: ResourceLimits | undefined;
   readonly gracePeriod: number;
   readonly blockingThreshold: number | undefined;
+  readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
 }
 
 /** Checks the `worker` argument at once and picks the transport: threads for a module, in-process for an inline worker. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
@@ -26,6 +26,8 @@ export interface ThreadsTransportOptions {
   readonly gracePeriod: number;
   /** With a value, the worker writes a heartbeat often enough to tell a loop blocked this long (ms). */
   readonly blockingThreshold?: number | undefined;
+  /** What of a task to transfer instead of copying. */
+  readonly transfer?: ((task: never) => readonly TransferListItem[]) | undefined;
 }
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
@@ -50,6 +52,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private lastId = 0;
   /** Triples waiting for the flush at the end of this turn. */
   private outbox: unknown[] = [];
+  /** What the outbox's tasks transfer, by the index of their triple; empty without `transfer`. */
+  private transfers = new Map<number, readonly TransferListItem[]>();
   private flushScheduled = false;
   /** This side of the worker's MessagePort. */
   private readonly port: MessagePort;
@@ -126,7 +130,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       }
       const id = ++this.lastId;
       this.running.set(id, { subscriber, key });
-      this.send(Op.run, id, task);
+      this.send(Op.run, id, task, this.options.transfer?.(task as never));
       return () => {
         if (this.running.delete(id) && this.state !== 'stopped') this.send(Op.cancel, id, 0);
       };
@@ -187,8 +191,9 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     this.settleReady = undefined;
     if (graceful) {
       this.outbox.push(Op.stop, 0, 0);
-      this.post(this.outbox);
+      this.post(this.outbox, this.transfers);
       this.outbox = [];
+      this.transfers = new Map();
     }
     const thread = this.thread;
     if (thread) {
@@ -264,7 +269,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     else subscriber.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
   }
 
-  private send(op: Op, id: number, payload: unknown): void {
+  private send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
+    if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     this.outbox.push(op, id, payload);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -276,24 +282,26 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     this.flushScheduled = false;
     if (this.state === 'stopped' || this.outbox.length === 0) return;
     const batch = this.outbox;
+    const transfers = this.transfers;
     this.outbox = [];
-    this.post(batch);
+    this.transfers = new Map();
+    this.post(batch, transfers);
   };
 
-  private post(batch: unknown[]): void {
+  private post(batch: unknown[], transfers: ReadonlyMap<number, readonly TransferListItem[]> = new Map()): void {
     try {
-      this.port.postMessage(batch);
+      this.port.postMessage(batch, transfers.size > 0 ? [...transfers.values()].flat() : undefined);
     } catch {
-      this.postOneByOne(batch);
+      this.postOneByOne(batch, transfers);
     }
   }
 
   /** A batch failed to clone: send what can be sent and fail the tasks that cannot. */
-  private postOneByOne(batch: unknown[]): void {
+  private postOneByOne(batch: unknown[], transfers: ReadonlyMap<number, readonly TransferListItem[]>): void {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
       try {
-        this.port.postMessage([batch[i], id, batch[i + 2]]);
+        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
       } catch (error) {
         const subscriber = this.running.get(id)?.subscriber;
         this.running.delete(id);

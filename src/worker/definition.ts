@@ -1,3 +1,4 @@
+import type { TransferListItem } from 'node:worker_threads';
 import type { InteropObservable, Observable, Subscribable } from 'rxjs';
 
 /** What a worker's code gets besides its task. */
@@ -47,6 +48,7 @@ export type WorkerDefinitionInput<T, O, D> =
   | {
       init?(ctx: WorkerContext<D, ResultOf<O>>): void | PromiseLike<void>;
       process(task: T, ctx: WorkerContext<D, ResultOf<O>>): O;
+      transfer?(result: ResultOf<O>): readonly TransferListItem[];
     };
 
 /** A task handler: the whole worker when it needs no `init`. */
@@ -58,6 +60,11 @@ export interface WorkerDefinition<T, R, D = unknown> {
   init?(ctx: WorkerContext<D, R>): void | PromiseLike<void>;
   /** Runs one task. */
   process(task: T, ctx: WorkerContext<D, R>): TaskOutput<R>;
+  /**
+   * What of a result to transfer to the main thread instead of copying it (an `ArrayBuffer`,
+   * a `MessagePort`): it is moved, and no longer usable in the worker.
+   */
+  transfer?(result: R): readonly TransferListItem[];
 }
 
 /** Accepts `{ init?, process }` or a bare process function; throws `TypeError` for anything else. */
@@ -70,8 +77,10 @@ export function normalizeDefinition<T, R, D>(
       `Expected a worker definition \`{ init?, process }\` or a process function, got ${describe(definition)}`,
     );
   }
-  if (definition.init !== undefined && typeof definition.init !== 'function') {
-    throw new TypeError(`Expected \`init\` to be a function, got ${describe(definition.init)}`);
+  for (const name of ['init', 'transfer'] as const) {
+    if (definition[name] !== undefined && typeof definition[name] !== 'function') {
+      throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(definition[name])}`);
+    }
   }
   return definition;
 }

@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { activityId, Op, serializeError, type WorkerFigures } from '../transport/protocol';
@@ -21,6 +21,8 @@ export class WorkerRuntime<T, R, D> {
   private readonly running = new Map<number, TaskRun<T, R, D>>();
   /** Triples not yet posted; flushed at the end of the current turn, or sooner when old. */
   private outbox: unknown[] = [];
+  /** What the outbox's results transfer, by the index of their triple (`transfer` of the definition). */
+  private transfers = new Map<number, readonly TransferListItem[]>();
   /** When the oldest triple in the outbox was queued (performance.now()). */
   private outboxSince = 0;
   private flushScheduled = false;
@@ -128,8 +130,9 @@ export class WorkerRuntime<T, R, D> {
     this.running.delete(id);
   }
 
-  send(op: Op, id: number, payload: unknown): void {
+  send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
+    if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     this.outbox.push(op, id, payload);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -142,23 +145,25 @@ export class WorkerRuntime<T, R, D> {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
+    const transfers = this.transfers;
     this.outbox = [];
+    this.transfers = new Map();
     try {
-      this.port.postMessage(batch);
+      this.port.postMessage(batch, transfers.size > 0 ? [...transfers.values()].flat() : undefined);
     } catch {
-      this.postOneByOne(batch);
+      this.postOneByOne(batch, transfers);
     }
   };
 
   /** A batch failed to clone: find the values that cannot cross and fail only their tasks. */
-  private postOneByOne(batch: unknown[]): void {
+  private postOneByOne(batch: unknown[], transfers: ReadonlyMap<number, readonly TransferListItem[]>): void {
     const failed = new Set<number>();
     for (let i = 0; i < batch.length; i += 3) {
       const op = batch[i] as Op;
       const id = batch[i + 1] as number;
       if (failed.has(id)) continue;
       try {
-        this.port.postMessage([op, id, batch[i + 2]]);
+        this.port.postMessage([op, id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (op === Op.emit) {
@@ -205,7 +210,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   }
 
   next(value: R): void {
-    if (!this.ended) this.runtime.send(Op.next, this.id, value);
+    if (!this.ended) this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value));
   }
   error(error: unknown): void {
     if (this.end()) this.runtime.send(Op.error, this.id, serializeError(error));
