@@ -40,12 +40,9 @@ describe('loopPool validates its arguments at once', () => {
   });
 
   it('an unknown option, such as a typo', () => {
+    expect(() => loopPool(worker, { sise: 2 } as never)).toThrow(TypeError);
     expect(() => loopPool(worker, { sise: 2 } as never)).toThrow(
-      new TypeError(
-        'Unknown option `sise`; expected one of: size, concurrency, queueSize, ordered, bufferSize, overflow, settle, ' +
-          'workerData, retries, maxRestarts, taskTimeout, gracePeriod, resourceLimits, stopOnSignals, name, statsInterval, ' +
-          'onStats, metrics, blockingThreshold, onError',
-      ),
+      /^Unknown option `sise`; expected one of: size, concurrency, queueSize, ordered, bufferSize, .*, transfer$/,
     );
   });
 
