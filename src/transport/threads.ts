@@ -4,6 +4,7 @@ import { MessageChannel, Worker, type MessagePort, type ResourceLimits, type Tra
 import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
+import { Batcher, type BatchTransfers } from './batcher';
 import { activityId, Op, reviveError, type SerializedError, type WorkerFigures, type WorkerSetup } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
 import type { PortListener, TaskFailure, Transport, WorkerFailure, WorkerPort, WorkerSample } from './transport';
@@ -57,6 +58,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private flushScheduled = false;
   /** This side of the worker's MessagePort. */
   private readonly port: MessagePort;
+  private readonly batcher: Batcher;
   private readonly thread: Worker | undefined;
   private state: 'starting' | 'ready' | 'stopped' = 'starting';
   /** Set the moment the thread has exited; the exit is then reported by `exited`, not by `connect`. */
@@ -94,6 +96,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     this.ready.catch(noop); // the failure is reported through the listener
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.batcher = new Batcher(port1);
     port1.on('message', (batch: unknown[]) => this.receive(batch));
     try {
       this.thread = new Worker(bootstrapPath, {
@@ -288,16 +291,12 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     this.post(batch, transfers);
   };
 
-  private post(batch: unknown[], transfers: ReadonlyMap<number, readonly TransferListItem[]> = new Map()): void {
-    try {
-      this.port.postMessage(batch, transfers.size > 0 ? [...transfers.values()].flat() : undefined);
-    } catch {
-      this.postOneByOne(batch, transfers);
-    }
+  private post(batch: unknown[], transfers: BatchTransfers): void {
+    this.batcher.post(batch, transfers, (part, partTransfers) => this.postOneByOne(part, partTransfers));
   }
 
   /** A batch failed to clone: send what can be sent and fail the tasks that cannot. */
-  private postOneByOne(batch: unknown[], transfers: ReadonlyMap<number, readonly TransferListItem[]>): void {
+  private postOneByOne(batch: unknown[], transfers: BatchTransfers): void {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
       try {

@@ -1,6 +1,7 @@
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { Batcher, type BatchTransfers } from '../transport/batcher';
 import { activityId, Op, serializeError, type WorkerFigures } from '../transport/protocol';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { ConcurrencyGate } from './gate';
@@ -30,6 +31,7 @@ export class WorkerRuntime<T, R, D> {
   private readonly lifetime = new AbortController();
   /** Runs at most `concurrency` tasks at once; the others wait here, in order. */
   readonly gate: ConcurrencyGate;
+  private readonly batcher: Batcher;
 
   constructor(
     private readonly port: MessagePort,
@@ -43,6 +45,7 @@ export class WorkerRuntime<T, R, D> {
     private readonly exit: () => void,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
+    this.batcher = new Batcher(port);
   }
 
   /** Runs `init`. */
@@ -148,15 +151,11 @@ export class WorkerRuntime<T, R, D> {
     const transfers = this.transfers;
     this.outbox = [];
     this.transfers = new Map();
-    try {
-      this.port.postMessage(batch, transfers.size > 0 ? [...transfers.values()].flat() : undefined);
-    } catch {
-      this.postOneByOne(batch, transfers);
-    }
+    this.batcher.post(batch, transfers, (part, partTransfers) => this.postOneByOne(part, partTransfers));
   };
 
   /** A batch failed to clone: find the values that cannot cross and fail only their tasks. */
-  private postOneByOne(batch: unknown[], transfers: ReadonlyMap<number, readonly TransferListItem[]>): void {
+  private postOneByOne(batch: unknown[], transfers: BatchTransfers): void {
     const failed = new Set<number>();
     for (let i = 0; i < batch.length; i += 3) {
       const op = batch[i] as Op;
