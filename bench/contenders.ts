@@ -1,0 +1,184 @@
+/**
+ * The pools the benchmark compares, behind one interface. Each gets 2 worker threads and at
+ * most 64 tasks in flight: a pool that can run several tasks per worker is allowed 32 each
+ * (piscina and tinypool `concurrentTasksPerWorker`, poolifier's task queue `concurrency`,
+ * threads.js `concurrency`, looppool `concurrency`); workerpool runs one task at a time per
+ * worker and queues the rest.
+ */
+import { join } from 'node:path';
+import { count, lastValueFrom, map, range } from 'rxjs';
+import { Piscina } from 'piscina';
+import { Pool as ThreadsPool, spawn, Transfer, Worker as ThreadsWorker } from 'threads';
+import workerpool from 'workerpool';
+import { createPool, loopPool, type LoopPool, type LoopPoolOptions } from 'looppool';
+import { run as runOnMainThread } from './peers/tasks.cjs';
+
+/** A threads.js worker that exposes `run`. */
+type ThreadsRunner = { run(task: unknown): Promise<unknown> };
+
+/** One benchmark task: the scenario's function and its input. */
+export interface Task {
+  readonly s: 'tiny' | 'cpu' | 'io' | 'buffer' | 'uneven';
+  readonly x: unknown;
+}
+
+/** A pool under test. */
+export interface Contender {
+  readonly name: string;
+  /** Creates the pool: 2 workers, at most 64 tasks in flight; resolves when it can take tasks. */
+  start(): Promise<void>;
+  /** Runs `total` tasks made by `make`, at most 64 in flight, and resolves with the number of results. */
+  runAll(total: number, make: (i: number) => Task, transfer: boolean): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const peers = join(__dirname, 'peers');
+const size = 2;
+const perWorker = 32;
+const inFlight = size * perWorker;
+
+/** Keeps at most `limit` tasks in flight through `submit` until `total` have completed. */
+function feed(total: number, limit: number, submit: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  let done = 0;
+  return new Promise((resolve, reject) => {
+    const launch = (): void => {
+      if (next >= total) return;
+      submit(next++).then(() => (++done === total ? resolve(done) : launch()), reject);
+    };
+    if (total === 0) resolve(0);
+    for (let i = 0; i < Math.min(limit, total); i++) launch();
+  });
+}
+
+/** The buffer of a buffer task, when it is to be transferred. */
+const transferable = (task: Task, transfer: boolean): ArrayBuffer[] =>
+  transfer && task.x instanceof ArrayBuffer ? [task.x] : [];
+
+/** A pool that takes one task at a time, fed by {@link feed}. */
+function perTask(
+  name: string,
+  create: () => Promise<{ submit(task: Task, transfer: boolean): PromiseLike<unknown>; close(): PromiseLike<unknown> }>,
+): Contender {
+  let pool: Awaited<ReturnType<typeof create>> | undefined;
+  return {
+    name,
+    start: async () => void (pool = await create()),
+    runAll: (total, make, transfer) => feed(total, inFlight, async (i) => pool!.submit(make(i), transfer)),
+    stop: async () => void (await pool?.close()),
+  };
+}
+
+/** looppool's options: `moving()` says whether the current run transfers its buffers. */
+const looppoolOptions = (moving: () => boolean): LoopPoolOptions<unknown, Task> => ({
+  size,
+  concurrency: perWorker,
+  queueSize: 0,
+  transfer: (task: Task) => transferable(task, moving()),
+});
+
+/**
+ * looppool's long-lived pool, started before the runs as the peers are: tasks pulled from a
+ * generator with `pool.process`, or pushed by `range` through the operator on the pool.
+ */
+function looppoolPool(name: string, runOn: (pool: LoopPool<Task, unknown>, total: number, make: (i: number) => Task) => Promise<number>): Contender {
+  let pool: LoopPool<Task, unknown> | undefined;
+  let moving = false;
+  return {
+    name,
+    async start() {
+      pool = createPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), looppoolOptions(() => moving));
+      await pool.ready;
+    },
+    runAll(total, make, transfer) {
+      moving = transfer;
+      return runOn(pool!, total, make);
+    },
+    stop: async () => void (await pool?.stop()),
+  };
+}
+
+/** The options and calls piscina and its fork tinypool share. */
+interface PiscinaLikePool {
+  run(task: unknown, options: { transferList: ArrayBuffer[] }): Promise<unknown>;
+  destroy(): Promise<void>;
+}
+type PiscinaLikeOptions = { filename: string; minThreads: number; maxThreads: number; concurrentTasksPerWorker: number };
+
+/** piscina, or tinypool: `name` is also the stem of its worker file. */
+function piscinaLike(name: string, load: () => Promise<new (options: PiscinaLikeOptions) => PiscinaLikePool>): Contender {
+  return perTask(name, async () => {
+    const Pool = await load();
+    const pool = new Pool({ filename: join(peers, `${name}.worker.cjs`), minThreads: size, maxThreads: size, concurrentTasksPerWorker: perWorker });
+    return {
+      submit: (task, transfer) => pool.run(task, { transferList: transferable(task, transfer) }),
+      close: () => pool.destroy(),
+    };
+  });
+}
+
+export const contenders: Contender[] = [
+  {
+    name: 'main thread',
+    start: async () => {},
+    runAll: (total, make) => feed(total, inFlight, async (i) => runOnMainThread(make(i))),
+    stop: async () => {},
+  },
+  {
+    // The operator on a worker path starts its workers with each subscription, so its
+    // start-up (scenario e) is in every run.
+    name: 'looppool (operator)',
+    start: async () => {},
+    runAll: (total, make, transfer) =>
+      lastValueFrom(
+        range(0, total).pipe(
+          map(make),
+          loopPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), looppoolOptions(() => transfer)),
+          count(),
+        ),
+      ),
+    stop: async () => {},
+  },
+  looppoolPool('looppool (operator on a pool)', (pool, total, make) =>
+    lastValueFrom(range(0, total).pipe(map(make), loopPool(pool), count())),
+  ),
+  looppoolPool('looppool (pool.process)', (pool, total, make) => {
+    function* tasks(): Generator<Task> {
+      for (let i = 0; i < total; i++) yield make(i);
+    }
+    return lastValueFrom(pool.process(tasks()).pipe(count()));
+  }),
+  piscinaLike('piscina', async () => Piscina),
+  piscinaLike('tinypool', async () => (await import('tinypool')).Tinypool), // ESM only
+  perTask('workerpool', async () => {
+    const pool = workerpool.pool(join(peers, 'workerpool.worker.cjs'), { minWorkers: size, maxWorkers: size, workerType: 'thread' });
+    return {
+      submit: async (task, transfer) => pool.exec('run', [task], { transfer: transferable(task, transfer) }),
+      close: async () => pool.terminate(),
+    };
+  }),
+  perTask('poolifier', async () => {
+    const { FixedThreadPool } = await import('poolifier'); // ESM only
+    const pool = new FixedThreadPool(size, join(peers, 'poolifier.worker.cjs'), {
+      enableTasksQueue: true,
+      tasksQueueOptions: { concurrency: perWorker },
+    });
+    await new Promise<void>((resolve) => (pool.info.ready ? resolve() : pool.emitter?.once('ready', () => resolve())));
+    return {
+      submit: (task, transfer) =>
+        pool.execute(task, task.s === 'io' ? 'async' : 'sync', undefined, transferable(task, transfer)),
+      close: async () => pool.destroy(),
+    };
+  }),
+  perTask('threads.js Pool', async () => {
+    const pool = ThreadsPool(() => spawn(new ThreadsWorker('./peers/threads.worker.cjs') /* threads.js resolves it against this file */), { size, concurrency: perWorker });
+    return {
+      submit: (task, transfer) =>
+        pool.queue((thread) => {
+          const worker = thread as unknown as ThreadsRunner;
+          return transfer ? worker.run(Transfer(task, transferable(task, true))) : worker.run(task);
+        }),
+      close: () => pool.terminate(true),
+    };
+  }),
+];

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: every contender side by side, one process per scenario, median of 5 rounds,
+ * 2 workers each. Prints one markdown table per scenario (throughput, ratio to the best peer
+ * and to the main thread, the main thread's loop delay p99 where watched) and the goals of
+ * docs/performance.md, each with its measured figure.
+ *
+ * `npm run bench -- a c` runs only the scenarios named; `BENCH_ROUNDS=3` changes the rounds.
+ */
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { calibrate } from './peers/tasks.cjs';
+import { scenarios, type Measurement, type Scenario, type ScenarioResult } from './scenario';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const looppool = ['looppool (operator)', 'looppool (operator on a pool)', 'looppool (pool.process)'];
+const mainThread = 'main thread';
+const isPeer = (name: string): boolean => name !== mainThread && !looppool.includes(name);
+
+/** Runs one scenario in a fresh process, so that no scenario inherits another's heap or JIT state. */
+function runScenario(scenario: Scenario, burnPerMs: number): ScenarioResult {
+  const child = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'scenario.ts'), scenario.id, String(rounds)], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_BURN_PER_MS: String(burnPerMs) },
+    maxBuffer: 1 << 24,
+  });
+  if (child.status !== 0) throw new Error(`scenario ${scenario.id} failed (${child.status}):\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as ScenarioResult;
+}
+
+/** How many times better `a` is than `b`: more tasks/s, or fewer ms. */
+const better = (scenario: Scenario, a: number, b: number): number => (scenario.unit === 'ms' ? b / a : a / b);
+
+function bestPeer(scenario: Scenario, measurements: readonly Measurement[]): Measurement {
+  const peers = measurements.filter((m) => isPeer(m.name));
+  return peers.reduce((best, m) => (better(scenario, m.value, best.value) > 1 ? m : best));
+}
+
+const figure = (value: number): string =>
+  value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(value >= 10 ? 1 : 2);
+
+function table(scenario: Scenario, measurements: readonly Measurement[]): string[] {
+  const best = bestPeer(scenario, measurements);
+  const main = measurements.find((m) => m.name === mainThread)!;
+  const extra = [
+    ...(scenario.watchLoopDelay ? [{ title: 'main-thread loop delay p99', cell: (m: Measurement) => `${m.loopDelayP99!.toFixed(1)} ms` }] : []),
+    ...(scenario.watchMemory ? [{ title: 'peak main-thread ArrayBuffers', cell: (m: Measurement) => `${figure(m.peakArrayBuffers!)} MiB` }] : []),
+  ];
+  const lines = [
+    `### ${scenario.title}`,
+    '',
+    `| contender | ${scenario.unit === 'ms' ? 'first result (ms)' : 'tasks/s'} | vs best peer (${best.name}) | vs main thread |${extra.map((e) => ` ${e.title} |`).join('')}`,
+    `| --- | ---: | ---: | ---: |${' ---: |'.repeat(extra.length)}`,
+  ];
+  for (const m of measurements) {
+    const cells = [figure(m.value), `${better(scenario, m.value, best.value).toFixed(2)}×`, `${better(scenario, m.value, main.value).toFixed(2)}×`];
+    lines.push(`| ${[m.name, ...cells, ...extra.map((e) => e.cell(m))].join(' | ')} |`);
+  }
+  return [...lines, ''];
+}
+
+/** The goals of issue 8, each with the figure measured in this run. */
+function goals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
+  const lines = ['### Goals', '', `| goal | ${looppool.join(' | ')} |`, `| --- |${' ---: |'.repeat(looppool.length)}`];
+  const value = (id: string, name: string): number | undefined => results.get(id)?.find((m) => m.name === name)?.value;
+  const row = (goal: string, measure: (name: string) => number | undefined, met: (x: number) => boolean, unit: string): void => {
+    const cells = looppool.map((name) => {
+      const x = measure(name);
+      return x === undefined ? 'not run' : `${x.toFixed(2)}${unit} ${met(x) ? 'met' : 'not met'}`;
+    });
+    lines.push(`| ${goal} | ${cells.join(' | ')} |`);
+  };
+  const vsBestPeer = (id: string) => (name: string) => {
+    const measurements = results.get(id);
+    const scenario = scenarios.find((s) => s.id === id)!;
+    return measurements && better(scenario, value(id, name)!, bestPeer(scenario, measurements).value);
+  };
+  row('(a) tiny tasks ≥ 2× the best peer', vsBestPeer('a'), (x) => x >= 2, '×');
+  row('(b) CPU-bound speed-up over the main thread ≥ 1.9', (name) => {
+    const main = value('b', mainThread);
+    const own = value('b', name);
+    return main && own && own / main;
+  }, (x) => x >= 1.9, '×');
+  row('(b) main-thread loop delay p99 < 20 ms', (name) => results.get('b')?.find((m) => m.name === name)?.loopDelayP99, (x) => x < 20, ' ms');
+  row('(c) IO + CPU at least as fast as every peer', vsBestPeer('c'), (x) => x >= 1, '×');
+  row('(d) transfer ≥ 5× faster than copy at 1 MiB', (name) => {
+    const copied = value('d-copy', name);
+    const moved = value('d-transfer', name);
+    return copied && moved && moved / copied;
+  }, (x) => x >= 5, '×');
+  return [...lines, ''];
+}
+
+function main(): void {
+  const wanted = process.argv.slice(2);
+  const chosen = wanted.length ? scenarios.filter((s) => wanted.includes(s.id) || wanted.includes(s.id[0]!)) : scenarios;
+  const burnPerMs = calibrate();
+  const started = performance.now();
+  console.log(
+    `Node ${process.versions.node}, ${availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}; ` +
+      `2 workers per pool, median of ${rounds} rounds; burn loop ${burnPerMs.toLocaleString('en')} iterations/ms.\n`,
+  );
+  const results = new Map<string, readonly Measurement[]>();
+  for (const scenario of chosen) {
+    const { measurements } = runScenario(scenario, burnPerMs);
+    results.set(scenario.id, measurements);
+    console.log(table(scenario, measurements).join('\n'));
+  }
+  console.log(goals(results).join('\n'));
+  console.log(`Ran in ${((performance.now() - started) / 60_000).toFixed(1)} min.`);
+}
+
+main();

@@ -1,0 +1,4 @@
+'use strict';
+const { defineWorker } = require('looppool/worker');
+const { run } = require('./tasks.cjs');
+defineWorker(run);

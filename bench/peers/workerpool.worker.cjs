@@ -1,0 +1,3 @@
+'use strict';
+const workerpool = require('workerpool');
+workerpool.worker({ run: require('./tasks.cjs').run });
