@@ -51,25 +51,16 @@ describe('backpressure in virtual time', () => {
     });
   });
 
-  it('overflow "drop-newest" keeps the inputs that waited and drops what does not fit', () => {
+  it.each([
+    // a runs; b and c wait; d and e are dropped.
+    ['drop-newest', 'keeps the inputs that waited and drops what does not fit', '----a----b----c|'],
+    // a runs; b and c wait; d pushes b out, e pushes c out.
+    ['drop-oldest', 'keeps the newest inputs', '----a----d----e|'],
+  ] as const)('overflow "%s" %s', (strategy, _behaviour, expected) => {
     testScheduler().run(({ cold, hot, expectObservable }) => {
       const source = hot('abcde|');
-      const output = source.pipe(
-        inlinePool((x: string) => cold('----r|', { r: x }), { size: 1, queueSize: 0, overflow: { size: 2, strategy: 'drop-newest' } }),
-      );
-      // a runs; b and c wait; d and e are dropped.
-      expectObservable(output).toBe('----a----b----c|');
-    });
-  });
-
-  it('overflow "drop-oldest" keeps the newest inputs', () => {
-    testScheduler().run(({ cold, hot, expectObservable }) => {
-      const source = hot('abcde|');
-      const output = source.pipe(
-        inlinePool((x: string) => cold('----r|', { r: x }), { size: 1, queueSize: 0, overflow: { size: 2, strategy: 'drop-oldest' } }),
-      );
-      // a runs; b and c wait; d pushes b out, e pushes c out.
-      expectObservable(output).toBe('----a----d----e|');
+      const output = source.pipe(inlinePool((x: string) => cold('----r|', { r: x }), { size: 1, queueSize: 0, overflow: { size: 2, strategy } }));
+      expectObservable(output).toBe(expected);
     });
   });
 
