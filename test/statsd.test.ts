@@ -35,16 +35,20 @@ describe('statsd metrics through hot-shots', () => {
     await pool.put({ id: 21, fault: 'crash-once' }, { worker: 0 }); // one restart of worker 0
     await pool.put({ id: 22, fault: 'busy' }, { worker: 1 }); // one blocked-loop warning on worker 1
     const p = 'looppool.etl';
+    const workerGauges = [0, 1].flatMap((n) =>
+      ['elu', 'loop_delay.p50', 'loop_delay.p99', 'loop_delay.max', 'heap.used', 'heap.total', 'in_flight', 'queued'].map(
+        (name) => `${p}.worker.${n}.${name}`,
+      ),
+    );
+    // Counters arrive with each task; a worker's own figures with the next sample it answers
+    // (every 100 ms here), which for the replaced worker 0 may come after its last task.
     await until(async () => {
-      const c = await server.counters();
-      return (c[`${p}.worker.0.done`] ?? 0) + (c[`${p}.worker.1.done`] ?? 0) === 22 && c[`${p}.worker.1.blocked`] === 1;
-    }) ;
+      const [c, g] = await Promise.all([server.counters(), server.gauges()]);
+      const done = (c[`${p}.worker.0.done`] ?? 0) + (c[`${p}.worker.1.done`] ?? 0) === 22 && c[`${p}.worker.1.blocked`] === 1;
+      return done && workerGauges.every((name) => name in g);
+    });
     const [gauges, counts, timers] = await Promise.all([server.gauges(), server.counters(), server.timers()]);
-    for (const n of [0, 1]) {
-      for (const name of ['elu', 'loop_delay.p50', 'loop_delay.p99', 'loop_delay.max', 'heap.used', 'heap.total', 'in_flight', 'queued']) {
-        expect(gauges).toHaveProperty([`${p}.worker.${n}.${name}`]);
-      }
-    }
+    for (const name of workerGauges) expect(gauges).toHaveProperty([name]);
     expect(gauges[`${p}.workers`]).toBe(2);
     expect(gauges[`${p}.worker.0.heap.used`]).toBeGreaterThan(0);
     for (const name of ['waiting', 'pending_results', 'cpu', 'rss', 'task_duration.p50', 'task_duration.p99']) {
