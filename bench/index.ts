@@ -66,7 +66,8 @@ function goals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
   const row = (goal: string, measure: (name: string) => number | undefined, met: (x: number) => boolean, unit: string): void => {
     const cells = looppool.map((name) => {
       const x = measure(name);
-      return x === undefined ? 'not run' : `${x.toFixed(2)}${unit} ${met(x) ? 'met' : 'not met'}`;
+      // Three decimals, so that a figure just under its goal does not print as the goal itself.
+      return x === undefined ? 'not run' : `${x.toFixed(3)}${unit} ${met(x) ? 'met' : 'not met'}`;
     });
     lines.push(`| ${goal} | ${cells.join(' | ')} |`);
   };
