@@ -31,6 +31,8 @@ export const Op = {
   pong: 11,
   /** main → worker: report your figures; worker → main: `payload` is a {@link WorkerFigures}, for request `id`. */
   stats: 12,
+  /** worker → main: task `id` produced its last result `payload` and completed: `next` and `complete` in one triple. */
+  last: 13,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];
@@ -53,7 +55,10 @@ export interface WorkerSetup {
   /**
    * Shared with the main thread: `[0]` holds the id (see {@link activityId}) of the task whose
    * synchronous code runs now, 0 when none. Read when the worker stops answering, to tell the
-   * task that blocks its event loop from the tasks stuck behind it.
+   * task that blocks its event loop from the tasks stuck behind it. `[1]` becomes 1 once the
+   * worker has loaded its module and run `init`: if the thread exits before the main thread
+   * has read the answer to `connect` (it comes on another channel), this says whether it
+   * crashed under a task or failed to load.
    */
   readonly activity: SharedArrayBuffer;
   /**
@@ -73,6 +78,9 @@ export interface WorkerFigures {
   readonly heapUsed: number;
   readonly heapTotal: number;
 }
+
+/** The slot of the activity buffer that says the worker is ready. */
+export const readySlot = 1;
 
 /** A task id as the activity buffer holds it: a positive int32. */
 export function activityId(id: number): number {

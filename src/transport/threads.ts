@@ -5,7 +5,7 @@ import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Batcher, type BatchTransfers } from './batcher';
-import { activityId, Op, reviveError, type SerializedError, type WorkerFigures, type WorkerSetup } from './protocol';
+import { activityId, Op, readySlot, reviveError, type SerializedError, type WorkerFigures, type WorkerSetup } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
 import type { PortListener, TaskFailure, Transport, WorkerFailure, WorkerPort, WorkerSample } from './transport';
 
@@ -69,8 +69,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private fatal = false;
   /** Set when `kill` ended the thread. */
   private killed = false;
-  /** `[0]`: the id of the task whose synchronous code the worker runs now; see `WorkerSetup.activity`. */
-  private readonly activity = new Int32Array(new SharedArrayBuffer(4));
+  /** `[0]`: the id of the task whose synchronous code the worker runs now; `[1]`: 1 once it is ready. See `WorkerSetup.activity`. */
+  private readonly activity = new Int32Array(new SharedArrayBuffer(8));
   /** `[0]`: when the worker's loop last turned (`Date.now()`), if `blockingThreshold` is set. */
   private readonly heartbeat: Float64Array | undefined;
   /** Stats requests sent and not yet answered, by id. */
@@ -238,6 +238,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
         case Op.next:
           this.running.get(id)?.subscriber.next(payload as R);
           break;
+        case Op.last:
+          this.running.get(id)?.subscriber.next(payload as R);
+          this.settle(Op.complete, id, 0);
+          break;
         case Op.emit:
           this.listener.emitted(payload as R);
           break;
@@ -314,7 +318,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     // Let messages the worker posted just before it died (its fatal error) arrive first.
     setImmediate(() => {
       if (this.state === 'stopped') return;
-      const wasReady = this.state === 'ready';
+      // The worker may have been ready, and crashed under a task, before the answer to connect arrived.
+      const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
       this.state = 'stopped';
       this.port.close();
       const error = this.lastError;
@@ -326,8 +331,11 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       for (const [id, { subscriber }] of running) {
         subscriber.error({ kind: 'crashed', exitCode: code, reason, error, stuck: stuck(id) } satisfies TaskFailure);
       }
-      if (wasReady) this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
-      else this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
+      if (wasReady) {
+        this.settleReady?.resolve();
+        this.settleReady = undefined;
+        this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
+      } else this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
     });
   }
 

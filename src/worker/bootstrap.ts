@@ -7,7 +7,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { expose } from 'threads/worker';
-import { serializeError, type SerializedError, type WorkerSetup } from '../transport/protocol';
+import { readySlot, serializeError, type SerializedError, type WorkerSetup } from '../transport/protocol';
 import type { WorkerDefinition } from './definition';
 import { openRegistry } from './registry';
 import { WorkerRuntime } from './runtime';
@@ -48,8 +48,10 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   } catch (error) {
     return failure('init threw', error);
   }
-  // Take tasks only after threads.js has posted this answer: a task that ends the thread must
-  // not overtake the news that the worker was ready.
+  // Take tasks only after threads.js has posted this answer. The answer travels on another
+  // channel than the tasks' results, so the main thread may still see the thread exit first:
+  // the ready slot tells it that the worker had loaded.
+  Atomics.store(new Int32Array(setup.activity), readySlot, 1);
   setImmediate(() => runtime.listen());
   if (setup.heartbeat) beat(new Float64Array(setup.heartbeat), setup.heartbeatEvery);
   return { ok: true };

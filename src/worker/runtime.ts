@@ -143,6 +143,17 @@ export class WorkerRuntime<T, R, D> {
     }
   }
 
+  /**
+   * Task `id` completed. When its last result is still the newest triple in the outbox (a task
+   * that returned one value, the common case), that triple becomes `last`: one triple fewer to
+   * clone and route per task.
+   */
+  complete(id: number): void {
+    const at = this.outbox.length - 3;
+    if (at >= 0 && this.outbox[at] === Op.next && this.outbox[at + 1] === id) this.outbox[at] = Op.last;
+    else this.send(Op.complete, id, 0);
+  }
+
   /** Posts every triple waiting in the outbox now. */
   readonly flush = (): void => {
     this.flushScheduled = false;
@@ -215,7 +226,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     if (this.end()) this.runtime.send(Op.error, this.id, serializeError(error));
   }
   complete(): void {
-    if (this.end()) this.runtime.send(Op.complete, this.id, 0);
+    if (this.end()) this.runtime.complete(this.id);
   }
 
   /** The main thread no longer wants this task: abort its signal, then stop its output. */
