@@ -83,6 +83,20 @@ describe('nothing lost', () => {
       }
     });
 
+    it('charges a retry for a crash under a task handed over before the worker was ready', async () => {
+      // Same race: a task that always crashes, put before the worker is ready, must still run
+      // exactly 1 + retries times (it once ran a fourth time, as if it had never started).
+      for (let run = 0; run < 10; run++) {
+        const fresh = createPool<FaultTask, number>(faulty, { size: 1, workerData: counters(), retries: 2 });
+        try {
+          await expect(fresh.put({ id: 0, fault: 'crash' })).rejects.toBeInstanceOf(WorkerCrashError);
+          expect(fresh.stats().workers[0]!.restarts).toBe(3);
+        } finally {
+          await fresh.terminate();
+        }
+      }
+    });
+
     it('replays the broadcasts a crashed worker had run, in order, before any new task', async () => {
       const shared = new Int32Array(new SharedArrayBuffer(16 * 4));
       const stateful = createPool<StatefulTask, StatefulResult>(workerPath('stateful.ts'), {

@@ -245,9 +245,11 @@ export class Engine<T, R> implements JobHost<T, R> {
     }
   }
 
-  wasRunning(run: TaskRun<T, R>): boolean {
+  wasRunning(run: TaskRun<T, R>, unseenReady: boolean): boolean {
     run.slot.markDown();
-    return run.started;
+    // A worker that died before its readiness reached us may have run the tasks that held its
+    // running places: they count as run, so a task that kills every worker runs out of retries.
+    return run.started || (unseenReady && run.slot.front.has(run));
   }
 
   /**

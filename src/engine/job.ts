@@ -17,8 +17,11 @@ export interface JobHost<T, R> {
   handOver(run: TaskRun<T, R>): void;
   /** Called when a task ends, whichever way, so the worker can take another. */
   release(run: TaskRun<T, R>): void;
-  /** Whether `run` was running when its worker crashed (not waiting at the worker). */
-  wasRunning(run: TaskRun<T, R>): boolean;
+  /**
+   * Whether `run` was running when its worker crashed (not waiting at the worker).
+   * `unseenReady`: the worker had become ready, but died before the engine heard of it.
+   */
+  wasRunning(run: TaskRun<T, R>, unseenReady: boolean): boolean;
   /** Milliseconds a task may run; Infinity when unlimited. */
   readonly taskTimeout: number;
   /** Asks the engine to start waiting tasks. */
@@ -206,7 +209,7 @@ export class Job<T, R> implements OrderedSink<R> {
   failed(run: TaskRun<T, R>, failure: unknown): void {
     if (blockedItsWorker(failure, run)) failure = { kind: 'timeout', timeout: this.host.taskTimeout };
     const crashed = (failure as TaskFailure | undefined)?.kind === 'crashed';
-    const ran = crashed && this.host.wasRunning(run);
+    const ran = crashed && this.host.wasRunning(run, (failure as { unseenReady?: boolean }).unseenReady === true);
     if (!this.finish(run)) return;
     const { task } = run;
     if (crashed && (!ran || task.attempts < this.host.retries)) {

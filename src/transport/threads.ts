@@ -319,7 +319,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     setImmediate(() => {
       if (this.state === 'stopped') return;
       // The worker may have been ready, and crashed under a task, before the answer to connect arrived.
-      const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
+      const unseenReady = this.state === 'starting' && Atomics.load(this.activity, readySlot) === 1;
+      const wasReady = this.state === 'ready' || unseenReady;
       this.state = 'stopped';
       this.port.close();
       const error = this.lastError;
@@ -329,7 +330,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       const stuck = (id: number): boolean | undefined =>
         reason !== 'unresponsive' || this.blockedBy === 0 ? undefined : activityId(id) === this.blockedBy;
       for (const [id, { subscriber }] of running) {
-        subscriber.error({ kind: 'crashed', exitCode: code, reason, error, stuck: stuck(id) } satisfies TaskFailure);
+        subscriber.error({ kind: 'crashed', exitCode: code, reason, error, stuck: stuck(id), unseenReady } satisfies TaskFailure);
       }
       if (wasReady) {
         this.settleReady?.resolve();

@@ -14,7 +14,8 @@ export type TaskFailure =
   /**
    * The worker ended while the task was handed to it. When it was killed for not answering,
    * `stuck` says whether this task's synchronous code was what blocked its event loop
-   * (`undefined`: not known).
+   * (`undefined`: not known). `unseenReady` is true when the worker had become ready, and so
+   * may have run the task, but died before the port could say so.
    */
   | {
       readonly kind: 'crashed';
@@ -22,6 +23,7 @@ export type TaskFailure =
       readonly reason: CrashReason;
       readonly error?: Error | undefined;
       readonly stuck?: boolean | undefined;
+      readonly unseenReady?: boolean | undefined;
     }
   /** The task ran past `taskTimeout` (reported by the engine, not by ports). */
   | { readonly kind: 'timeout'; readonly timeout: number };
