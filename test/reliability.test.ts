@@ -97,6 +97,22 @@ describe('nothing lost', () => {
       }
     });
 
+    it('does not run a finished task again when the task that starts after it ends the thread', async () => {
+      // Concurrency 1: task 1 waits at the worker's gate behind task 0. When task 0 finishes,
+      // the gate starts task 1 at once, and task 1 exits the thread. Task 0's end must still
+      // reach the main thread, or task 0 is retried and reported twice.
+      const records = await lastValueFrom(
+        from(tasks('later', 'crash')).pipe(
+          loopPool<FaultTask, number>(faulty, { size: 1, concurrency: 1, queueSize: 1, settle: true, workerData: counters() }),
+          toArray(),
+        ),
+      );
+      expect(records.map((record) => [record.index, record.status])).toEqual([
+        [0, 'fulfilled'],
+        [1, 'rejected'],
+      ]);
+    });
+
     it('replays the broadcasts a crashed worker had run, in order, before any new task', async () => {
       const shared = new Int32Array(new SharedArrayBuffer(16 * 4));
       const stateful = createPool<StatefulTask, StatefulResult>(workerPath('stateful.ts'), {

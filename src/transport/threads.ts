@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { MessageChannel, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
 import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
@@ -315,9 +315,9 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
 
   private exited(code: number): void {
     if (this.state === 'stopped') return;
-    // Let messages the worker posted just before it died (its fatal error) arrive first.
     setImmediate(() => {
       if (this.state === 'stopped') return;
+      if (!this.drain()) return;
       // The worker may have been ready, and crashed under a task, before the answer to connect arrived.
       const unseenReady = this.state === 'starting' && Atomics.load(this.activity, readySlot) === 1;
       const wasReady = this.state === 'ready' || unseenReady;
@@ -338,6 +338,18 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
         this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
       } else this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
     });
+  }
+
+  /**
+   * Reads what the worker posted before it died (results flushed on exit, its fatal error), so
+   * that a task whose end was posted counts as ended before what is left fails.
+   * @returns false if what it read stopped this port (the pool may have ended meanwhile).
+   */
+  private drain(): boolean {
+    for (let message = receiveMessageOnPort(this.port); message; message = receiveMessageOnPort(this.port)) {
+      this.receive(message.message as unknown[]);
+    }
+    return this.state !== 'stopped';
   }
 
   private crashReason(): CrashReason {

@@ -223,26 +223,36 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     if (!this.ended) this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value));
   }
   error(error: unknown): void {
-    if (this.end()) this.runtime.send(Op.error, this.id, serializeError(error));
+    if (this.ended) return;
+    this.ended = true;
+    this.runtime.send(Op.error, this.id, serializeError(error));
+    this.release();
   }
   complete(): void {
-    if (this.end()) this.runtime.complete(this.id);
+    if (this.ended) return;
+    this.ended = true;
+    this.runtime.complete(this.id);
+    this.release();
   }
 
   /** The main thread no longer wants this task: abort its signal, then stop its output. */
   cancel(): void {
     if (!this.started) this.withdraw();
-    if (!this.end()) return;
+    if (this.ended) return;
+    this.ended = true;
+    this.release();
     this.controller?.abort();
     this.stop();
   }
 
-  private end(): boolean {
-    if (this.ended) return false;
-    this.ended = true;
+  /**
+   * Frees the task's place: the gate may start the next task at once, inside this call. So the
+   * task's end is queued before: if that next task ends the thread (`process.exit`), the exit
+   * flush still sends it, and the main thread does not run this task again.
+   */
+  private release(): void {
     this.runtime.finished(this.id);
     if (this.started) this.runtime.gate.leave();
-    return true;
   }
 }
 

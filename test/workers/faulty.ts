@@ -3,6 +3,7 @@ import { defineWorker } from 'looppool/worker';
 /** How a task of the faulty worker misbehaves. */
 export type Fault =
   | 'none'
+  | 'later' // resolves with its id after 10 ms
   | 'throw' // throws: TaskError
   | 'crash' // process.exit(7), every time: WorkerCrashError once retries are spent
   | 'crash-once' // process.exit(7) the first time this id runs: the retry succeeds
@@ -34,6 +35,8 @@ export default defineWorker({
     const counters = ctx.workerData as FaultCounters;
     ctx.signal.addEventListener('abort', () => Atomics.add(counters, 0, 1));
     switch (fault) {
+      case 'later':
+        return new Promise((resolve) => setTimeout(() => resolve(id), 10));
       case 'throw':
         throw new Error(`task ${id} throws`);
       case 'crash':
