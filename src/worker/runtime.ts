@@ -223,14 +223,12 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     if (!this.ended) this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value));
   }
   error(error: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (!this.end()) return;
     this.runtime.send(Op.error, this.id, serializeError(error));
     this.release();
   }
   complete(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (!this.end()) return;
     this.runtime.complete(this.id);
     this.release();
   }
@@ -238,11 +236,17 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   /** The main thread no longer wants this task: abort its signal, then stop its output. */
   cancel(): void {
     if (!this.started) this.withdraw();
-    if (this.ended) return;
-    this.ended = true;
+    if (!this.end()) return;
     this.release();
     this.controller?.abort();
     this.stop();
+  }
+
+  /** Marks the task ended; false if it already was. */
+  private end(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    return true;
   }
 
   /**
