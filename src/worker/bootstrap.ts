@@ -24,13 +24,14 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   } catch (error) {
     return failure(error instanceof DefinitionError ? error.message : 'the module threw while loading', error);
   }
+  const activity = new Int32Array(setup.activity);
   const runtime = new WorkerRuntime(
     port,
     definition,
     setup.index,
     workerData as unknown,
     setup.concurrency,
-    new Int32Array(setup.activity),
+    activity,
     () => process.exit(0),
   );
   // threads.js keeps a worker alive after an uncaught error; looppool ends it, as Node would,
@@ -51,7 +52,7 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   // Take tasks only after threads.js has posted this answer. The answer travels on another
   // channel than the tasks' results, so the main thread may still see the thread exit first:
   // the ready slot tells it that the worker had loaded.
-  Atomics.store(new Int32Array(setup.activity), readySlot, 1);
+  Atomics.store(activity, readySlot, 1);
   setImmediate(() => runtime.listen());
   if (setup.heartbeat) beat(new Float64Array(setup.heartbeat), setup.heartbeatEvery);
   return { ok: true };
