@@ -39,6 +39,17 @@ export interface Scenario {
 /** A fresh, uninitialised 1 MiB ArrayBuffer (zero-filling would cost as much as the copy measured). */
 const megabyte = (): ArrayBuffer => Buffer.allocUnsafeSlow(1 << 20).buffer as ArrayBuffer;
 
+/** Scenario (d): 1,000 tasks of a fresh 1 MiB buffer each, copied or transferred. */
+const bufferScenario = (transfer: boolean): Scenario => ({
+  id: transfer ? 'd-transfer' : 'd-copy',
+  title: `(d) 1 MiB ArrayBuffer per task, ${transfer ? 'transferred' : 'copied'}`,
+  unit: 'tasks/s',
+  total: 1_000,
+  make: () => ({ s: 'buffer', x: megabyte() }),
+  transfer,
+  watchMemory: true,
+});
+
 export const scenarios: readonly Scenario[] = [
   {
     id: 'a',
@@ -64,23 +75,8 @@ export const scenarios: readonly Scenario[] = [
     make: (x) => ({ s: 'io', x }),
     watchLoopDelay: true,
   },
-  {
-    id: 'd-copy',
-    title: '(d) 1 MiB ArrayBuffer per task, copied',
-    unit: 'tasks/s',
-    total: 1_000,
-    make: () => ({ s: 'buffer', x: megabyte() }),
-    watchMemory: true,
-  },
-  {
-    id: 'd-transfer',
-    title: '(d) 1 MiB ArrayBuffer per task, transferred',
-    unit: 'tasks/s',
-    total: 1_000,
-    make: () => ({ s: 'buffer', x: megabyte() }),
-    transfer: true,
-    watchMemory: true,
-  },
+  bufferScenario(false),
+  bufferScenario(true),
   {
     id: 'e',
     title: '(e) time from creating the pool to the first result',
