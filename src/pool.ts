@@ -5,7 +5,7 @@ import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
 import type { PushOptions, Settled } from './engine/types';
-import { PoolClosedError, WorkerCrashError, WorkerLoadError, type LoopBlockedWarning, type LoopPoolError } from './errors';
+import { PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
 import { resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
@@ -37,6 +37,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly pipelines = new Set<PipelineHandle>();
   /** Why the pool no longer takes tasks, once it does not. */
   private closedBy: LoopPoolError | undefined;
+  /** What failed the pool (a worker module that does not load, too many crashes): `stop()` rejects with it. */
+  private failure: LoopPoolError | undefined;
   private stopping: Promise<void> | undefined;
   private terminating: Promise<void> | undefined;
 
@@ -50,6 +52,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     this.engine = new Engine<T, R>(transport, options, workerName, {
       emitted: (value, worker) => this.buffer.push(value, worker),
       failed: (error) => this.fail(error),
+      warned: (error) => this.warn(error),
       restarted: (worker) => this.replayBroadcasts(worker),
       reported: (error) => this.report(error),
       measured: (ms) => this.monitor.collector.taskEnded(ms),
@@ -74,7 +77,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     );
     this.ready = this.engine.ready;
     this.ready.catch(() => {}); // reported through results$, errors$ and every task's Promise
-    this.unwireSignals = options.stopOnSignals ? stopOnSignals(() => void this.stop(), () => this.terminate()) : () => {};
+    this.unwireSignals = options.stopOnSignals ? stopOnSignals(() => void this.stop().catch(noop), () => this.terminate()) : () => {};
   }
 
   get size(): number {
@@ -103,7 +106,6 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   }
 
   stop(): Promise<void> {
-    if (this.terminating) return this.terminating;
     this.stopping ??= this.drainThenStop();
     return this.stopping;
   }
@@ -155,15 +157,21 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     };
   }
 
+  /** Lets every task taken finish, then stops the threads; rejects with what failed the pool, if it failed meanwhile. */
   private async drainThenStop(): Promise<void> {
     this.closedBy ??= new PoolClosedError('The pool was stopped');
-    const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
-    for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
-    this.puts.end();
-    await this.engine.drain();
-    await this.engine.terminate();
-    await this.ended();
-    this.buffer.complete();
+    if (!this.terminating) {
+      const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
+      for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
+      this.puts.end();
+      await this.engine.drain(); // resolves early if the pool fails meanwhile
+    }
+    this.terminating ??= this.engine
+      .terminate()
+      .then(() => this.ended())
+      .then(() => this.buffer.complete());
+    await this.terminating;
+    if (this.failure) throw this.failure;
   }
 
   /** The threads have ended: so do signals, timers and the streams that follow the pool. */
@@ -182,6 +190,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
         target: worker,
         sequential: true,
         first: true,
+        quiet: true, // its results were delivered when the broadcast first ran
         settled: () => {}, // a failure is reported like any task's
       });
     }
@@ -203,23 +212,27 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return promise;
   }
 
-  /** A worker failed to load or crashed: the pool cannot go on. */
+  /**
+   * A worker module does not load, or workers crashed more often than `maxRestarts`: the pool
+   * cannot go on. Every unfinished task fails with `error`, `results$` errors, `stop()` rejects.
+   */
   private fail(error: LoopPoolError): void {
     if (!this.engine) {
       queueMicrotask(() => this.fail(error)); // reported while the engine was being built
       return;
     }
-    if (!(error instanceof WorkerLoadError || error instanceof WorkerCrashError)) {
-      // A value sent with ctx.emit could not be cloned: not fatal, but not to be lost.
-      if (this.watched) this.report(error);
-      else process.emitWarning(error);
-      return;
-    }
-    if (this.closedBy) return;
-    this.closedBy = error;
+    if (this.failure || this.terminating) return;
+    this.failure = error;
+    this.closedBy ??= error;
     this.report(error);
     this.buffer.error(error);
     this.terminating = this.engine.terminate(error).then(() => this.ended());
+  }
+
+  /** Something a worker could not send: to `errors$` and `onError` if anyone listens, else a process warning. */
+  private warn(error: LoopPoolError): void {
+    if (this.watched) this.report(error);
+    else process.emitWarning(error);
   }
 
   /** Whether someone hears of errors: a subscriber of `errors$`, or `onError`. */
@@ -249,6 +262,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return worker;
   }
 }
+
+function noop(): void {}
 
 function invalidAck(ack: unknown): never {
   throw new TypeError(`Expected \`ack\` to be one of 'auto', 'manual', got ${show(ack)}`);

@@ -107,10 +107,18 @@ describe('errors', () => {
       expect(error.message).toMatch(/^A result of task 1 cannot be sent between threads/);
     });
 
-    it('reports a value sent with ctx.emit that cannot be cloned', async () => {
-      const error = await failure(run(workerPath('emitter.ts'), ['emit-function']));
-      expect(error).toBeInstanceOf(SerializationError);
-      expect(error).toMatchObject({ subject: 'emitted value', index: undefined });
+    it('reports a value sent with ctx.emit that cannot be cloned to onError, and goes on: it fails nothing', async () => {
+      const reported: Error[] = [];
+      const results = await lastValueFrom(
+        from(['emit-function', 'after']).pipe(
+          loopPool<string, string>(workerPath('emitter.ts'), { size: 1, onError: (error) => reported.push(error) }),
+          toArray(),
+        ),
+      );
+      expect(results.filter((result) => result.startsWith('done'))).toEqual(['done emit-function', 'done after']);
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toBeInstanceOf(SerializationError);
+      expect(reported[0]).toMatchObject({ subject: 'emitted value', index: undefined, workerIndex: 0 });
     });
 
     it('reports workerData that cannot be cloned', async () => {

@@ -133,11 +133,8 @@ describe('nothing lost', () => {
         // The replacement ran init, then version 2 and version 3 (the latest per key), then whoami.
         expect(Array.from(shared.slice(8, 10))).toEqual([1, 2]);
         expect(Array.from(shared.slice(0, 2))).toEqual([3, 5]);
-        expect(results.slice(before).map((r) => `${r.worker} ${r.kind} ${r.version}`)).toEqual([
-          '1 refresh 2',
-          '1 refresh 3',
-          '1 whoami 3',
-        ]);
+        // The replays' results are not delivered again: results$ saw them from the first runs.
+        expect(results.slice(before).map((r) => `${r.worker} ${r.kind} ${r.version}`)).toEqual(['1 whoami 3']);
       } finally {
         await stateful.terminate();
       }

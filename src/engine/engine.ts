@@ -1,121 +1,116 @@
 import { asyncScheduler } from 'rxjs';
-import { WorkerCrashError, type LoopPoolError } from '../errors';
-import type { Transport, WorkerFailure, WorkerSample } from '../transport/transport';
-import { workerError } from './failures';
-import { Job, type JobHost, type TaskRun } from './job';
+import type { LoopPoolError } from '../errors';
+import { canSample, canWatch, type Transport, type WorkerSample } from '../transport/transport';
+import { leastBusy, type Balancer } from './balancer';
+import { Job } from './job';
+import { Queue } from './queue';
 import { RestartBudget } from './restarts';
-import { WorkerSlot } from './slot';
+import { WorkerSlot, type SlotHost, type SlotOptions } from './slot';
 import type { JobOptions, JobSink, Task } from './types';
 
-/** One task in this many is timed: timing every tiny task would cost more than the figures are worth. */
-export const measureEvery = 8;
+export { measureEvery } from './slot';
 
 /** What the engine reports that belongs to no task. */
 export interface EngineEvents<R> {
   /** A value a worker sent with `ctx.emit`. */
   emitted(value: R, workerIndex: number): void;
-  /**
-   * Something the engine cannot mend: a worker failed to load, workers crashed more often
-   * than `maxRestarts` allows, or a value sent with `ctx.emit` could not be cloned.
-   */
+  /** Something the engine cannot mend: a worker module that does not load, or workers that crash more often than `maxRestarts` allows. */
   failed(error: LoopPoolError): void;
+  /** Something a worker could not send (a `ctx.emit` value that does not clone): dropped; nothing fails. */
+  warned(error: LoopPoolError): void;
   /** A crashed worker was replaced; what it must run before anything else can be queued now. */
   restarted?(workerIndex: number): void;
   /** Every task error, once final, and every crash, even one the engine recovered from: for `errors$` and `onError`. */
   reported?(error: LoopPoolError): void;
-  /**
-   * A task ended. One task in {@link measureEvery} is timed: `ms` is how long it ran, from its
-   * start on a worker to its end; for the others it is undefined.
-   */
+  /** A task ended; `ms` is how long it ran, for one task in {@link measureEvery}. */
   measured?(ms: number | undefined): void;
 }
 
 /** The engine's shape and its limits. */
-export interface EngineOptions {
+export interface EngineOptions extends SlotOptions {
   /** The pool's name: worker `i` is `<name>#<i>` in errors. */
   readonly name: string;
   readonly size: number;
-  /** Tasks a worker runs at once. */
-  readonly concurrency: number;
-  /** Tasks handed to a worker beyond those it runs, so that it never waits for the next. */
-  readonly queueSize: number;
-  /** Times a task is run again after its worker crashed under it. */
-  readonly retries: number;
-  /** Replacements allowed in any minute. */
-  readonly maxRestarts: number;
-  /** Milliseconds a task may run, if limited. */
-  readonly taskTimeout: number | undefined;
-  /** Milliseconds a worker gets to answer after a timeout before it is replaced. */
-  readonly gracePeriod: number;
 }
 
 /** Counts of one worker, as `stats()` reports them. */
 export interface WorkerLoad {
   readonly index: number;
-  /** Tasks running on the worker; at most `concurrency`. */
+  /** Tasks handed to the worker that hold its running places; at most `concurrency`. */
   readonly inFlight: number;
-  /** Tasks handed to the worker that wait for a free place there; at most `queueSize`. */
+  /** Tasks handed to the worker behind them, waiting there; at most `queueSize`. */
   readonly queued: number;
   /** Tasks for this worker alone (targeted puts, broadcasts) not yet handed over; unbounded. */
   readonly waiting: number;
-  /** Times this worker was replaced after a crash. */
   readonly restarts: number;
-  /** Tasks completed on this worker. */
   readonly done: number;
-  /** Tasks failed for good on this worker. */
   readonly failed: number;
 }
 
+/** A task for one worker only, with its job. */
+interface Targeted<T, R> {
+  readonly job: Job<T, R>;
+  readonly task: Task<T>;
+}
+
 /**
- * Runs the tasks of its jobs on `size` workers. Knows workers only as {@link WorkerPort}s,
- * so the same engine runs threads and, in marble tests, cold observables in virtual time.
+ * Runs the tasks of its jobs on `size` workers, each a {@link WorkerSlot} that owns what its
+ * worker runs. The engine keeps dispatch and the jobs' turns; it knows workers only through
+ * their slots, so the same engine runs threads and, in marble tests, cold observables in
+ * virtual time.
  *
  * Dispatch: each worker is handed up to `concurrency + queueSize` tasks; it runs
  * `concurrency` of them and keeps the rest at hand. A worker with room first takes the tasks
- * meant for it alone, in order; then the least busy worker (ties round-robin) takes the next
- * input any worker may run, from the jobs in turn.
- *
- * Supervision: a worker that crashes is replaced in its slot (`restarted` lets the owner
- * queue what the new worker must run first) and its tasks are retried; a task that runs past
- * `taskTimeout` fails, and its worker must answer a ping within `gracePeriod` or be replaced.
+ * meant for it alone, in order; then the `balancer` picks a worker for the next input any
+ * worker may run, from the jobs in turn. A broadcast is a barrier on its worker.
  */
-export class Engine<T, R> implements JobHost<T, R> {
-  /** One slot per worker, at the worker's index. */
+export class Engine<T, R> {
   private readonly slots: Array<WorkerSlot<T, R>> = [];
+  /** Per worker: tasks only it may run (targeted puts, broadcasts), not yet handed over, in order. Unbounded. */
+  private readonly queues: Array<Queue<Targeted<T, R>>> = [];
   /** Open jobs; the dispatcher serves them in turn. */
   private readonly jobs: Array<Job<T, R>> = [];
   /** The job to ask first on the next dispatch, so jobs take turns. */
   private jobCursor = 0;
-  /** The worker to prefer first among equally busy ones. */
-  private slotCursor = 0;
   /** True while `pump` runs; a nested call only asks for one more pass. */
   private pumping = false;
   private pumpAgain = false;
-  /** Set by `drain`: resolves once the last job has ended. */
+  /** Set by `drain`: resolves once the last job has ended, or the engine has stopped. */
   private drained: { promise: Promise<void>; resolve(): void } | undefined;
-  private stopped = false;
+  private stopping: Promise<void> | undefined;
   /** Inputs dropped by overflow strategies, across jobs, since the engine started. */
   private droppedCount = 0;
-  /** Restarts per slot, for stats. */
-  private readonly restartCounts: number[];
   /** Restarts within the last minute, against `maxRestarts`. */
   private readonly budget: RestartBudget;
-  /** Tasks started since the engine started, to time one in {@link measureEvery}. */
-  private timed = 0;
+  private readonly canTake = (index: number): boolean => this.slots[index]!.hasRoom && this.queues[index]!.peek()?.task.sequential !== true;
+  private readonly loadOf = (index: number): number => this.slots[index]!.assigned + this.queues[index]!.length;
 
   constructor(
-    private readonly transport: Transport<T, R>,
-    private readonly options: EngineOptions,
+    transport: Transport<T, R>,
+    private readonly options: EngineOptions & { readonly maxRestarts: number },
     /** How errors name the worker module. */
-    private readonly workerName: string,
+    workerModule: string,
     private readonly events: EngineEvents<R>,
+    private readonly balance: Balancer = leastBusy(),
   ) {
-    this.restartCounts = new Array<number>(options.size).fill(0);
     this.budget = new RestartBudget(options.maxRestarts, 60_000);
+    const host: SlotHost<T, R> = {
+      options,
+      transport,
+      workerModule,
+      workerName: (index) => this.workerNameOf(index),
+      emitted: (value, index) => this.events.emitted(value, index),
+      report: (error) => this.events.reported?.(error),
+      warn: (error) => this.events.warned(error),
+      mayRestart: () => this.budget.take(asyncScheduler.now()),
+      replaced: (index) => this.replaced(index),
+      fatal: (error) => this.events.failed(error),
+      measured: events.measured && ((ms) => events.measured!(ms)),
+      pump: () => this.pump(),
+    };
     for (let index = 0; index < options.size; index++) {
-      const slot = new WorkerSlot<T, R>(index, undefined as never);
-      this.slots.push(slot);
-      slot.port = this.spawn(slot);
+      this.queues.push(new Queue());
+      this.slots.push(new WorkerSlot<T, R>(index, host));
     }
   }
 
@@ -123,23 +118,9 @@ export class Engine<T, R> implements JobHost<T, R> {
     return this.slots.length;
   }
 
-  get retries(): number {
-    return this.options.retries;
-  }
-
-  get taskTimeout(): number {
-    return this.options.taskTimeout ?? Infinity;
-  }
-
   /** Resolves when every first worker has run `init`; rejects with the first one's failure. */
   get ready(): Promise<void> {
-    return Promise.all(
-      this.slots.map((slot) =>
-        slot.port.ready.catch((failure: unknown) => {
-          throw workerError(failure as WorkerFailure, slot.index, this.workerName);
-        }),
-      ),
-    ).then(() => undefined);
+    return Promise.all(this.slots.map((slot) => slot.ready)).then(() => undefined);
   }
 
   /** Opens a stream of inputs whose results go to `sink`. */
@@ -151,51 +132,29 @@ export class Engine<T, R> implements JobHost<T, R> {
 
   /** Per-worker counts. */
   load(): WorkerLoad[] {
-    const { concurrency } = this.options;
-    return this.slots.map(({ index, assigned, queue, done, failed }) => ({
-      index,
-      inFlight: Math.min(assigned, concurrency),
-      queued: Math.max(0, assigned - concurrency),
-      waiting: queue.length,
-      restarts: this.restartCounts[index]!,
-      done,
-      failed,
-    }));
+    return this.slots.map((slot) => ({ index: slot.index, waiting: this.queues[slot.index]!.length, ...slot.counts }));
   }
 
-  /** Measures every worker (see `WorkerPort.sample`). */
+  /** Measures every worker that can measure itself. */
   sampleWorkers(): Promise<WorkerSample[]> {
-    return Promise.all(this.slots.map((slot) => slot.port.sample()));
+    return Promise.all(this.slots.map((slot) => canSample(slot.port)?.sample() ?? Promise.resolve({ elu: undefined, figures: undefined })));
   }
 
-  /** For each worker whose loop has not turned for `threshold` ms: how long, and the task running there. */
-  blocked(threshold: number): Array<{ readonly index: number; readonly ms: number; readonly run: TaskRun<T, R> | undefined }> {
+  /** For each worker whose loop has not turned for `threshold` ms: how long, and the task whose code runs there. */
+  blocked(threshold: number): Array<{ readonly index: number; readonly ms: number; readonly task: Task<T> | undefined }> {
     const found = [];
     for (const slot of this.slots) {
-      const blocked = slot.port.blocked();
-      if (blocked && blocked.ms >= threshold) {
-        found.push({ index: slot.index, ms: blocked.ms, run: blocked.key as TaskRun<T, R> | undefined });
-      }
+      const blocked = canWatch(slot.port)?.blocked();
+      if (blocked && blocked.ms >= threshold) found.push({ index: slot.index, ms: blocked.ms, task: slot.taskOf(blocked.observer) });
     }
     return found;
-  }
-
-  record(run: TaskRun<T, R>, error?: LoopPoolError): void {
-    if (error) {
-      run.slot.failed++;
-      error.workerName = this.workerNameOf(run.slot.index);
-      this.events.reported?.(error);
-    } else {
-      run.slot.done++;
-    }
-    this.events.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
   }
 
   /** Inputs not yet handed to a worker, across jobs and workers: the input buffer. */
   get waiting(): number {
     let waiting = 0;
     for (const job of this.jobs) waiting += job.waiting;
-    for (const slot of this.slots) waiting += slot.queue.length;
+    for (const queue of this.queues) waiting += queue.length;
     return waiting;
   }
 
@@ -204,92 +163,16 @@ export class Engine<T, R> implements JobHost<T, R> {
     return this.droppedCount;
   }
 
+  /** @internal {@link JobHost} */
   noteDropped(): void {
     this.droppedCount++;
   }
 
+  /** @internal {@link JobHost} */
   enqueue(target: number, job: Job<T, R>, task: Task<T>, first = false): void {
-    const queue = this.slots[target]!.queue;
+    const queue = this.queues[target]!;
     if (first) queue.unshift({ job, task });
     else queue.push({ job, task });
-  }
-
-  handOver(run: TaskRun<T, R>): void {
-    const { slot, task } = run;
-    if (task.sequential) slot.sequentialRunning = true;
-    if (slot.front.size < this.options.concurrency) {
-      slot.front.add(run);
-      this.begin(run);
-    } else {
-      slot.back.push(run);
-      slot.behind++;
-    }
-  }
-
-  release(run: TaskRun<T, R>): void {
-    const { slot, task } = run;
-    run.clock?.unsubscribe();
-    if (task.sequential) slot.sequentialRunning = false;
-    if (!slot.front.delete(run)) {
-      run.gone = true;
-      slot.behind--;
-      return;
-    }
-    // The next task waiting at the worker moves up into the free running place.
-    for (let next = slot.back.shift(); next; next = slot.back.shift()) {
-      if (next.gone) continue;
-      slot.behind--;
-      slot.front.add(next);
-      this.begin(next);
-      return;
-    }
-  }
-
-  wasRunning(run: TaskRun<T, R>, unseenReady: boolean): boolean {
-    run.slot.markDown();
-    // A worker that died before its readiness reached us may have run the tasks that held its
-    // running places: they count as run, so a task that kills every worker runs out of retries.
-    return run.started || (unseenReady && run.slot.front.has(run));
-  }
-
-  /**
-   * `run` has passed `taskTimeout`: ping its worker. Meanwhile nothing is handed to the worker
-   * and the clocks of its other tasks stop (a stuck task blocks them too). If the worker
-   * answers, its loop turns: `run` is cancelled (its `ctx.signal` aborts) and fails with
-   * `TaskTimeoutError`, and the other clocks go on where they stopped. If it does not answer
-   * within `gracePeriod`, it is killed: the task that blocked its loop fails with
-   * `TaskTimeoutError`, the others are retried as after a crash.
-   */
-  probe(run: TaskRun<T, R>): void {
-    const { slot } = run;
-    if (slot.probe || this.stopped) return;
-    const { port, generation } = slot;
-    const since = asyncScheduler.now();
-    let answered = false;
-    for (const other of slot.handed()) {
-      other.clock?.unsubscribe();
-      other.clock = undefined;
-    }
-    slot.trigger = run;
-    slot.probe = asyncScheduler.schedule(() => {
-      if (!answered && slot.generation === generation && !this.stopped) port.kill();
-    }, this.options.gracePeriod);
-    port.ping(() => {
-      answered = true;
-      if (slot.generation !== generation || this.stopped) return;
-      slot.probe?.unsubscribe();
-      slot.probe = undefined;
-      slot.trigger = undefined;
-      run.job.expire(run);
-      const paused = asyncScheduler.now() - since;
-      for (const other of slot.front) {
-        if (!other.started) continue;
-        other.deadline += paused;
-        this.startClock(other);
-      }
-      this.startRunning(slot);
-      this.pump();
-    });
   }
 
   /** Starts waiting tasks while workers have room. Safe to call from inside a task's callbacks. */
@@ -303,42 +186,37 @@ export class Engine<T, R> implements JobHost<T, R> {
       do {
         this.pumpAgain = false;
         this.dispatch();
-      } while (this.pumpAgain && !this.stopped);
+      } while (this.pumpAgain && !this.stopping);
     } finally {
       this.pumping = false;
     }
   }
 
+  /** @internal {@link JobHost} */
   detach(job: Job<T, R>): void {
     const at = this.jobs.indexOf(job);
     if (at >= 0) this.jobs.splice(at, 1);
     if (this.drained && this.jobs.length === 0) this.drained.resolve();
   }
 
-  /** Resolves once every open job has ended, jobs opened meanwhile included. */
+  /** Resolves once every open job has ended (jobs opened meanwhile included), or the engine has stopped. */
   drain(): Promise<void> {
     if (!this.drained) {
       let resolve!: () => void;
       const promise = new Promise<void>((done) => (resolve = done));
       this.drained = { promise, resolve };
-      if (this.jobs.length === 0) resolve();
+      if (this.jobs.length === 0 || this.stopping) resolve();
     }
     return this.drained.promise;
   }
 
   /**
    * Stops every worker at once. Open jobs are closed: the `settled` callback of each of their
-   * unfinished tasks gets `reason`, if one is given.
+   * unfinished tasks gets `reason`, if one is given. Idempotent: a second call returns the first one's Promise.
    */
-  async terminate(reason?: LoopPoolError): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const job of [...this.jobs]) job.close(reason);
-    for (const slot of this.slots) {
-      slot.probe?.unsubscribe();
-      for (const { job, task } of slot.queue.drain()) job.dropTargeted(task, reason);
-    }
-    await Promise.all(this.slots.map((slot) => slot.port.terminate()));
+  terminate(reason?: LoopPoolError): Promise<void> {
+    this.stopping ??= this.stop(reason);
+    return this.stopping;
   }
 
   /** `<pool name>#<index>`. */
@@ -346,123 +224,55 @@ export class Engine<T, R> implements JobHost<T, R> {
     return `${this.options.name}#${index}`;
   }
 
-  /** Starts a worker in `slot`; its events count only while it is the slot's current worker. */
-  private spawn(slot: WorkerSlot<T, R>): WorkerSlot<T, R>['port'] {
-    const { generation, index } = slot;
-    const current = (): boolean => !this.stopped && slot.generation === generation;
-    const port = this.transport(index, {
-      emitted: (value) => current() && this.events.emitted(value, index),
-      failed: (failure) => current() && this.workerFailed(slot, failure),
-    });
-    // Tasks handed over while the worker was starting begin when it is ready.
-    port.ready.then(() => current() && this.startRunning(slot), () => {});
-    return port;
+  private async stop(reason: LoopPoolError | undefined): Promise<void> {
+    for (const job of [...this.jobs]) job.close(reason);
+    for (const queue of this.queues) for (const { job, task } of queue.drain()) job.dropTargeted(task, reason);
+    this.drained?.resolve();
+    await Promise.all(this.slots.map((slot) => slot.stop()));
   }
 
-  /** A worker failed: replace it if it had been running, within the restart budget; else give up. */
-  private workerFailed(slot: WorkerSlot<T, R>, failure: WorkerFailure): void {
-    if (failure.kind === 'unserializable' || (failure.kind === 'load' && slot.generation === 0)) {
-      const error = workerError(failure, slot.index, this.workerName);
-      error.workerName = this.workerNameOf(slot.index);
-      this.events.failed(error);
-      return;
-    }
-    const cause = workerError(failure, slot.index, this.workerName);
-    cause.workerName = this.workerNameOf(slot.index);
-    this.events.reported?.(cause);
-    if (!this.budget.take(asyncScheduler.now())) {
-      this.events.failed(
-        new WorkerCrashError(
-          slot.index,
-          failure.kind === 'crashed' ? failure.exitCode : 1,
-          undefined,
-          failure.kind === 'crashed' ? failure.reason : 'exited',
-          cause,
-          `Workers crashed more than ${this.options.maxRestarts} times within a minute (maxRestarts); ` +
-            `worker ${slot.index} was not restarted. Last: ${cause.message}`,
-        ),
-      );
-      return;
-    }
-    this.restartCounts[slot.index]!++;
-    slot.probe?.unsubscribe();
-    slot.probe = undefined;
-    slot.trigger = undefined;
-    slot.sequentialRunning = false;
-    slot.generation++;
-    slot.port = this.spawn(slot);
-    // What the replacement must run first is queued in one go, before any of it is handed over.
+  /** A replacement worker took over: queue what it must run first, in one go, before any of it is handed over. */
+  private replaced(index: number): void {
     const wasPumping = this.pumping;
     this.pumping = true;
     try {
-      this.events.restarted?.(slot.index);
+      this.events.restarted?.(index);
     } finally {
       this.pumping = wasPumping;
     }
-    this.pump();
-  }
-
-  /** Marks as running every task in the worker's running places that has not started yet (see {@link begin}). */
-  private startRunning(slot: WorkerSlot<T, R>): void {
-    for (const run of slot.front) if (!run.started) this.begin(run);
-  }
-
-  /**
-   * A task holds a running place: mark it running and start its `taskTimeout` clock. Not
-   * before the worker is ready, nor while it is suspected of being stuck (a task behind a stuck
-   * one has not started), nor once it has crashed: {@link startRunning} catches up later.
-   */
-  private begin(run: TaskRun<T, R>): void {
-    const { slot } = run;
-    if (slot.probe || slot.down || !slot.port.isReady) return;
-    run.started = true;
-    if (this.events.measured && ++this.timed % measureEvery === 0) run.startedAt = performance.now();
-    if (this.options.taskTimeout === undefined) return;
-    run.deadline = asyncScheduler.now() + this.options.taskTimeout;
-    this.startClock(run);
-  }
-
-  /** Fails `run` with TaskTimeoutError at its deadline, if tasks have a timeout. */
-  private startClock(run: TaskRun<T, R>): void {
-    const timeout = this.options.taskTimeout;
-    if (timeout === undefined) return;
-    run.clock = asyncScheduler.schedule(() => this.probe(run), Math.max(0, run.deadline - asyncScheduler.now()));
   }
 
   private dispatch(): void {
-    while (!this.stopped && (this.dispatchTargeted() || this.dispatchShared()));
+    while (!this.stopping && (this.dispatchTargeted() || this.dispatchShared()));
   }
 
   /** Hands over one task queued for a specific worker that has room; false if none can go. */
   private dispatchTargeted(): boolean {
     for (const slot of this.slots) {
-      if (!this.hasRoom(slot)) continue;
-      const head = slot.queue.peek();
+      if (!slot.hasRoom) continue;
+      const queue = this.queues[slot.index]!;
+      const head = queue.peek();
       if (!head) continue;
       if (head.job.closed) {
-        slot.queue.shift();
+        queue.shift();
         head.job.dropTargeted(head.task);
         return true;
       }
       // A broadcast waits until its worker has finished everything handed over before it.
       if (!head.job.mayStart(head.task) || (head.task.sequential && slot.assigned > 0)) continue;
-      slot.queue.shift();
+      queue.shift();
       head.job.start(head.task, slot);
       return true;
     }
     return false;
   }
 
-  /** Whether the worker can take one more task: it has room, runs no broadcast, answers, and has not crashed. */
-  private hasRoom(slot: WorkerSlot<T, R>): boolean {
-    const { concurrency, queueSize } = this.options;
-    return slot.assigned < concurrency + queueSize && !slot.sequentialRunning && !slot.probe && !slot.down;
-  }
-
-  /** Starts one input that any worker may run on the least busy worker; false if none can start. */
+  /** Starts one input that any worker may run, on the worker the balancer picks; false if none can start. */
   private dispatchShared(): boolean {
-    const slot = this.leastBusySlot();
-    if (!slot) return false;
+    const size = this.slots.length;
+    let room = false;
+    for (let index = 0; index < size && !room; index++) room = this.canTake(index);
+    if (!room) return false;
     const count = this.jobs.length;
     for (let offset = 0; offset < count; offset++) {
       const at = (this.jobCursor + offset) % count;
@@ -471,31 +281,12 @@ export class Engine<T, R> implements JobHost<T, R> {
       const task = job.nextStartable();
       if (task) {
         this.jobCursor = (at + 1) % count;
-        this.slotCursor = (slot.index + 1) % this.slots.length;
-        job.start(task, slot);
+        const picked = this.balance(size, this.canTake, this.loadOf);
+        if (picked < 0) return false;
+        job.start(task, this.slots[picked]!);
         return true;
       }
     }
     return false;
-  }
-
-  /**
-   * The worker with room that is least busy (tasks handed over plus tasks waiting for it
-   * alone); ties go round-robin. A worker running a broadcast, or with one next in its queue,
-   * takes no other task.
-   */
-  private leastBusySlot(): WorkerSlot<T, R> | undefined {
-    let best: WorkerSlot<T, R> | undefined;
-    let bestLoad = Infinity;
-    const count = this.slots.length;
-    for (let offset = 0; offset < count; offset++) {
-      const slot = this.slots[(this.slotCursor + offset) % count]!;
-      const load = slot.assigned + slot.queue.length;
-      if (this.hasRoom(slot) && load < bestLoad && slot.queue.peek()?.task.sequential !== true) {
-        best = slot;
-        bestLoad = load;
-      }
-    }
-    return best;
   }
 }

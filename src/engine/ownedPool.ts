@@ -26,6 +26,8 @@ export function ownedPool<T, R>(
       const engine = new Engine<T, R>(transport(), options, workerName, {
         emitted: (value) => subscriber.next(value),
         failed: (error) => subscriber.error(error),
+        // Something a worker could not send fails nothing: to onError, else a process warning.
+        warned: (error) => (options.onError ? options.onError(error) : process.emitWarning(error)),
         reported: options.onError,
         // Only stats and metrics need task durations; timing costs a little on every task.
         measured: options.onStats || options.metrics ? (ms) => monitor?.collector.taskEnded(ms) : undefined,

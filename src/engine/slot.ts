@@ -1,64 +1,483 @@
-import type { Subscription } from 'rxjs';
-import type { WorkerPort } from '../transport/transport';
-import type { Job, TaskRun } from './job';
-import { Queue } from './queue';
-import type { Task } from './types';
+import { asyncScheduler, type Subscription } from 'rxjs';
+import { SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError, type LoopPoolError } from '../errors';
+import {
+  canProbe,
+  type PortListener,
+  type RunObserver,
+  type TaskAtExit,
+  type TaskFailure,
+  type Transport,
+  type WorkerExit,
+  type WorkerPort,
+} from '../transport/transport';
+import { taskError } from './failures';
+import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
+import { onWorkerExit, type Verdict } from './verdict';
+
+/** One task in this many is timed: timing every tiny task would cost more than the figures are worth. */
+export const measureEvery = 8;
+
+/** The limits a slot applies to its worker. */
+export interface SlotOptions {
+  readonly concurrency: number;
+  readonly queueSize: number;
+  readonly retries: number;
+  /** Replacements allowed in any minute (for the message when they run out). */
+  readonly maxRestarts: number;
+  /** Milliseconds a task may run, if limited. */
+  readonly taskTimeout: number | undefined;
+  /** Milliseconds a worker gets to answer a probe before it is killed. */
+  readonly gracePeriod: number;
+}
+
+/** What a slot needs from the engine that holds it. */
+export interface SlotHost<T, R> {
+  readonly options: SlotOptions;
+  readonly transport: Transport<T, R>;
+  /** The worker module, as errors name it. */
+  readonly workerModule: string;
+  /** `<pool name>#<index>`. */
+  workerName(index: number): string;
+  /** A value a worker sent with `ctx.emit`. */
+  emitted(value: R, index: number): void;
+  /** Every task error once final, and every crash, for `errors$` and `onError`. */
+  report(error: LoopPoolError): void;
+  /** Something a worker could not send; dropped, nothing fails. */
+  warn(error: LoopPoolError): void;
+  /** Takes one restart from the budget; false once workers have crashed more than `maxRestarts` a minute. */
+  mayRestart(): boolean;
+  /** A replacement worker took over slot `index`: queue what it must run first. */
+  replaced(index: number): void;
+  /** Something the pool cannot mend: a worker module that does not load, or too many crashes. */
+  fatal(error: LoopPoolError): void;
+  /** A task ended; `ms` is how long it ran, for one task in {@link measureEvery}. */
+  measured?(ms: number | undefined): void;
+  /** The slot may take more tasks. */
+  pump(): void;
+}
 
 /**
- * One worker as the engine tracks it. The slot outlives its port: when a worker crashes, a
- * replacement takes the same slot (and index) with a new port.
+ * One worker as the engine sees it: the state machine of its tasks. The slot owns the tasks
+ * handed to its worker, its port and the port's generation, the worker's clocks and its
+ * probe; everything else reaches the worker through the slot. The slot outlives its port:
+ * when the worker dies, a replacement takes the same slot (and index) with a new port.
+ *
+ * What the worker has started, the worker says (through its port); the slot never guesses it.
+ * A task's `taskTimeout` clock starts when the worker says it started. A port that may start a
+ * task without saying so at once (a thread, whose reports travel in batches) is watched too:
+ * a worker that reports nothing for `taskTimeout` while it holds tasks is probed.
+ *
+ * ```
+ * handOver ──▶ handed ──started──▶ running ──complete/error──▶ ended (owner told)
+ *                 │                   │
+ *                 └─────── worker exits ──▶ verdict: retry (free or charged) or reject
+ * ```
  */
-export class WorkerSlot<T, R> {
-  /** Replacements so far; what a port's events are checked against. */
-  generation = 0;
-  /** Tasks handed over that hold the worker's running places (the first `concurrency` not finished). */
-  readonly front = new Set<TaskRun<T, R>>();
-  /**
-   * Tasks handed over behind them, waiting at the worker's gate, in order; at most `queueSize`.
-   * One that ends while waiting is marked `gone` and skipped (see {@link behind}).
-   */
-  readonly back = new Queue<TaskRun<T, R>>();
-  /** Tasks in `back` that have not ended. */
-  behind = 0;
-  /** Tasks that only this worker may run (targeted puts, broadcasts), not yet handed over, in order. Unbounded. */
-  readonly queue = new Queue<{ readonly job: Job<T, R>; readonly task: Task<T> }>();
-  /** Tasks that completed on this worker, since the pool started. */
-  done = 0;
-  /** Tasks that failed for good on this worker, since the pool started. */
-  failed = 0;
-  /** True while a broadcast runs on this worker: nothing else is handed over meanwhile. */
-  sequentialRunning = false;
-  /** Set while the worker has not answered a ping sent after a task timed out: nothing is handed over. */
-  probe: Subscription | undefined;
-  /** The task whose timeout started the probe: the one blamed if the worker cannot say which blocked it. */
-  trigger: TaskRun<T, R> | undefined;
-  /** The port that reported a crashed task; while it is the current one, nothing is handed over. */
-  private crashedPort: WorkerPort<T, R> | undefined;
+export class WorkerSlot<T, R> implements TaskTaker<T, R> {
+  /** Replacements so far: a port's events count only while it is the current one. */
+  private generation = 0;
+  private current: WorkerPort<T, R>;
+  /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
+  private readonly runs = new Set<SlotRun<T, R>>();
+  /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
+  private sequential = false;
+  /** Set while the worker has not answered a probe: nothing is handed over, no clock runs. */
+  private probing: { readonly trigger: SlotRun<T, R> | undefined; readonly since: number; readonly grace: Subscription | undefined } | undefined;
+  /** The one timer of this slot, at {@link clockAt}: the earliest deadline, or the silence watch. */
+  private clock: Subscription | undefined;
+  private clockAt = Infinity;
+  /** When the worker last reported anything, or became ready (scheduler time); for the silence watch. */
+  private lastHeard = 0;
+  /** Set once the current worker has run `init`: a worker that is still loading is not watched for silence. */
+  private isReady = false;
+  /** Set once the current port has ended and no replacement has taken over. */
+  private down = false;
+  private stopped = false;
+  /** Tasks that completed here, since the pool started. */
+  private doneCount = 0;
+  /** Tasks that failed for good here, since the pool started. */
+  private failedCount = 0;
+  /** Times a replacement took over. */
+  private restartCount = 0;
+  /** Tasks started here, to time one in {@link measureEvery}. */
+  private timed = 0;
 
   constructor(
     readonly index: number,
-    /** The worker's port; replaced when the worker is. */
-    public port: WorkerPort<T, R>,
-  ) {}
+    private readonly host: SlotHost<T, R>,
+  ) {
+    this.current = this.spawn();
+  }
 
-  /** Tasks handed over and not finished. */
+  /** The current worker's port. */
+  get port(): WorkerPort<T, R> {
+    return this.current;
+  }
+
+  /** Whether the worker can take one more task now. */
+  get hasRoom(): boolean {
+    const { concurrency, queueSize } = this.host.options;
+    return this.runs.size < concurrency + queueSize && !this.sequential && !this.probing && !this.down;
+  }
+
+  /** Tasks handed over and not ended. */
   get assigned(): number {
-    return this.front.size + this.behind;
+    return this.runs.size;
   }
 
-  /** Every task handed over and not finished, running places first. */
-  *handed(): Iterable<TaskRun<T, R>> {
-    yield* this.front;
-    for (const run of this.back.toArray()) if (!run.gone) yield run;
+  /** Counts for `stats()`: tasks holding running places and waiting behind them, done, failed, restarts. */
+  get counts(): { readonly inFlight: number; readonly queued: number; readonly done: number; readonly failed: number; readonly restarts: number } {
+    const { concurrency } = this.host.options;
+    return {
+      inFlight: Math.min(this.runs.size, concurrency),
+      queued: Math.max(0, this.runs.size - concurrency),
+      done: this.doneCount,
+      failed: this.failedCount,
+      restarts: this.restartCount,
+    };
   }
 
-  /** True once the current port has reported a crashed task: nothing more is handed to it. */
-  get down(): boolean {
-    return this.crashedPort === this.port;
+  /** Hands `task` to the worker; its ends go to `owner`, possibly before this returns. */
+  handOver(owner: RunOwner<T, R>, task: Task<T>): HandedTask {
+    const run = new SlotRun(this, owner, task);
+    this.runs.add(run);
+    if (task.sequential) this.sequential = true;
+    run.ticket = this.current.run(task.input, run);
+    if (this.host.options.taskTimeout !== undefined && !run.ended && !run.hasStarted) this.armClock();
+    return run;
   }
 
-  /** The current port reported a crashed task: its worker is gone, a replacement will come. */
-  markDown(): void {
-    this.crashedPort = this.port;
+  /** The task the worker's loop is blocked by, for blocked-loop warnings. */
+  taskOf(observer: RunObserver<R> | undefined): Task<T> | undefined {
+    return observer instanceof SlotRun && this.runs.has(observer) ? (observer as SlotRun<T, R>).task : undefined;
+  }
+
+  /** Stops the worker; its tasks are dropped (their jobs close them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearClock();
+    this.probing?.grace?.unsubscribe();
+    this.probing = undefined;
+    this.runs.clear();
+    await this.current.terminate();
+  }
+
+  /** @internal The worker said `run` started. */
+  started(run: SlotRun<T, R>): void {
+    run.hasStarted = true;
+    const { taskTimeout } = this.host.options;
+    if (this.host.measured && ++this.timed % measureEvery === 0) run.startedAt = performance.now();
+    if (taskTimeout === undefined) return;
+    const now = asyncScheduler.now();
+    this.lastHeard = now;
+    run.deadline = now + taskTimeout;
+    if (run.deadline < this.clockAt) this.armClock();
+  }
+
+  /** @internal A result of `run`. */
+  next(run: SlotRun<T, R>, value: R): void {
+    if (!run.hasStarted) this.started(run);
+    run.yielded = true;
+    run.owner.result(run.task, value, this.index);
+  }
+
+  /** @internal `run` completed. */
+  completed(run: SlotRun<T, R>): void {
+    if (!this.finish(run)) return;
+    this.doneCount++;
+    this.host.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
+    run.owner.completed(run.task);
+  }
+
+  /** @internal `run` failed on a worker that goes on. */
+  failed(run: SlotRun<T, R>, failure: TaskFailure): void {
+    if (!this.finish(run)) return;
+    this.reject(run, taskError(failure, run.task.index, this.index, run.task.input));
+  }
+
+  /** @internal The job no longer wants `run`. */
+  withdraw(run: SlotRun<T, R>): void {
+    if (!this.finish(run)) return;
+    if (!this.stopped) this.current.cancel(run.ticket);
+  }
+
+  /** Ends `run` here; false if it had ended. */
+  private finish(run: SlotRun<T, R>): boolean {
+    if (run.ended) return false;
+    run.ended = true;
+    this.runs.delete(run);
+    if (run.task.sequential) this.sequential = false;
+    if (this.host.options.taskTimeout !== undefined) {
+      this.lastHeard = asyncScheduler.now();
+      if (this.runs.size === 0) this.clearClock();
+    }
+    return true;
+  }
+
+  /** `run` failed for good with `error`: count, report, tell its owner. */
+  private reject(run: SlotRun<T, R>, error: LoopPoolError): void {
+    this.failedCount++;
+    error.workerName = this.host.workerName(this.index);
+    this.host.report(error);
+    this.host.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
+    run.owner.failed(run.task, error, this.index);
+  }
+
+  /** Starts a worker in this slot; its events count only while it is the current one. */
+  private spawn(): WorkerPort<T, R> {
+    const generation = this.generation;
+    const live = (): boolean => !this.stopped && this.generation === generation;
+    const listener: PortListener<R> = {
+      emitted: (value) => live() && this.host.emitted(value, this.index),
+      unsendable: (reason) => {
+        if (!live()) return;
+        const error = new SerializationError('emitted value', undefined, this.index, reason);
+        error.workerName = this.host.workerName(this.index);
+        this.host.warn(error);
+      },
+      exited: (exit) => live() && this.exited(exit),
+    };
+    this.isReady = false;
+    const port = this.host.transport(this.index, listener);
+    port.ready.then(() => {
+      if (!live()) return;
+      this.isReady = true;
+      this.lastHeard = asyncScheduler.now();
+      this.armClock();
+    }, noop);
+    return port;
+  }
+
+  // ---- clocks -------------------------------------------------------------------------------
+
+  /** Sets the slot's one timer to the earliest deadline of a started task, or to the silence watch. */
+  private armClock(): void {
+    const { taskTimeout } = this.host.options;
+    if (taskTimeout === undefined || this.probing || this.down || this.stopped) return;
+    let at = Infinity;
+    let unseen = false;
+    for (const run of this.runs) {
+      if (run.hasStarted) at = Math.min(at, run.deadline);
+      else unseen = true;
+    }
+    if (unseen && this.isReady && !this.current.startsAtOnce) at = Math.min(at, this.lastHeard + taskTimeout);
+    if (at === this.clockAt) return;
+    this.clearClock();
+    if (at === Infinity) return;
+    this.clockAt = at;
+    this.clock = asyncScheduler.schedule(() => this.tick(), Math.max(0, at - asyncScheduler.now()));
+  }
+
+  private clearClock(): void {
+    this.clock?.unsubscribe();
+    this.clock = undefined;
+    this.clockAt = Infinity;
+  }
+
+  /** The timer fired: probe the worker for the first task past its deadline, or for its silence. */
+  private tick(): void {
+    this.clock = undefined;
+    this.clockAt = Infinity;
+    if (this.probing || this.down || this.stopped) return;
+    const now = asyncScheduler.now();
+    let unseen = false;
+    for (const run of this.runs) {
+      if (run.hasStarted && run.deadline <= now) return this.probe(run);
+      if (!run.hasStarted) unseen = true;
+    }
+    if (unseen && this.isReady && !this.current.startsAtOnce && now - this.lastHeard >= this.host.options.taskTimeout!) return this.probe(undefined);
+    this.armClock();
+  }
+
+  /**
+   * Asks the worker whether its loop turns, because `trigger` ran past `taskTimeout` (or, with
+   * no trigger, because the worker has said nothing for that long while holding tasks).
+   * Meanwhile nothing is handed over and no clock runs. If it answers, `trigger` is cancelled
+   * and fails with TaskTimeoutError, and the other clocks go on where they stopped. If it does
+   * not answer within `gracePeriod`, it is killed, and {@link exited} decides each task's fate.
+   */
+  private probe(trigger: SlotRun<T, R> | undefined): void {
+    const generation = this.generation;
+    const port = canProbe(this.current);
+    if (!port) {
+      // Nothing can tell whether this worker's loop turns: a timeout ends it.
+      this.probing = { trigger, since: asyncScheduler.now(), grace: undefined };
+      this.current.kill();
+      return;
+    }
+    const grace = asyncScheduler.schedule(() => {
+      if (this.generation === generation && this.probing && !this.stopped) this.current.kill();
+    }, this.host.options.gracePeriod);
+    this.probing = { trigger, since: asyncScheduler.now(), grace };
+    port.probe(() => this.answered(generation));
+  }
+
+  private answered(generation: number): void {
+    if (generation !== this.generation || !this.probing || this.stopped) return;
+    const { trigger, since, grace } = this.probing;
+    grace?.unsubscribe();
+    this.probing = undefined;
+    const now = asyncScheduler.now();
+    for (const run of this.runs) if (run.hasStarted && run !== trigger) run.deadline += now - since;
+    this.lastHeard = now;
+    if (trigger && this.finish(trigger)) {
+      this.current.cancel(trigger.ticket);
+      this.reject(trigger, new TaskTimeoutError(trigger.task.index, this.index, trigger.task.input, this.host.options.taskTimeout!));
+    }
+    this.armClock();
+    this.host.pump();
+  }
+
+  // ---- the worker ended -----------------------------------------------------------------
+
+  /** The worker ended: settle each task it had (see {@link onWorkerExit}), then replace it if the budget allows. */
+  private exited(exit: WorkerExit<R>): void {
+    const trigger = this.probing?.trigger;
+    this.probing?.grace?.unsubscribe();
+    this.probing = undefined;
+    this.clearClock();
+    this.down = true;
+    this.sequential = false;
+    const facts = new Map<SlotRun<T, R>, TaskAtExit<R>>();
+    for (const task of exit.tasks) facts.set(task.observer as SlotRun<T, R>, task);
+    const runs = [...this.runs];
+    this.runs.clear();
+    for (const run of runs) run.ended = true;
+
+    if (exit.kind === 'load' && this.generation === 0) {
+      // The module does not load: no replacement would. The engine closes what the worker had.
+      this.host.fatal(this.loadError(exit));
+      return;
+    }
+
+    const exitFacts = {
+      unresponsive: exit.kind === 'crashed' && exit.crash === 'unresponsive',
+      culpritKnown: exit.tasks.some((task) => task.blocking === true),
+      retries: this.host.options.retries,
+    };
+    const verdicts = runs.map((run): Verdict => {
+      const known = facts.get(run);
+      return onWorkerExit(
+        {
+          started: run.hasStarted || known?.started,
+          blocking: known?.blocking,
+          yielded: run.yielded,
+          transferred: known?.transferred ?? false,
+          trigger: run === trigger,
+          attempts: run.task.attempts,
+        },
+        exitFacts,
+      );
+    });
+    runs.forEach((run, at) => {
+      const verdict = verdicts[at]!;
+      if (verdict.action === 'reject') this.reject(run, this.exitError(verdict.why, run, exit));
+    });
+    // Newest first, so that tasks put back first in line keep their order.
+    for (let at = runs.length - 1; at >= 0; at--) {
+      const verdict = verdicts[at]!;
+      if (verdict.action !== 'retry') continue;
+      if (verdict.charged) runs[at]!.task.attempts++;
+      runs[at]!.owner.retry(runs[at]!.task);
+    }
+
+    if (this.stopped) return; // what the owners were told ended the pool
+
+    const cause =
+      exit.kind === 'load'
+        ? new WorkerLoadError(this.index, this.host.workerModule, exit.reason, exit.error)
+        : new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error);
+    cause.workerName = this.host.workerName(this.index);
+    this.host.report(cause);
+    if (!this.host.mayRestart()) {
+      this.host.fatal(
+        new WorkerCrashError(
+          this.index,
+          exit.exitCode,
+          undefined,
+          exit.kind === 'crashed' ? exit.crash : 'exited',
+          cause,
+          `Workers crashed more than ${this.host.options.maxRestarts} times within a minute (maxRestarts); ` +
+            `worker ${this.index} was not restarted. Last: ${cause.message}`,
+        ),
+      );
+      return;
+    }
+    this.restartCount++;
+    this.generation++;
+    this.current = this.spawn();
+    this.down = false;
+    this.host.replaced(this.index);
+    this.armClock();
+    this.host.pump();
+  }
+
+  /** Resolves when the first worker has run `init`; rejects with the error that says why it cannot. */
+  get ready(): Promise<void> {
+    return this.current.ready.catch((exit: WorkerExit<R>) => {
+      throw this.loadError(exit);
+    });
+  }
+
+  /** Why a worker never became ready, as the public error. */
+  private loadError(exit: WorkerExit<R>): LoopPoolError {
+    const error = exit.workerDataUnsendable
+      ? new SerializationError('workerData', undefined, this.index, exit.reason)
+      : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${exit.reason}: ${exit.error.name}: ${exit.error.message}` : exit.reason, exit.error);
+    error.workerName = this.host.workerName(this.index);
+    return error;
+  }
+
+  /** The error a task ends with when its worker ended under it. */
+  private exitError(why: Exclude<Verdict, { action: 'retry' }>['why'], run: SlotRun<T, R>, exit: WorkerExit<R>): LoopPoolError {
+    const { index, input } = run.task;
+    if (why === 'timeout') return new TaskTimeoutError(index, this.index, input, this.host.options.taskTimeout ?? 0);
+    const crash = new WorkerCrashError(this.index, exit.exitCode, index, exit.kind === 'crashed' ? exit.crash : 'exited', exit.error);
+    if (why === 'crashed') return crash;
+    const because =
+      why === 'yielded'
+        ? 'after the task had yielded results; it is not run again, so that no result is delivered twice'
+        : 'and its input had been transferred to that worker (`transfer` option); it is not run again, because nothing of the input is left to send';
+    return new WorkerCrashError(this.index, exit.exitCode, index, crash.reason, exit.error, `${crash.message} ${because}`);
   }
 }
+
+/** One task handed to a slot's worker: the port reports to it, its job may cancel it. */
+class SlotRun<T, R> implements RunObserver<R>, HandedTask {
+  /** The port's ticket, for `cancel`. */
+  ticket = 0;
+  /** The worker said it started (or sent a result, which says so). */
+  hasStarted = false;
+  /** It has yielded a result. */
+  yielded = false;
+  /** Ended: completed, failed, cancelled, or its worker ended. */
+  ended = false;
+  /** When it times out (scheduler time), once started; pushed back while its worker is probed. */
+  deadline = Infinity;
+  /** When it started (`performance.now()`), if it is one of those timed; else 0. */
+  startedAt = 0;
+
+  constructor(
+    private readonly slot: WorkerSlot<T, R>,
+    readonly owner: RunOwner<T, R>,
+    readonly task: Task<T>,
+  ) {}
+
+  started(): void {
+    if (!this.hasStarted && !this.ended) this.slot.started(this);
+  }
+  next(value: R): void {
+    if (!this.ended) this.slot.next(this, value);
+  }
+  complete(): void {
+    this.slot.completed(this);
+  }
+  error(failure: TaskFailure): void {
+    this.slot.failed(this, failure);
+  }
+  cancel(): void {
+    this.slot.withdraw(this);
+  }
+}
+
+function noop(): void {}

@@ -40,7 +40,9 @@ export interface Task<T> {
    * everything handed before it, and nothing else is handed over until it has finished.
    */
   readonly sequential?: boolean | undefined;
-  /** Runs that ended with the worker crashing under the task; at most `retries`. */
+  /** A replayed broadcast: its results are dropped, since the consumer saw them from the first run. */
+  readonly quiet?: boolean | undefined;
+  /** Runs that ended with the worker crashing under the task and counted as an attempt; at most `retries`. */
   attempts: number;
 }
 
@@ -52,6 +54,26 @@ export interface PushOptions {
   readonly sequential?: boolean | undefined;
   /** Put it before everything else waiting for its worker (a replayed broadcast). */
   readonly first?: boolean | undefined;
+  /** Drop its results (a replayed broadcast). */
+  readonly quiet?: boolean | undefined;
+}
+
+/**
+ * What a worker's slot tells the job a task belongs to. The slot owns the run while the
+ * worker has it; these are the run's ends, each called once, and its results before them.
+ */
+export interface RunOwner<T, R> {
+  /** A result of `task`. */
+  result(task: Task<T>, value: R, workerIndex: number): void;
+  /** `task` completed on worker `workerIndex`. */
+  completed(task: Task<T>): void;
+  /** `task` failed for good on worker `workerIndex` with `error` (already reported and counted). */
+  failed(task: Task<T>, error: LoopPoolError, workerIndex: number): void;
+  /**
+   * `task`'s worker ended under it and it goes again. A task any worker may run comes back
+   * to the job; a task for one worker only has been queued on that worker again, first.
+   */
+  retry(task: Task<T>): void;
 }
 
 /**
@@ -69,3 +91,15 @@ export interface Feed {
 export type Settled<T, R> =
   | { readonly status: 'fulfilled'; readonly value: R; readonly input: T; readonly index: number }
   | { readonly status: 'rejected'; readonly reason: LoopPoolError; readonly input: T; readonly index: number };
+
+/** A task handed to a worker, as its job holds it. */
+export interface HandedTask {
+  /** The job no longer wants it: the worker aborts its `ctx.signal` and nothing more is reported. */
+  cancel(): void;
+}
+
+/** A worker that can take a task, as a job sees it. */
+export interface TaskTaker<T, R> {
+  /** Hands `task` over; its ends go to `owner` (possibly before this returns). */
+  handOver(owner: RunOwner<T, R>, task: Task<T>): HandedTask;
+}

@@ -62,10 +62,10 @@ export class Monitor<T, R> {
     return ticks(Math.max(5, Math.floor(threshold / 2))).subscribe(() => {
       const blocked = this.engine.blocked(threshold);
       for (const index of warned) if (!blocked.some((b) => b.index === index)) warned.delete(index);
-      for (const { index, ms, run } of blocked) {
+      for (const { index, ms, task } of blocked) {
         if (warned.has(index)) continue;
         warned.add(index);
-        const warning = new LoopBlockedWarning(this.engine.workerNameOf(index), index, ms, threshold, run?.task.index, run?.task.input);
+        const warning = new LoopBlockedWarning(this.engine.workerNameOf(index), index, ms, threshold, task?.index, task?.input);
         this.statsd?.blocked(index);
         this.warnings.next(warning);
         this.report(warning);

@@ -1,9 +1,8 @@
-import { Observable, type Subscriber } from 'rxjs';
 import type { WorkerContext, WorkerDefinition } from '../worker/definition';
 import { ConcurrencyGate } from '../worker/gate';
 import { runTask } from '../worker/runTask';
 import { reviveError, serializeError } from './protocol';
-import type { PortListener, Transport, WorkerPort, WorkerSample } from './transport';
+import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from './transport';
 
 /**
  * Runs each "worker" in the calling thread: `process` is called directly and what it returns
@@ -18,8 +17,19 @@ export function inlineTransport<T, R, D>(
   return (index, listener) => new InlinePort(index, definition, workerData, concurrency, listener);
 }
 
-class InlinePort<T, R, D> implements WorkerPort<T, R> {
+/** A task handed to an inline worker and not ended. */
+interface InlineRun<R> {
+  readonly observer: RunObserver<R>;
+  readonly controller: AbortController;
+  started: boolean;
+  /** Stops the task's output once it runs; takes it out of the gate's queue before. */
+  stop: () => void;
+}
+
+class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
   readonly ready: Promise<void>;
+  /** The worker reports each start as it happens. */
+  readonly startsAtOnce = true;
   /** Set once `init` has finished; tasks that arrive earlier wait for `ready`. */
   private initialized = false;
   private stopped = false;
@@ -27,8 +37,9 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
   private readonly lifetime = new AbortController();
   /** Runs at most `concurrency` tasks at once, as a thread's runtime does. */
   private readonly gate: ConcurrencyGate;
-  /** Tasks handed over and not finished, with the means to stop each: what `kill` ends. */
-  private readonly running = new Map<Subscriber<R>, () => void>();
+  /** Tasks handed over and not ended, by ticket, in hand-over order. */
+  private readonly running = new Map<number, InlineRun<R>>();
+  private lastTicket = 0;
 
   constructor(
     readonly index: number,
@@ -40,6 +51,56 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
     this.gate = new ConcurrencyGate(concurrency);
     this.ready = this.initialize();
     this.ready.catch(() => {}); // the failure is reported through the listener
+  }
+
+  run(task: T, observer: RunObserver<R>): number {
+    const ticket = ++this.lastTicket;
+    const run: InlineRun<R> = { observer, controller: new AbortController(), started: false, stop: noop };
+    this.running.set(ticket, run);
+    if (this.initialized) this.enter(ticket, run, task);
+    else this.ready.then(() => this.enter(ticket, run, task), noop);
+    return ticket;
+  }
+
+  cancel(ticket: number): void {
+    const run = this.running.get(ticket);
+    if (!run) return;
+    this.running.delete(ticket);
+    run.controller.abort();
+    run.stop();
+    if (run.started) this.gate.leave();
+  }
+
+  /** An inline worker's loop is the caller's: if the caller can ask, the worker answers. */
+  probe(answered: () => void): void {
+    answered();
+  }
+
+  /** Stops every task as a thread's death would, and reports the worker as crashed. */
+  kill(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.lifetime.abort();
+    const running = [...this.running.values()];
+    this.running.clear();
+    for (const run of running) {
+      run.controller.abort();
+      run.stop();
+    }
+    this.listener.exited({
+      kind: 'crashed',
+      reason: 'unresponsive',
+      crash: 'unresponsive',
+      exitCode: 1,
+      tasks: running.map(({ observer, started }) => ({ observer, started, blocking: undefined, transferred: false })),
+    });
+  }
+
+  async terminate(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.lifetime.abort();
+    this.running.clear();
   }
 
   private initialize(): Promise<void> {
@@ -59,97 +120,28 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
     return Promise.resolve();
   }
 
-  get isReady(): boolean {
-    return this.initialized;
+  /** Queues the task at the gate; it starts when a place is free. */
+  private enter(ticket: number, run: InlineRun<R>, task: T): void {
+    if (this.stopped || !this.running.has(ticket)) return;
+    const withdraw = this.gate.enter(() => this.begin(ticket, run, task));
+    if (!run.started) run.stop = withdraw;
   }
 
-  run(task: T): Observable<R> {
-    return new Observable<R>((subscriber) => {
-      const controller = new AbortController();
-      let stop = noop;
-      let withdraw = noop;
-      let started = false;
-      let finished = false;
-      /** The task is over: free its place at the gate, if it had one. */
-      const finish = (): void => {
-        finished = true;
-        this.running.delete(subscriber);
-        if (started) this.gate.leave();
-      };
-      const begin = (): void => {
-        if (finished || this.stopped) return;
-        withdraw = this.gate.enter(() => {
-          started = true;
-          stop = runTask(() => this.definition.process(task, this.context(controller.signal)), {
-            next: (value) => subscriber.next(value),
-            error: (error) => {
-              finished = true;
-              this.running.delete(subscriber);
-              subscriber.error({ kind: 'threw', error: asError(error) });
-              this.gate.leave();
-            },
-            complete: () => {
-              finished = true;
-              this.running.delete(subscriber);
-              subscriber.complete();
-              this.gate.leave();
-            },
-          });
-        });
-      };
-      const cancel = (): void => {
-        if (finished) return;
-        if (!started) {
-          withdraw();
-          finished = true;
-          this.running.delete(subscriber);
-          return;
-        }
-        controller.abort();
-        stop();
-        finish();
-      };
-      this.running.set(subscriber, cancel);
-      if (this.initialized) begin();
-      else this.ready.then(begin, noop);
-      return cancel;
+  private begin(ticket: number, run: InlineRun<R>, task: T): void {
+    run.started = true;
+    run.observer.started();
+    if (!this.running.has(ticket)) return; // ended in `started` (the engine cancelled it)
+    const end = (): boolean => {
+      if (!this.running.delete(ticket)) return false;
+      this.gate.leave();
+      return true;
+    };
+    const stop = runTask(() => this.definition.process(task, this.context(run.controller.signal)), {
+      next: (value) => this.running.has(ticket) && run.observer.next(value),
+      error: (error) => end() && run.observer.error({ kind: 'threw', error: asError(error) }),
+      complete: () => end() && run.observer.complete(),
     });
-  }
-
-  /** An inline worker runs on the caller's loop: there is nothing of its own to measure. */
-  async sample(): Promise<WorkerSample> {
-    return { elu: undefined, figures: undefined };
-  }
-
-  /** An inline worker cannot block without blocking its caller. */
-  blocked(): undefined {
-    return undefined;
-  }
-
-  /** An inline worker's loop is the caller's: if the caller can ask, the worker answers. */
-  ping(answered: () => void): void {
-    answered();
-  }
-
-  /** Stops every task as a thread's death would, and reports the worker as crashed. */
-  kill(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.lifetime.abort();
-    // Newest first, so that ending a running task never starts a waiting one.
-    const running = [...this.running].reverse();
-    this.running.clear();
-    for (const [subscriber, cancel] of running) {
-      cancel();
-      subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'unresponsive' });
-    }
-    this.listener.failed({ kind: 'crashed', exitCode: 1, reason: 'unresponsive' });
-  }
-
-  async terminate(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.lifetime.abort();
+    if (this.running.has(ticket)) run.stop = stop;
   }
 
   private context(signal: AbortSignal): WorkerContext<D, R> {
@@ -162,9 +154,11 @@ class InlinePort<T, R, D> implements WorkerPort<T, R> {
   }
 
   private initFailed(error: unknown): Promise<never> {
-    const failure = { kind: 'load', reason: 'init threw', error: asError(error) } as const;
-    this.listener.failed(failure);
-    return Promise.reject(failure);
+    const tasks = [...this.running.values()].map(({ observer }) => ({ observer, started: false, blocking: false, transferred: false }));
+    this.running.clear();
+    const exit = { kind: 'load', reason: 'init threw', crash: 'exited', exitCode: 1, error: asError(error), tasks } as const;
+    this.listener.exited(exit);
+    return Promise.reject(exit);
   }
 }
 

@@ -33,6 +33,11 @@ export const Op = {
   stats: 12,
   /** worker → main: task `id` produced its last result `payload` and completed: `next` and `complete` in one triple. */
   last: 13,
+  /**
+   * worker → main: task `id` has started. Sent with the next batch, only for a task that has
+   * not ended by then (a task's results and its end say that it started).
+   */
+  started: 14,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];
@@ -53,12 +58,11 @@ export interface WorkerSetup {
   /** Tasks the worker runs at once; it queues the others it is sent. */
   readonly concurrency: number;
   /**
-   * Shared with the main thread: `[0]` holds the id (see {@link activityId}) of the task whose
-   * synchronous code runs now, 0 when none. Read when the worker stops answering, to tell the
-   * task that blocks its event loop from the tasks stuck behind it. `[1]` becomes 1 once the
-   * worker has loaded its module and run `init`: if the thread exits before the main thread
-   * has read the answer to `connect` (it comes on another channel), this says whether it
-   * crashed under a task or failed to load.
+   * Shared with the main thread, {@link activitySlots} int32s, so that what a worker was doing
+   * is known even when it dies without a word (out of memory, killed while stuck):
+   * `[activeSlot]` the id (see {@link activityId}) of the task whose code holds the event loop
+   * now, 0 when none; `[readySlot]` 1 once the module has loaded and `init` has run;
+   * `[startedSlot]` the id of the last task started (tasks start in the order they were sent).
    */
   readonly activity: SharedArrayBuffer;
   /**
@@ -70,21 +74,24 @@ export interface WorkerSetup {
   readonly heartbeatEvery: number;
 }
 
-/** What a worker measures of itself, since its previous report. */
-export interface WorkerFigures {
-  /** Event-loop delay percentiles, in milliseconds (from `perf_hooks.monitorEventLoopDelay`). */
-  readonly loopDelay: { readonly p50: number; readonly p99: number; readonly max: number };
-  /** V8 heap of the worker's isolate, in bytes. */
-  readonly heapUsed: number;
-  readonly heapTotal: number;
-}
-
-/** The slot of the activity buffer that says the worker is ready. */
+/** The int32 slots of the activity buffer (see {@link WorkerSetup.activity}). */
+export const activeSlot = 0;
 export const readySlot = 1;
+export const startedSlot = 2;
+export const activitySlots = 4;
+
+/** Task ids as the activity buffer holds them wrap around after this many. */
+const idRange = 0x7ffffffe;
 
 /** A task id as the activity buffer holds it: a positive int32. */
 export function activityId(id: number): number {
-  return (id % 0x7ffffffe) + 1;
+  return (id % idRange) + 1;
+}
+
+/** Whether task `id` is at or before the task whose activity id is `last`, ids being close together (in flight at once). */
+export function startedBy(id: number, last: number): boolean {
+  if (last === 0) return false;
+  return (last - activityId(id) + idRange) % idRange < idRange / 2;
 }
 
 /** Turns anything thrown into a {@link SerializedError}. */

@@ -1,13 +1,34 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
-import type { CrashReason } from '../errors';
-import { Observable, type Subscriber } from 'rxjs';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Batcher, type BatchTransfers } from './batcher';
-import { activityId, Op, readySlot, reviveError, type SerializedError, type WorkerFigures, type WorkerSetup } from './protocol';
+import {
+  activeSlot,
+  activityId,
+  activitySlots,
+  Op,
+  readySlot,
+  reviveError,
+  startedBy,
+  startedSlot,
+  type SerializedError,
+  type WorkerSetup,
+} from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
-import type { PortListener, TaskFailure, Transport, WorkerFailure, WorkerPort, WorkerSample } from './transport';
+import type {
+  Introspectable,
+  LoopWatch,
+  PortListener,
+  Probeable,
+  RunObserver,
+  TaskAtExit,
+  Transport,
+  WorkerExit,
+  WorkerFigures,
+  WorkerPort,
+  WorkerSample,
+} from './transport';
 
 /** How long (ms) to wait for a worker's figures before reporting without them. */
 const sampleTimeout = 1_000;
@@ -38,17 +59,27 @@ export function threadsTransport<T, R>(modulePath: string, options: ThreadsTrans
 
 type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectResult> };
 
+/** A task sent to the worker and not ended. */
+interface Sent<R> {
+  readonly observer: RunObserver<R>;
+  /** The worker said it started (or sent a result). */
+  started: boolean;
+  /** Its input was transferred, not copied. */
+  readonly transferred: boolean;
+}
+
 /**
  * One worker thread. threads.js spawns it and carries one call, `connect`, which hands the
  * worker a MessagePort; every task and result then travels on that port in batches, so a
- * task costs no threads.js call (each call would add a listener for as long as it runs).
+ * task costs no threads.js call. A shared buffer tells what the worker was doing when it
+ * died without a word: which task held its loop, and which task it started last.
  */
-class ThreadPort<T, R> implements WorkerPort<T, R> {
+class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable {
   readonly ready: Promise<void>;
   /** Resolves when the thread has exited, for whatever reason. */
   private readonly exit: Promise<void> = Promise.resolve();
-  /** Tasks sent and not yet finished, by id: where the worker's answers go, and the caller's key for each. */
-  private readonly running = new Map<number, { readonly subscriber: Subscriber<R>; readonly key: unknown }>();
+  /** Tasks sent and not yet ended, by id (the ticket), in the order they were sent. */
+  private readonly running = new Map<number, Sent<R>>();
   /** Id of the last task sent; ids start at 1. */
   private lastId = 0;
   /** Triples waiting for the flush at the end of this turn. */
@@ -58,6 +89,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private flushScheduled = false;
   /** This side of the worker's MessagePort. */
   private readonly port: MessagePort;
+  /** The worker's side, until `connect` has transferred it: closed here if the worker never got it. */
+  private readonly workerEnd: MessagePort;
   private readonly batcher: Batcher;
   private readonly thread: Worker | undefined;
   private state: 'starting' | 'ready' | 'stopped' = 'starting';
@@ -69,8 +102,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private fatal = false;
   /** Set when `kill` ended the thread. */
   private killed = false;
-  /** `[0]`: the id of the task whose synchronous code the worker runs now; `[1]`: 1 once it is ready. See `WorkerSetup.activity`. */
-  private readonly activity = new Int32Array(new SharedArrayBuffer(8));
+  /** Shared with the worker: see `WorkerSetup.activity`. */
+  private readonly activity = new Int32Array(new SharedArrayBuffer(activitySlots * 4));
   /** `[0]`: when the worker's loop last turned (`Date.now()`), if `blockingThreshold` is set. */
   private readonly heartbeat: Float64Array | undefined;
   /** Stats requests sent and not yet answered, by id. */
@@ -78,7 +111,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
   private lastSample = 0;
   /** The worker's event-loop utilization at the previous sample, to measure the next one from. */
   private previousElu: EventLoopUtilization | undefined;
-  /** When killed: the activity id of the task that blocked the worker, 0 if none was running. */
+  /** When killed: the activity id of the task that held the loop, 0 if none. */
   private blockedBy = 0;
   /** Pings sent and not yet answered, by id. */
   private readonly pings = new Map<number, () => void>();
@@ -96,6 +129,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     this.ready.catch(noop); // the failure is reported through the listener
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.workerEnd = port2;
     this.batcher = new Batcher(port1);
     port1.on('message', (batch: unknown[]) => this.receive(batch));
     try {
@@ -106,7 +140,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     } catch (error) {
       this.state = 'stopped';
       port1.close();
-      this.fail({ kind: 'unserializable', subject: 'workerData', reason: messageOf(error) });
+      port2.close();
+      this.loadFailed(`workerData cannot be cloned: ${messageOf(error)}`, undefined, true);
       return;
     }
     this.thread.on('error', (error) => (this.lastError = error));
@@ -121,26 +156,19 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     });
   }
 
-  get isReady(): boolean {
-    return this.state === 'ready';
+  run(task: T, observer: RunObserver<R>): number {
+    const id = ++this.lastId;
+    const transfer = this.options.transfer?.(task as never);
+    this.running.set(id, { observer, started: false, transferred: transfer !== undefined && transfer.length > 0 });
+    if (this.state !== 'stopped') this.send(Op.run, id, task, transfer);
+    return id;
   }
 
-  run(task: T, key?: unknown): Observable<R> {
-    return new Observable<R>((subscriber) => {
-      if (this.state === 'stopped') {
-        subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited' } satisfies TaskFailure);
-        return;
-      }
-      const id = ++this.lastId;
-      this.running.set(id, { subscriber, key });
-      this.send(Op.run, id, task, this.options.transfer?.(task as never));
-      return () => {
-        if (this.running.delete(id) && this.state !== 'stopped') this.send(Op.cancel, id, 0);
-      };
-    });
+  cancel(ticket: number): void {
+    if (this.running.delete(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
   }
 
-  ping(answered: () => void): void {
+  probe(answered: () => void): void {
     const id = ++this.lastPing;
     this.pings.set(id, answered);
     this.send(Op.ping, id, 0);
@@ -166,17 +194,15 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     return { elu: elu?.utilization, figures };
   }
 
-  blocked(): { readonly ms: number; readonly key: unknown } | undefined {
+  blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
     if (!this.heartbeat || this.state !== 'ready' || this.heartbeat[0] === 0) return undefined;
-    const busy = Atomics.load(this.activity, 0);
-    const entry = busy === 0 ? undefined : [...this.running].find(([id]) => activityId(id) === busy)?.[1];
-    return { ms: Date.now() - this.heartbeat[0]!, key: entry?.key };
+    return { ms: Date.now() - this.heartbeat[0]!, observer: this.holder(Atomics.load(this.activity, activeSlot))?.observer };
   }
 
   kill(): void {
     if (this.state === 'stopped' || this.killed) return;
     this.killed = true;
-    this.blockedBy = Atomics.load(this.activity, 0);
+    this.blockedBy = Atomics.load(this.activity, activeSlot);
     void this.thread?.terminate();
   }
 
@@ -190,7 +216,6 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     const graceful = this.state === 'ready';
     this.state = 'stopped';
     this.running.clear();
-    this.settleReady?.reject({ kind: 'load', reason: 'the worker was stopped before it was ready' } satisfies WorkerFailure);
     this.settleReady = undefined;
     if (graceful) {
       this.outbox.push(Op.stop, 0, 0);
@@ -205,6 +230,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       clearTimeout(timer);
     }
     this.port.close();
+    this.workerEnd.close();
   }
 
   private async connect(port: MessagePort): Promise<void> {
@@ -236,17 +262,29 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       const payload = batch[i + 2];
       switch (op) {
         case Op.next:
-          this.running.get(id)?.subscriber.next(payload as R);
+          this.running.get(id)?.observer.next(payload as R);
           break;
-        case Op.last:
-          this.running.get(id)?.subscriber.next(payload as R);
-          this.settle(Op.complete, id, 0);
+        case Op.last: {
+          const sent = this.running.get(id);
+          if (!sent) break;
+          this.running.delete(id);
+          sent.observer.next(payload as R);
+          sent.observer.complete();
           break;
+        }
+        case Op.started: {
+          const sent = this.running.get(id);
+          if (sent && !sent.started) {
+            sent.started = true;
+            sent.observer.started();
+          }
+          break;
+        }
         case Op.emit:
           this.listener.emitted(payload as R);
           break;
         case Op.emitUnserializable:
-          this.listener.failed({ kind: 'unserializable', subject: 'emitted value', reason: payload as string });
+          this.listener.unsendable(payload as string);
           break;
         case Op.fatal:
           this.lastError = reviveError(payload as SerializedError);
@@ -268,12 +306,12 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
 
   /** The task's last message: it completed or failed. */
   private settle(op: Op, id: number, payload: unknown): void {
-    const subscriber = this.running.get(id)?.subscriber;
-    if (!subscriber) return;
+    const sent = this.running.get(id);
+    if (!sent) return;
     this.running.delete(id);
-    if (op === Op.complete) subscriber.complete();
-    else if (op === Op.error) subscriber.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
-    else subscriber.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+    if (op === Op.complete) sent.observer.complete();
+    else if (op === Op.error) sent.observer.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
+    else sent.observer.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
   }
 
   private send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
@@ -306,11 +344,18 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
       try {
         this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
       } catch (error) {
-        const subscriber = this.running.get(id)?.subscriber;
+        const sent = this.running.get(id);
         this.running.delete(id);
-        subscriber?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
+        sent?.observer.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
       }
     }
+  }
+
+  /** The task whose activity id is `active`, if it is still running. */
+  private holder(active: number): Sent<R> | undefined {
+    if (active === 0) return undefined;
+    for (const [id, sent] of this.running) if (activityId(id) === active) return sent;
+    return undefined;
   }
 
   private exited(code: number): void {
@@ -318,25 +363,31 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     setImmediate(() => {
       if (this.state === 'stopped') return;
       if (!this.drain()) return;
-      // The worker may have been ready, and crashed under a task, before the answer to connect arrived.
-      const unseenReady = this.state === 'starting' && Atomics.load(this.activity, readySlot) === 1;
-      const wasReady = this.state === 'ready' || unseenReady;
+      // The worker may have been ready, and died under a task, before the answer to connect arrived.
+      const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
       this.state = 'stopped';
       this.port.close();
-      const error = this.lastError;
-      const reason = this.crashReason();
-      const running = [...this.running];
-      this.running.clear();
-      const stuck = (id: number): boolean | undefined =>
-        reason !== 'unresponsive' || this.blockedBy === 0 ? undefined : activityId(id) === this.blockedBy;
-      for (const [id, { subscriber }] of running) {
-        subscriber.error({ kind: 'crashed', exitCode: code, reason, error, stuck: stuck(id), unseenReady } satisfies TaskFailure);
+      this.workerEnd.close();
+      if (!wasReady) {
+        this.loadFailed(`the thread exited with code ${code} while loading`, this.lastError);
+        return;
       }
-      if (wasReady) {
-        this.settleReady?.resolve();
-        this.settleReady = undefined;
-        this.listener.failed({ kind: 'crashed', exitCode: code, reason, error });
-      } else this.fail({ kind: 'load', reason: `the thread exited with code ${code} while loading`, error });
+      this.settleReady?.resolve();
+      this.settleReady = undefined;
+      const crash = this.killed ? 'unresponsive' : (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
+      const active = this.killed ? this.blockedBy : Atomics.load(this.activity, activeSlot);
+      const lastStarted = Atomics.load(this.activity, startedSlot);
+      const tasks: Array<TaskAtExit<R>> = [];
+      for (const [id, sent] of this.running) {
+        tasks.push({
+          observer: sent.observer,
+          started: sent.started || startedBy(id, lastStarted),
+          blocking: active !== 0 && activityId(id) === active,
+          transferred: sent.transferred,
+        });
+      }
+      this.running.clear();
+      this.listener.exited({ kind: 'crashed', reason: crash, crash, exitCode: code, error: this.lastError, tasks });
     });
   }
 
@@ -352,25 +403,19 @@ class ThreadPort<T, R> implements WorkerPort<T, R> {
     return this.state !== 'stopped';
   }
 
-  private crashReason(): CrashReason {
-    if (this.killed) return 'unresponsive';
-    if ((this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out of memory';
-    return this.fatal ? 'uncaught error' : 'exited';
-  }
-
-  /** The worker will not be ready: fail the tasks handed to it (they are sent elsewhere), report, and stop it. */
+  /** The worker will not be ready: report why, with its tasks (none started), and stop it. */
   private abandon(reason: string, error: Error | undefined): void {
-    const running = [...this.running.values()];
-    this.running.clear();
-    for (const { subscriber } of running) subscriber.error({ kind: 'crashed', exitCode: 1, reason: 'exited', error } satisfies TaskFailure);
-    this.fail({ kind: 'load', reason, error });
+    this.loadFailed(reason, error);
     void this.terminate();
   }
 
-  private fail(failure: WorkerFailure): void {
-    this.settleReady?.reject(failure);
+  private loadFailed(reason: string, error: Error | undefined, workerDataUnsendable = false): void {
+    const tasks = [...this.running.values()].map(({ observer, transferred }) => ({ observer, started: false, blocking: false, transferred }));
+    this.running.clear();
+    const exit: WorkerExit<R> = { kind: 'load', reason, crash: 'exited', exitCode: this.exitCode ?? 1, error, tasks, workerDataUnsendable };
+    this.settleReady?.reject(exit);
     this.settleReady = undefined;
-    this.listener.failed(failure);
+    this.listener.exited(exit);
   }
 }
 

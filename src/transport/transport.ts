@@ -1,86 +1,134 @@
-import type { Observable } from 'rxjs';
 import type { CrashReason } from '../errors';
-import type { WorkerFigures } from './protocol';
 
 /**
- * Why a task ended without completing. Ports report failures in these terms; the engine,
- * which knows the input and its index, turns them into the public error classes.
+ * The contract between the engine and one worker, wherever it runs: a thread, an inline
+ * worker in the calling thread, and later a process or a worker on another host. The core
+ * ({@link WorkerPort}) needs no shared memory and no synchronous answer from the worker; the
+ * extras ({@link Probeable}, {@link LoopWatch}, {@link Introspectable}) are capabilities a port
+ * may add, and the engine checks for them.
+ *
+ * The worker, not the main thread, says what it runs: a port reports when a task has started
+ * and when it has ended, and, when its worker dies, what it knows of each task it still had.
  */
+
+/** Why a task ended without completing, on a worker that goes on. */
 export type TaskFailure =
   /** The handler threw, its Promise rejected or its stream errored. */
   | { readonly kind: 'threw'; readonly error: Error }
   /** The task or one of its results could not be structured-cloned. */
-  | { readonly kind: 'unserializable'; readonly subject: 'task' | 'result'; readonly reason: string }
-  /**
-   * The worker ended while the task was handed to it. When it was killed for not answering,
-   * `stuck` says whether this task's synchronous code was what blocked its event loop
-   * (`undefined`: not known). `unseenReady` is true when the worker had become ready, and so
-   * may have run the task, but died before the port could say so.
-   */
-  | {
-      readonly kind: 'crashed';
-      readonly exitCode: number;
-      readonly reason: CrashReason;
-      readonly error?: Error | undefined;
-      readonly stuck?: boolean | undefined;
-      readonly unseenReady?: boolean | undefined;
-    }
-  /** The task ran past `taskTimeout` (reported by the engine, not by ports). */
-  | { readonly kind: 'timeout'; readonly timeout: number };
+  | { readonly kind: 'unserializable'; readonly subject: 'task' | 'result'; readonly reason: string };
 
-/** Something wrong with a worker as a whole, tied to no task. */
-export type WorkerFailure =
-  /** The module could not be loaded, never called `defineWorker`, or `init` failed (tasks handed to it fail as crashed). */
-  | { readonly kind: 'load'; readonly reason: string; readonly error?: Error | undefined }
-  /** The worker ended after it was ready (its tasks have been failed with the same). */
-  | { readonly kind: 'crashed'; readonly exitCode: number; readonly reason: CrashReason; readonly error?: Error | undefined }
-  /** A value sent with `ctx.emit`, or `workerData`, could not be structured-cloned. */
-  | { readonly kind: 'unserializable'; readonly subject: 'emitted value' | 'workerData'; readonly reason: string };
+/** Where a port reports what happens to one task. */
+export interface RunObserver<R> {
+  /**
+   * The worker has started the task's code. It may come late (with the worker's next message)
+   * and is implied by the task's first result or its end, which may come without it.
+   */
+  started(): void;
+  /** One result. */
+  next(value: R): void;
+  /** The task completed; nothing follows. */
+  complete(): void;
+  /** The task failed on a worker that goes on; nothing follows. */
+  error(failure: TaskFailure): void;
+}
+
+/** What a port knew of one unfinished task when its worker ended. */
+export interface TaskAtExit<R> {
+  readonly observer: RunObserver<R>;
+  /** Whether the task's code had started on the worker; undefined when the port cannot tell. */
+  readonly started: boolean | undefined;
+  /** Whether the task's code held the worker's event loop when it ended; undefined when the port cannot tell. */
+  readonly blocking: boolean | undefined;
+  /** Whether the task's input was transferred (moved) to the worker: it no longer exists on this side. */
+  readonly transferred: boolean;
+}
+
+/** How a worker ended. */
+export interface WorkerExit<R> {
+  /**
+   * `'load'`: it never became ready (its module failed to load, `init` threw, or it exited
+   * first). `'crashed'`: it ended after it was ready.
+   */
+  readonly kind: 'load' | 'crashed';
+  /** For `'load'`: what went wrong, in words. */
+  readonly reason: string;
+  /** For `'crashed'`: what ended it. */
+  readonly crash: CrashReason;
+  readonly exitCode: number;
+  readonly error?: Error | undefined;
+  /** For `'load'`: the worker could not start because `workerData` could not be cloned (`reason` says why). */
+  readonly workerDataUnsendable?: boolean;
+  /** Every task handed to the worker that had not ended, in the order they were handed over. */
+  readonly tasks: ReadonlyArray<TaskAtExit<R>>;
+}
 
 /** How a port tells the engine about things that belong to no task. */
 export interface PortListener<R> {
   /** A value the worker sent with `ctx.emit`. */
   emitted(value: R): void;
-  /** The worker failed; it may call this before the port's constructor returns. */
-  failed(failure: WorkerFailure): void;
+  /** A value the worker sent with `ctx.emit` could not be cloned; it is dropped, the worker goes on. */
+  unsendable(reason: string): void;
+  /**
+   * The worker ended, or will never be ready. Called once, never after `terminate()`, and
+   * possibly before the port's constructor returns.
+   */
+  exited(exit: WorkerExit<R>): void;
 }
 
-/**
- * What the engine needs from one worker, wherever it runs. The engine never sees a thread:
- * the threads.js transport and the in-process transport both implement this.
- */
+/** The core every port implements. */
 export interface WorkerPort<T, R> {
   readonly index: number;
-  /** Resolves once the worker has run `init`; rejects with a {@link WorkerFailure} if it cannot. */
+  /** Resolves once the worker has run `init`; rejects with the {@link WorkerExit} if it never will (`exited` gets it too). */
   readonly ready: Promise<void>;
-  /** True once `ready` has resolved (known at once, for callers that cannot wait a microtask). */
-  readonly isReady: boolean;
   /**
-   * Runs one task. Subscribing sends it; each value is one result; completion ends the task.
-   * Errors are {@link TaskFailure}s. Unsubscribing before the end cancels it in the worker.
+   * True when the port reports `started` at the very moment a task starts (an inline worker).
+   * Otherwise a task may start, and block its worker, before the engine hears of it.
    */
-  run(task: T, key?: unknown): Observable<R>;
+  readonly startsAtOnce?: boolean;
   /**
-   * Calls `answered` once the worker has read everything sent to it so far: proof that its
-   * event loop turns. A worker stuck in a long synchronous task never answers.
+   * Hands a task to the worker; what happens to it goes to `observer`, until it ends or is
+   * cancelled. A worker runs tasks in the order they were handed over.
+   * @returns a ticket for {@link cancel}.
    */
-  ping(answered: () => void): void;
-  /** Ends an unresponsive worker now: its tasks fail as crashed, and `failed` is called. */
+  run(task: T, observer: RunObserver<R>): number;
+  /** The engine no longer wants task `ticket`: the worker aborts its `ctx.signal`; nothing more is reported of it. */
+  cancel(ticket: number): void;
+  /** Ends the worker now, as a crash: `exited` follows, with reason `'unresponsive'`. */
   kill(): void;
-  /** Measures the worker: its event-loop utilization since the previous sample, and its own figures if it answers. */
-  sample(): Promise<WorkerSample>;
-  /**
-   * How long the worker's event loop has not turned (from its heartbeat, when
-   * `blockingThreshold` is set), and the `key` of the task whose code runs now, if any.
-   */
-  blocked(): { readonly ms: number; readonly key: unknown } | undefined;
-  /** Stops the worker; running tasks are dropped without notification. */
+  /** Stops the worker; its tasks are dropped and nothing more is reported. */
   terminate(): Promise<void>;
+}
+
+/** A port that can tell whether its worker's event loop turns. */
+export interface Probeable {
+  /** Calls `answered` once the worker has read everything sent to it so far. A stuck worker never answers. */
+  probe(answered: () => void): void;
+}
+
+/** A port that can tell, without asking the worker, whether its loop is blocked and by which task. */
+export interface LoopWatch<R> {
+  /** How long the worker's loop has not turned, and the task whose code runs there, if known. */
+  blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined;
+}
+
+/** A port whose worker measures itself. */
+export interface Introspectable {
+  sample(): Promise<WorkerSample>;
+}
+
+/** What a worker measures of itself, since its previous report. */
+export interface WorkerFigures {
+  /** Event-loop delay percentiles, in milliseconds. */
+  readonly loopDelay: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** V8 heap of the worker's isolate, in bytes. */
+  readonly heapUsed: number;
+  readonly heapTotal: number;
 }
 
 /** A measurement of one worker. */
 export interface WorkerSample {
-  /** Event-loop utilization (0 to 1) since the previous sample; undefined where unknown (inline). */
+  /** Event-loop utilization (0 to 1) since the previous sample; undefined where unknown. */
   readonly elu: number | undefined;
   /** What the worker reported of itself; undefined if it did not answer in time. */
   readonly figures: WorkerFigures | undefined;
@@ -88,3 +136,16 @@ export interface WorkerSample {
 
 /** Starts worker number `index` and returns its port. */
 export type Transport<T, R> = (index: number, listener: PortListener<R>) => WorkerPort<T, R>;
+
+/** The port's capabilities, where it has them. */
+export function canProbe<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Probeable) | undefined {
+  return typeof (port as Partial<Probeable>).probe === 'function' ? (port as WorkerPort<T, R> & Probeable) : undefined;
+}
+
+export function canWatch<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & LoopWatch<R>) | undefined {
+  return typeof (port as Partial<LoopWatch<R>>).blocked === 'function' ? (port as WorkerPort<T, R> & LoopWatch<R>) : undefined;
+}
+
+export function canSample<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Introspectable) | undefined {
+  return typeof (port as Partial<Introspectable>).sample === 'function' ? (port as WorkerPort<T, R> & Introspectable) : undefined;
+}

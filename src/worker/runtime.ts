@@ -2,8 +2,10 @@ import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
-import { activityId, Op, serializeError, type WorkerFigures } from '../transport/protocol';
+import { activeSlot, activityId, Op, serializeError, startedSlot } from '../transport/protocol';
+import type { WorkerFigures } from '../transport/transport';
 import type { WorkerContext, WorkerDefinition } from './definition';
+import { trackContinuations } from './activity';
 import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
 
@@ -32,6 +34,13 @@ export class WorkerRuntime<T, R, D> {
   /** Runs at most `concurrency` tasks at once; the others wait here, in order. */
   readonly gate: ConcurrencyGate;
   private readonly batcher: Batcher;
+  /** Tasks started since the last flush: those still running then are reported as started. */
+  private unreported: Array<TaskRun<T, R, D>> = [];
+  /**
+   * Whether `activity[activeSlot]` follows each task's continuations (see `trackContinuations`);
+   * otherwise, with one task at a time, it names the running task from its start to its end.
+   */
+  private readonly tracksContinuations: boolean;
 
   constructor(
     private readonly port: MessagePort,
@@ -39,13 +48,15 @@ export class WorkerRuntime<T, R, D> {
     readonly index: number,
     readonly workerData: D,
     concurrency: number,
-    /** `[0]`: the task whose synchronous code runs now; see `WorkerSetup.activity`. */
+    /** Shared with the main thread: which task holds the loop, which started last; see `WorkerSetup.activity`. */
     private readonly activity: Int32Array,
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
     private readonly exit: () => void,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
     this.batcher = new Batcher(port);
+    this.tracksContinuations = concurrency > 1;
+    if (this.tracksContinuations) trackContinuations(activity);
   }
 
   /** Runs `init`. */
@@ -120,27 +131,51 @@ export class WorkerRuntime<T, R, D> {
   private startTask(id: number, task: T): void {
     const run = new TaskRun(this, id);
     this.running.set(id, run);
-    run.withdraw = this.gate.enter(() => {
-      run.started = true;
-      const outer = Atomics.exchange(this.activity, 0, activityId(id));
-      run.stop = runTask(() => this.definition.process(task, run), run);
-      Atomics.store(this.activity, 0, outer);
-    });
+    let entered = false;
+    run.withdraw = this.gate.enter(() => this.begin(run, task, entered));
+    entered = true;
+  }
+
+  /**
+   * Starts a task's code. A task that waited at the gate starts when an earlier one ends: the
+   * outbox, which holds that end, is posted first (with this task's start), so that if this
+   * task ends the thread without a word (out of memory, killed while stuck), what the earlier
+   * one produced is not lost with it. Tasks started as they arrive are reported with the batch.
+   */
+  private begin(run: TaskRun<T, R, D>, task: T, waited: boolean): void {
+    run.started = true;
+    const id = activityId(run.id);
+    Atomics.store(this.activity, startedSlot, id);
+    if (waited) {
+      this.send(Op.started, run.id, 0);
+      this.flush();
+    } else {
+      this.unreported.push(run);
+      this.scheduleFlush();
+    }
+    const outer = this.activity[activeSlot]!;
+    this.activity[activeSlot] = id;
+    run.stop = runTask(() => this.definition.process(task, run), run);
+    if (this.tracksContinuations) this.activity[activeSlot] = outer;
   }
 
   /** Called by a task run when it ends, whichever way. */
-  finished(id: number): void {
-    this.running.delete(id);
+  finished(run: TaskRun<T, R, D>): void {
+    this.running.delete(run.id);
+    if (!this.tracksContinuations && this.activity[activeSlot] === activityId(run.id)) this.activity[activeSlot] = 0;
   }
 
   send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
     if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     this.outbox.push(op, id, payload);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flush);
-    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(this.flush);
   }
 
   /**
@@ -154,9 +189,13 @@ export class WorkerRuntime<T, R, D> {
     else this.send(Op.complete, id, 0);
   }
 
-  /** Posts every triple waiting in the outbox now. */
+  /** Posts every triple waiting in the outbox now, with the starts of tasks that have not ended. */
   readonly flush = (): void => {
     this.flushScheduled = false;
+    if (this.unreported.length > 0) {
+      for (const run of this.unreported) if (!run.ended) this.outbox.push(Op.started, run.id, 0);
+      this.unreported = [];
+    }
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
     const transfers = this.transfers;
@@ -196,13 +235,14 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   withdraw: () => void = noop;
   /** Set when the gate lets the task start. */
   started = false;
+  /** Set once the task has ended, whichever way. */
+  ended = false;
   /** Created on first read of `signal`: most tasks never look at it. */
   private controller: AbortController | undefined;
-  private ended = false;
 
   constructor(
     private readonly runtime: WorkerRuntime<T, R, D>,
-    private readonly id: number,
+    readonly id: number,
   ) {}
 
   get index(): number {
@@ -251,11 +291,10 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
 
   /**
    * Frees the task's place: the gate may start the next task at once, inside this call. So the
-   * task's end is queued before: if that next task ends the thread (`process.exit`), the exit
-   * flush still sends it, and the main thread does not run this task again.
+   * task's end is queued before, and the runtime posts it before that next task runs.
    */
   private release(): void {
-    this.runtime.finished(this.id);
+    this.runtime.finished(this);
     if (this.started) this.runtime.gate.leave();
   }
 }
