@@ -271,16 +271,16 @@ export function resolveOptions<D, T>(
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
     retries: count('retries', options.retries, 1),
     maxRestarts: count('maxRestarts', options.maxRestarts, 10),
-    taskTimeout: options.taskTimeout === undefined ? undefined : positiveInteger('taskTimeout', options.taskTimeout, 0),
-    gracePeriod: count('gracePeriod', options.gracePeriod, 1_000),
+    taskTimeout: options.taskTimeout === undefined ? undefined : milliseconds('taskTimeout', options.taskTimeout, 0),
+    gracePeriod: milliseconds('gracePeriod', options.gracePeriod, 1_000, 0),
     resourceLimits: resourceLimits(options.resourceLimits),
     stopOnSignals: boolean('stopOnSignals', options.stopOnSignals, false),
     name: text('name', options.name, 'looppool'),
-    statsInterval: positiveInteger('statsInterval', options.statsInterval, 10_000),
+    statsInterval: milliseconds('statsInterval', options.statsInterval, 10_000),
     onStats: callback('onStats', options.onStats),
     metrics: metrics(options.metrics),
     blockingThreshold:
-      options.blockingThreshold === undefined ? undefined : positiveInteger('blockingThreshold', options.blockingThreshold, 0),
+      options.blockingThreshold === undefined ? undefined : milliseconds('blockingThreshold', options.blockingThreshold, 0),
     onError: callback('onError', options.onError),
     transfer: callback('transfer', options.transfer),
   };
@@ -360,7 +360,7 @@ function metrics(value: unknown): MetricsOptions | undefined {
   return {
     statsd,
     ...(prefix === undefined ? {} : { prefix: text('metrics.prefix', prefix, '') }),
-    ...(interval === undefined ? {} : { interval: positiveInteger('metrics.interval', interval, 0) }),
+    ...(interval === undefined ? {} : { interval: milliseconds('metrics.interval', interval, 0) }),
   };
 }
 
@@ -392,6 +392,22 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
   }
   if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** The longest delay (ms) a Node timer keeps; a longer one fires after 1 ms. */
+const maxTimer = 2 ** 31 - 1;
+
+/** A duration for a timer: an integer from `min` (1 by default) to {@link maxTimer} milliseconds. */
+function milliseconds(name: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const least = min === 0 ? 'a non-negative integer' : 'a positive integer';
+  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be ${least} of milliseconds, got ${show(value)}`);
+  if (!Number.isInteger(value) || value < min || value > maxTimer) {
+    throw new RangeError(
+      `Expected \`${name}\` to be ${least} of milliseconds, at most ${maxTimer} (2^31 - 1, the longest timer Node keeps; longer ones fire at once), got ${show(value)}`,
+    );
   }
   return value;
 }

@@ -1,4 +1,4 @@
-import { loopPool } from 'looppool';
+import { createPool, loopPool } from 'looppool';
 
 /** Option validation needs no thread: every rule throws synchronously from loopPool(...). */
 describe('loopPool validates its arguments at once', () => {
@@ -37,6 +37,25 @@ describe('loopPool validates its arguments at once', () => {
     expect(() => loopPool(worker, { ordered: 'yes' as unknown as boolean })).toThrow(
       new TypeError('Expected `ordered` to be a boolean, got "yes" (string)'),
     );
+  });
+
+  // Node keeps a timer of at most 2^31 - 1 ms; a longer one fires after 1 ms, which would time
+  // every task out at once and kill healthy workers.
+  it.each(['taskTimeout', 'gracePeriod', 'statsInterval', 'blockingThreshold'] as const)(
+    '%s: at most 2^31 - 1 ms, the longest timer Node keeps',
+    (name) => {
+      for (const make of [() => loopPool(worker, { [name]: 2 ** 31 }), () => createPool(worker, { [name]: 2 ** 31 })]) {
+        expect(make).toThrow(RangeError);
+        expect(make).toThrow(
+          `Expected \`${name}\` to be a ${name === 'gracePeriod' ? 'non-negative' : 'positive'} integer of milliseconds, at most 2147483647 (2^31 - 1, the longest timer Node keeps; longer ones fire at once), got 2147483648 (number)`,
+        );
+      }
+      expect(typeof loopPool(worker, { [name]: 2 ** 31 - 1 })).toBe('function');
+    },
+  );
+
+  it('metrics.interval: at most 2^31 - 1 ms', () => {
+    expect(() => loopPool(worker, { metrics: { statsd: {}, interval: 2 ** 31 } })).toThrow(/`metrics.interval`.*at most 2147483647/);
   });
 
   it('an unknown option, such as a typo', () => {
