@@ -13,25 +13,83 @@ export type Fault =
   | 'spin' // blocks the event loop: TaskTimeoutError, worker replaced
   | 'oom' // allocates until the heap limit: WorkerCrashError 'out of memory'
   | 'poison-init' // sets a flag that makes every later init exit: a crash loop
-  | 'busy'; // blocks the event loop for 300 ms, then returns
+  | 'busy' // blocks the event loop for 300 ms, then returns
+  // Added for the supervision tests (test/supervision.test.ts). The ones that count their runs
+  // keep the count of task `id` in `[8 + id]`, like 'crash-once'.
+  | 'ms' // resolves with its id after a 1 ms timer
+  | 'sleep' // resolves with its id after a `ms` ms timer (default 200)
+  | 'spin-after-await' // awaits a 1 ms timer, then blocks the event loop for ever
+  | 'exit-now' // counts its run, then process.exit(7), every time
+  | 'sleep-then-crash-once' // waits `ms` ms (default 300); on the first run of this id it then exits, later runs resolve with the id
+  | 'oom-counted' // counts its run, then allocates until the heap limit, like 'oom'
+  | 'sleep-then-busy' // counts its run, awaits a 1 ms timer, then blocks the event loop for `ms` ms (default 300) and returns its id
+  | 'stream' // an AsyncIterable of `${id}.0`, `${id}.1`, `${id}.2`, a timer turn apart
+  | 'stream-then-exit' // the same, then on the first run of this id exits the thread instead of completing
+  | 'observable-then-exit' // the same as an Observable (a bare Subscribable: the worker loads no RxJS)
+  | 'bytes' // resolves with the byteLength of `buf`, as the worker received it
+  | 'bytes-crash-once'; // exits on the first run of this id; later runs resolve with the byteLength of `buf`
 
 export interface FaultTask {
   id: number;
   fault: Fault;
+  /** Milliseconds, for the faults that wait or block: 'sleep', 'sleep-then-crash-once', 'sleep-then-busy'. */
+  ms?: number;
+  /** A buffer for the 'bytes' faults, to be transferred (the pool's `transfer` option). */
+  buf?: ArrayBuffer;
 }
 
 /**
- * Shared counters: `[0]` aborted signals, `[1]` init runs, `[2]` poisoned flag, and from
- * `[8]`, runs per task id (for 'crash-once').
+ * Shared counters: `[0]` aborted signals, `[1]` init runs, `[2]` poisoned flag, `[3]` hold
+ * flag and `[4]` release (see `init`), and from `[8]`, runs per task id (for 'crash-once' and
+ * the faults that count their runs).
  */
 export type FaultCounters = Int32Array;
+
+const timer = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Blocks the event loop for `ms` ms. */
+function block(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
+/** `${id}.0`, `${id}.1`, `${id}.2`, a timer turn apart; then, if `exitFirst` and this is the first run of `id`, the thread exits. */
+async function* stream(id: number, counters: FaultCounters, exitFirst: boolean): AsyncIterable<string> {
+  const run = exitFirst ? Atomics.add(counters, 8 + id, 1) : 1;
+  for (let value = 0; value < 3; value++) {
+    await timer(1);
+    yield `${id}.${value}`;
+  }
+  if (run === 0) process.exit(7);
+}
+
+/** What `stream` yields, as a bare Subscribable. */
+function observable(id: number, counters: FaultCounters): { subscribe(observer: { next(v: string): void; complete(): void }): { unsubscribe(): void } } {
+  return {
+    subscribe(observer) {
+      const run = Atomics.add(counters, 8 + id, 1);
+      let value = 0;
+      const tick = setInterval(() => {
+        observer.next(`${id}.${value++}`);
+        if (value < 3) return;
+        clearInterval(tick);
+        if (run === 0) process.exit(7);
+        observer.complete();
+      }, 1);
+      return { unsubscribe: () => clearInterval(tick) };
+    },
+  };
+}
 
 export default defineWorker({
   init(ctx: { workerData: FaultCounters }) {
     Atomics.add(ctx.workerData, 1, 1);
     if (Atomics.load(ctx.workerData, 2) === 1) process.exit(9);
+    // Held: the first init waits (up to 10 s) until the test stores 1 in [4], so that the test
+    // can choose what the main thread is doing when this worker becomes ready.
+    if (Atomics.load(ctx.workerData, 3) === 1) Atomics.wait(ctx.workerData, 4, 0, 10_000);
   },
-  process({ id, fault }: FaultTask, ctx): number | Promise<number> {
+  process({ id, fault, ms, buf }: FaultTask, ctx): number | string | Promise<number> | AsyncIterable<string> | ReturnType<typeof observable> {
     const counters = ctx.workerData as FaultCounters;
     ctx.signal.addEventListener('abort', () => Atomics.add(counters, 0, 1));
     switch (fault) {
@@ -68,6 +126,46 @@ export default defineWorker({
       case 'poison-init':
         Atomics.store(counters, 2, 1);
         process.exit(7);
+      case 'ms':
+        return timer(1).then(() => id);
+      case 'sleep':
+        return timer(ms ?? 200).then(() => id);
+      case 'spin-after-await':
+        return timer(1).then(() => {
+          for (;;);
+        });
+      case 'exit-now':
+        Atomics.add(counters, 8 + id, 1);
+        process.exit(7);
+      case 'sleep-then-crash-once': {
+        const run = Atomics.add(counters, 8 + id, 1);
+        return timer(ms ?? 300).then(() => {
+          if (run === 0) process.exit(7);
+          return id;
+        });
+      }
+      case 'oom-counted': {
+        Atomics.add(counters, 8 + id, 1);
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array<number>(1e6).fill(id));
+      }
+      case 'sleep-then-busy':
+        Atomics.add(counters, 8 + id, 1);
+        return timer(1).then(() => {
+          block(ms ?? 300);
+          return id;
+        });
+      case 'stream':
+        return stream(id, counters, false);
+      case 'stream-then-exit':
+        return stream(id, counters, true);
+      case 'observable-then-exit':
+        return observable(id, counters);
+      case 'bytes':
+        return buf?.byteLength ?? -1;
+      case 'bytes-crash-once':
+        if (Atomics.add(counters, 8 + id, 1) === 0) process.exit(7);
+        return buf?.byteLength ?? -1;
       default:
         return id;
     }
