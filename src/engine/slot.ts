@@ -305,11 +305,27 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
       this.current.kill();
       return;
     }
-    const grace = asyncScheduler.schedule(() => {
-      if (this.generation === generation && this.probing && !this.stopped) this.current.kill();
-    }, this.host.options.gracePeriod);
-    this.probing = { trigger, since: asyncScheduler.now(), grace };
+    const since = asyncScheduler.now();
+    this.probing = { trigger, since, grace: this.graceTimer(generation, since) };
     port.probe(() => this.answered(generation));
+  }
+
+  /**
+   * Kills the worker when `gracePeriod` passes without an answer, unless it reported a task's
+   * start or end meanwhile: its loop turns, it is only slow (a loaded machine), so it gets
+   * another `gracePeriod`.
+   */
+  private graceTimer(generation: number, since: number): Subscription {
+    return asyncScheduler.schedule(() => {
+      if (this.generation !== generation || !this.probing || this.stopped) return;
+      if (this.lastHeard > since) {
+        const now = asyncScheduler.now();
+        this.lastHeard = now;
+        this.probing = { ...this.probing, grace: this.graceTimer(generation, now) };
+        return;
+      }
+      this.current.kill();
+    }, this.host.options.gracePeriod);
   }
 
   private answered(generation: number): void {

@@ -374,7 +374,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       }
       this.settleReady?.resolve();
       this.settleReady = undefined;
-      const crash = this.killed ? 'unresponsive' : (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
+      // A thread that exited by itself (its own code) while being killed was not stuck: `terminate()` exits with 1.
+      const crash = this.killed && code === 1 ? 'unresponsive' : (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
       const active = this.killed ? this.blockedBy : Atomics.load(this.activity, activeSlot);
       const lastStarted = Atomics.load(this.activity, startedSlot);
       const tasks: Array<TaskAtExit<R>> = [];
