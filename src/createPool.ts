@@ -6,7 +6,15 @@ import type { LoopBlockedWarning, LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import { resolveOptions, type AckMode, type PipelineOptions, type PoolOptions } from './options';
 import { Pool } from './pool';
-import { resolveWorkerSource, type WorkerSource } from './workerSource';
+import {
+  resolveWorkerSource,
+  type UntypedWorkerModule,
+  type WorkerDataOf,
+  type WorkerModule,
+  type WorkerResult,
+  type WorkerSource,
+  type WorkerTask,
+} from './workerSource';
 
 export type { Delivery } from './engine/resultBuffer';
 export type { PipelineInput } from './engine/pipeline';
@@ -117,14 +125,27 @@ export interface LoopPool<T, R, Out = R> {
  * await pool.stop();
  * ```
  *
+ * Type it by the worker module, `createPool<typeof import('./fetch.worker')>(...)`, and
+ * `put`, `results$` and the `workerData` option follow the worker's `defineWorker`; or by its
+ * task and result types, `createPool<string, [string, string]>(...)`.
+ *
  * @param worker the worker module, as for `loopPool`, or an `inlineWorker` in tests.
  * @param sizeOrOptions the number of workers, or {@link PoolOptions}.
  * @throws TypeError or RangeError at once for an invalid argument.
  */
+export function createPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  options: PoolOptions<WorkerDataOf<M>, WorkerTask<M>> & { ack: 'manual' },
+): LoopPool<WorkerTask<M>, WorkerResult<M>, Delivery<WorkerResult<M>>>;
+export function createPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  sizeOrOptions?: number | PoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
+): LoopPool<WorkerTask<M>, WorkerResult<M>>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
   options: PoolOptions<unknown, T> & { ack: 'manual' },
 ): LoopPool<T, R, Delivery<R>>;
+// Last, so that when no overload matches, TypeScript reports this one's error ("Did you mean ...?").
 export function createPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | PoolOptions<unknown, T>): LoopPool<T, R>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,

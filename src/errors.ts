@@ -12,8 +12,12 @@ export class LoopPoolError extends Error {
  *
  * `cause` is the worker's error, rebuilt on this side with its original `name`, `message`
  * and `stack` (and `code`, when it has one).
+ *
+ * @typeParam _Input unused, kept so that `TaskError<Row>` still compiles: where an error is
+ *   caught (`catchError`, `errors$`) nothing proves which pipeline's input it carries, so
+ *   `input` is `unknown`, as in every other error. Narrow it where you know.
  */
-export class TaskError<T = unknown> extends LoopPoolError {
+export class TaskError<_Input = unknown> extends LoopPoolError {
   override readonly name = 'TaskError';
 
   constructor(
@@ -22,7 +26,7 @@ export class TaskError<T = unknown> extends LoopPoolError {
     /** Index of the worker that ran the task. */
     readonly workerIndex: number,
     /** The input the task was given. */
-    readonly input: T,
+    readonly input: unknown,
     cause: Error,
   ) {
     super(`Task ${index} (input: ${summarize(input)}) failed on worker ${workerIndex}: ${cause.name}: ${cause.message}`, {
