@@ -113,6 +113,11 @@ export interface LoopPool<T, R, Out = R> {
   stop(): Promise<void>;
   /** Stops at once; unfinished tasks fail with `PoolClosedError`. Idempotent. */
   terminate(): Promise<void>;
+  /**
+   * `stop()`, for `await using pool = createPool(...)`: the pool stops gracefully when the
+   * scope that declared it ends, as piscina's does.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -128,6 +133,8 @@ export interface LoopPool<T, R, Out = R> {
  * Type it by the worker module, `createPool<typeof import('./fetch.worker')>(...)`, and
  * `put`, `results$` and the `workerData` option follow the worker's `defineWorker`; or by its
  * task and result types, `createPool<string, [string, string]>(...)`.
+ *
+ * `await using pool = createPool(...)` stops the pool gracefully when the scope ends.
  *
  * @param worker the worker module, as for `loopPool`, or an `inlineWorker` in tests.
  * @param sizeOrOptions the number of workers, or {@link PoolOptions}.

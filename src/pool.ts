@@ -110,6 +110,11 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return this.stopping;
   }
 
+  /** `await using pool = createPool(...)`: a graceful `stop()` at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   terminate(): Promise<void> {
     this.closedBy ??= new PoolClosedError('The pool was terminated');
     this.terminating ??= this.engine
