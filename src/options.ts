@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { inspect } from 'node:util';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
+import { hotShots } from './metrics/statsd';
 import type { PoolStats } from './metrics/stats';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
@@ -444,6 +445,7 @@ function metrics(value: unknown): MetricsOptions | undefined {
   if (statsd === null || typeof statsd !== 'object') {
     throw new TypeError(`Expected \`metrics.statsd\` to be a hot-shots StatsD client or its options, got ${show(statsd)}`);
   }
+  if (typeof (statsd as Partial<StatsdClient>).gauge !== 'function') hotShots(); // installed, or an error that says to install it
   return {
     statsd,
     ...(prefix === undefined ? {} : { prefix: text('metrics.prefix', prefix, '') }),

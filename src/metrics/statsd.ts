@@ -88,14 +88,21 @@ function isClient(statsd: MetricsOptions['statsd']): statsd is StatsdClient {
   return typeof (statsd as Partial<StatsdClient>).gauge === 'function';
 }
 
-/**
- * A hot-shots client made from its options. hot-shots is an optional peer dependency,
- * loaded here only, when `metrics.statsd` is options rather than a client.
- */
+/** A hot-shots client made from its options. */
 function createClient(options: object): StatsdClient {
-  let StatsD: new (options: object) => StatsdClient;
+  const StatsD = hotShots();
+  return new StatsD(options);
+}
+
+/**
+ * hot-shots' `StatsD` class. hot-shots is an optional peer dependency, loaded only when
+ * `metrics.statsd` is options rather than a client; when it is not installed this throws an
+ * error that says so. Option validation calls it, so that `createPool` fails before it starts
+ * any worker.
+ */
+export function hotShots(): new (options: object) => StatsdClient {
   try {
-    StatsD = require('hot-shots') as typeof StatsD;
+    return require('hot-shots') as new (options: object) => StatsdClient;
   } catch (error) {
     const { code, message } = error as { code?: unknown; message?: unknown };
     if (code !== 'MODULE_NOT_FOUND' || !String(message).includes("'hot-shots'")) throw error;
@@ -105,5 +112,4 @@ function createClient(options: object): StatsdClient {
       { cause: error },
     );
   }
-  return new StatsD(options);
 }
