@@ -1,7 +1,6 @@
 import type { Observable } from 'rxjs';
-import type { Delivery } from './engine/resultBuffer';
 import type { PipelineInput } from './engine/pipeline';
-import type { Settled } from './engine/types';
+import type { Delivery, Settled } from './results';
 import type { LoopBlockedWarning, LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import { resolveOptions, type AckMode, type PipelineOptions, type PoolOptions } from './options';
@@ -16,9 +15,8 @@ import {
   type WorkerTask,
 } from './workerSource';
 
-export type { Delivery } from './engine/resultBuffer';
 export type { PipelineInput } from './engine/pipeline';
-export type { Settled } from './engine/types';
+export type { Delivery, Settled } from './results';
 export type { LoopDelay, PoolStats, WorkerStats } from './metrics/stats';
 
 /** Options of `pool.process`: a pipeline's options, and how its results are acknowledged. */
@@ -92,8 +90,11 @@ export interface LoopPool<T, R, Out = R> {
    * input anew (a generator can be read once).
    */
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
+  /** `process` with `settle: true`: one {@link Settled} record per result or failure. */
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
+  /** `process` with `ack: 'manual'`: each result comes as a {@link Delivery} to `done()`. */
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
+  /** `process` with the pool's ordering and settling: the results themselves. */
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
   /** The pool's figures now: counts, and each worker's own figures as last measured. */
   stats(): PoolStats;
@@ -137,7 +138,7 @@ export interface LoopPool<T, R, Out = R> {
  * `await using pool = createPool(...)` stops the pool gracefully when the scope ends.
  *
  * @param worker the worker module, as for `loopPool`, or an `inlineWorker` in tests.
- * @param sizeOrOptions the number of workers, or {@link PoolOptions}.
+ * @param options the number of workers (`size`), or {@link PoolOptions}.
  * @throws TypeError or RangeError at once for an invalid argument.
  */
 export function createPool<M extends WorkerModule = UntypedWorkerModule>(
@@ -146,14 +147,14 @@ export function createPool<M extends WorkerModule = UntypedWorkerModule>(
 ): LoopPool<WorkerTask<M>, WorkerResult<M>, Delivery<WorkerResult<M>>>;
 export function createPool<M extends WorkerModule = UntypedWorkerModule>(
   worker: string | URL,
-  sizeOrOptions?: number | PoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
+  options?: number | PoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
 ): LoopPool<WorkerTask<M>, WorkerResult<M>>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
   options: PoolOptions<unknown, T> & { ack: 'manual' },
 ): LoopPool<T, R, Delivery<R>>;
 // Last, so that when no overload matches, TypeScript reports this one's error ("Did you mean ...?").
-export function createPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | PoolOptions<unknown, T>): LoopPool<T, R>;
+export function createPool<T, R>(worker: WorkerSource<T, R>, options?: number | PoolOptions<unknown, T>): LoopPool<T, R>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
   sizeOrOptions?: number | PoolOptions<unknown, T>,

@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
 import type { LoopPool } from './createPool';
 import { Pool } from './pool';
-import type { Settled } from './engine/types';
+import type { Settled } from './results';
 import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
 import {
   resolveWorkerSource,
@@ -45,7 +45,7 @@ import {
  *   `new URL('./x.worker.js', import.meta.url)` or `join(__dirname, 'x.worker.js')`), or a
  *   `file:` URL. It must call `defineWorker` from `looppool/worker`. In tests,
  *   `inlineWorker(definition)` from `looppool/testing` runs it in this thread instead.
- * @param sizeOrOptions the number of workers, or {@link LoopPoolOptions}. With
+ * @param options the number of workers (`size`), or {@link LoopPoolOptions}. With
  *   `settle: true` the output is {@link Settled} records; with a `settle` that is only known
  *   to be a `boolean`, it is either.
  * @throws TypeError or RangeError at once for an invalid argument.
@@ -65,7 +65,7 @@ export function loopPool<M extends WorkerModule = UntypedWorkerModule>(
 ): OperatorFunction<WorkerTask<M>, WorkerResult<M> | Settled<WorkerTask<M>, WorkerResult<M>>>;
 export function loopPool<M extends WorkerModule = UntypedWorkerModule>(
   worker: string | URL,
-  sizeOrOptions?: number | LoopPoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
+  options?: number | LoopPoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
 ): OperatorFunction<WorkerTask<M>, WorkerResult<M>>;
 /**
  * Runs each value of the source as a task on an existing pool, without owning it: ending the
@@ -94,7 +94,7 @@ export function loopPool<T, R>(
 ): OperatorFunction<T, R | Settled<T, R>>;
 // Last, so that when no overload matches, TypeScript reports this one's error: the form most
 // calls take, where a misspelt option gets "Did you mean ...?".
-export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | LoopPoolOptions<unknown, T>): OperatorFunction<T, R>;
+export function loopPool<T, R>(worker: WorkerSource<T, R>, options?: number | LoopPoolOptions<unknown, T>): OperatorFunction<T, R>;
 export function loopPool<T, R>(
   worker: WorkerSource<T, R> | LoopPool<T, R, unknown>,
   sizeOrOptions?: number | LoopPoolOptions<unknown, T> | PipelineOptions,

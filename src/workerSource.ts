@@ -12,30 +12,37 @@ import { resolveWorkerModule } from './workerModule';
  */
 export type WorkerSource<T, R> = string | URL | InlineWorker<T, R, unknown>;
 
-/** Any worker definition, whatever its types. */
-type AnyDefinition = WorkerDefinition<never, unknown, never>;
-
 /**
  * The type of a worker module, `typeof import('./square.worker')` (whose default export is
  * what `defineWorker` returned), or the type of a definition itself. Given as the one type
  * argument of `loopPool` or `createPool`, it types the task, the result and `workerData`.
  */
-export type WorkerModule = { readonly default: AnyDefinition } | AnyDefinition;
+export type WorkerModule =
+  | {
+      /** What the module's `export default defineWorker(...)` exported. */
+      readonly default: WorkerDefinition<never, unknown, never>;
+    }
+  | WorkerDefinition<never, unknown, never>;
 
 /** A module whose types nobody gave: tasks and results are `unknown`. */
 export type UntypedWorkerModule = WorkerDefinition<unknown, unknown, unknown>;
 
-/** The definition a {@link WorkerModule} stands for. */
-type DefinitionOf<M> = M extends { readonly default: infer W } ? W : M;
+/** The definition a {@link WorkerModule} stands for: its default export, or the definition itself. */
+export type WorkerDefinitionOf<M> = M extends {
+  /** The module's default export. */
+  readonly default: infer W;
+}
+  ? W
+  : M;
 
 /** The task type of a {@link WorkerModule}. */
-export type WorkerTask<M> = DefinitionOf<M> extends WorkerDefinition<infer T, infer _R, infer _D> ? T : never;
+export type WorkerTask<M> = WorkerDefinitionOf<M> extends WorkerDefinition<infer T, infer _R, infer _D> ? T : never;
 
 /** The result type of a {@link WorkerModule}: what its tasks yield and what it emits. */
-export type WorkerResult<M> = DefinitionOf<M> extends WorkerDefinition<infer _T, infer R, infer _D> ? R : never;
+export type WorkerResult<M> = WorkerDefinitionOf<M> extends WorkerDefinition<infer _T, infer R, infer _D> ? R : never;
 
 /** The `workerData` type of a {@link WorkerModule}, `unknown` unless its context was annotated. */
-export type WorkerDataOf<M> = DefinitionOf<M> extends WorkerDefinition<infer _T, infer _R, infer D> ? D : never;
+export type WorkerDataOf<M> = WorkerDefinitionOf<M> extends WorkerDefinition<infer _T, infer _R, infer D> ? D : never;
 
 /** How to start the workers of a pool, and how errors name them. */
 export interface ResolvedWorker<T, R> {

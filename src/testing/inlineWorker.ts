@@ -12,7 +12,10 @@ import {
  */
 export class InlineWorker<T, R, D = unknown> {
   /** @internal */
-  constructor(readonly definition: WorkerDefinition<T, R, D>) {}
+  constructor(
+    /** The definition the worker runs, normalized to `{ init?, process }`. */
+    readonly definition: WorkerDefinition<T, R, D>,
+  ) {}
 }
 
 /**

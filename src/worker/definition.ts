@@ -66,8 +66,11 @@ export type ResultOf<O> =
 export type WorkerDefinitionInput<T, O, D, E = ResultOf<O>> =
   | ((task: T, ctx: WorkerContext<D, E>) => O)
   | {
+      /** Runs once in each new worker before its first task; may return a Promise. */
       init?(ctx: WorkerContext<D, E>): void | PromiseLike<void>;
+      /** Runs one task. */
       process(task: T, ctx: WorkerContext<D, E>): O;
+      /** What of a result to transfer to the main thread instead of copying it. */
       transfer?(result: ResultOf<O> | E): readonly TransferListItem[];
     };
 

@@ -1,3 +1,9 @@
+/**
+ * The worker's side: {@link defineWorker}, called once at the top level of a worker module,
+ * and the types of the context every task gets.
+ *
+ * @module looppool/worker
+ */
 import {
   normalizeDefinition,
   type DefaultEmitted,
