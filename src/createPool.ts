@@ -1,16 +1,22 @@
 import type { Observable } from 'rxjs';
-import type { Delivery } from './engine/resultBuffer';
 import type { PipelineInput } from './engine/pipeline';
-import type { Settled } from './engine/types';
+import type { Delivery, Settled } from './results';
 import type { LoopBlockedWarning, LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import { resolveOptions, type AckMode, type PipelineOptions, type PoolOptions } from './options';
 import { Pool } from './pool';
-import { resolveWorkerSource, type WorkerSource } from './workerSource';
+import {
+  resolveWorkerSource,
+  type UntypedWorkerModule,
+  type WorkerDataOf,
+  type WorkerModule,
+  type WorkerResult,
+  type WorkerSource,
+  type WorkerTask,
+} from './workerSource';
 
-export type { Delivery } from './engine/resultBuffer';
 export type { PipelineInput } from './engine/pipeline';
-export type { Settled } from './engine/types';
+export type { Delivery, Settled } from './results';
 export type { LoopDelay, PoolStats, WorkerStats } from './metrics/stats';
 
 /** Options of `pool.process`: a pipeline's options, and how its results are acknowledged. */
@@ -84,8 +90,11 @@ export interface LoopPool<T, R, Out = R> {
    * input anew (a generator can be read once).
    */
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
+  /** `process` with `settle: true`: one {@link Settled} record per result or failure. */
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
+  /** `process` with `ack: 'manual'`: each result comes as a {@link Delivery} to `done()`. */
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
+  /** `process` with the pool's ordering and settling: the results themselves. */
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
   /** The pool's figures now: counts, and each worker's own figures as last measured. */
   stats(): PoolStats;
@@ -105,6 +114,11 @@ export interface LoopPool<T, R, Out = R> {
   stop(): Promise<void>;
   /** Stops at once; unfinished tasks fail with `PoolClosedError`. Idempotent. */
   terminate(): Promise<void>;
+  /**
+   * `stop()`, for `await using pool = createPool(...)`: the pool stops gracefully when the
+   * scope that declared it ends, as piscina's does.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -117,15 +131,30 @@ export interface LoopPool<T, R, Out = R> {
  * await pool.stop();
  * ```
  *
+ * Type it by the worker module, `createPool<typeof import('./fetch.worker')>(...)`, and
+ * `put`, `results$` and the `workerData` option follow the worker's `defineWorker`; or by its
+ * task and result types, `createPool<string, [string, string]>(...)`.
+ *
+ * `await using pool = createPool(...)` stops the pool gracefully when the scope ends.
+ *
  * @param worker the worker module, as for `loopPool`, or an `inlineWorker` in tests.
- * @param sizeOrOptions the number of workers, or {@link PoolOptions}.
+ * @param options the number of workers (`size`), or {@link PoolOptions}.
  * @throws TypeError or RangeError at once for an invalid argument.
  */
+export function createPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  options: PoolOptions<WorkerDataOf<M>, WorkerTask<M>> & { ack: 'manual' },
+): LoopPool<WorkerTask<M>, WorkerResult<M>, Delivery<WorkerResult<M>>>;
+export function createPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  options?: number | PoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
+): LoopPool<WorkerTask<M>, WorkerResult<M>>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
   options: PoolOptions<unknown, T> & { ack: 'manual' },
 ): LoopPool<T, R, Delivery<R>>;
-export function createPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | PoolOptions<unknown, T>): LoopPool<T, R>;
+// Last, so that when no overload matches, TypeScript reports this one's error ("Did you mean ...?").
+export function createPool<T, R>(worker: WorkerSource<T, R>, options?: number | PoolOptions<unknown, T>): LoopPool<T, R>;
 export function createPool<T, R>(
   worker: WorkerSource<T, R>,
   sizeOrOptions?: number | PoolOptions<unknown, T>,

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 
 /** Base class of every error looppool raises, so one `instanceof` check catches them all. */
 export class LoopPoolError extends Error {
+  /** The class's name, as `error.name` is for every built-in error. */
   override name = 'LoopPoolError';
   /** The worker the error concerns, `<pool name>#<index>`, when it concerns one (set by the pool). */
   workerName?: string;
@@ -12,8 +13,13 @@ export class LoopPoolError extends Error {
  *
  * `cause` is the worker's error, rebuilt on this side with its original `name`, `message`
  * and `stack` (and `code`, when it has one).
+ *
+ * @typeParam _Input unused, kept so that `TaskError<Row>` still compiles: where an error is
+ *   caught (`catchError`, `errors$`) nothing proves which pipeline's input it carries, so
+ *   `input` is `unknown`, as in every other error. Narrow it where you know.
  */
-export class TaskError<T = unknown> extends LoopPoolError {
+export class TaskError<_Input = unknown> extends LoopPoolError {
+  /** Always `'TaskError'`. */
   override readonly name = 'TaskError';
 
   constructor(
@@ -22,7 +28,7 @@ export class TaskError<T = unknown> extends LoopPoolError {
     /** Index of the worker that ran the task. */
     readonly workerIndex: number,
     /** The input the task was given. */
-    readonly input: T,
+    readonly input: unknown,
     cause: Error,
   ) {
     super(`Task ${index} (input: ${summarize(input)}) failed on worker ${workerIndex}: ${cause.name}: ${cause.message}`, {
@@ -36,6 +42,7 @@ export class TaskError<T = unknown> extends LoopPoolError {
  * `defineWorker`, its `init` threw, or it exited before it was ready.
  */
 export class WorkerLoadError extends LoopPoolError {
+  /** Always `'WorkerLoadError'`. */
   override readonly name = 'WorkerLoadError';
 
   constructor(
@@ -58,6 +65,7 @@ export type SerializationSubject = 'task' | 'result' | 'emitted value' | 'worker
  * result on its way back, a value sent with `ctx.emit`, or `workerData`.
  */
 export class SerializationError extends LoopPoolError {
+  /** Always `'SerializationError'`. */
   override readonly name = 'SerializationError';
 
   constructor(
@@ -84,6 +92,7 @@ export type CrashReason = 'exited' | 'uncaught error' | 'out of memory' | 'unres
  * crash more often than `maxRestarts` a minute.
  */
 export class WorkerCrashError extends LoopPoolError {
+  /** Always `'WorkerCrashError'`. */
   override readonly name = 'WorkerCrashError';
 
   constructor(
@@ -127,6 +136,7 @@ function describeCrash(reason: CrashReason, exitCode: number): string {
  * answer within `gracePeriod`, the worker was replaced.
  */
 export class TaskTimeoutError extends LoopPoolError {
+  /** Always `'TaskTimeoutError'`. */
   override readonly name = 'TaskTimeoutError';
 
   constructor(
@@ -150,6 +160,7 @@ export class TaskTimeoutError extends LoopPoolError {
  * `pool.errors$` and to `onError`; nothing is stopped.
  */
 export class LoopBlockedWarning extends LoopPoolError {
+  /** Always `'LoopBlockedWarning'`. */
   override readonly name = 'LoopBlockedWarning';
 
   constructor(
@@ -179,6 +190,7 @@ export class LoopBlockedWarning extends LoopPoolError {
  * or a task that `terminate()` cut short.
  */
 export class PoolClosedError extends LoopPoolError {
+  /** Always `'PoolClosedError'`. */
   override readonly name = 'PoolClosedError';
 }
 
@@ -186,6 +198,7 @@ export class PoolClosedError extends LoopPoolError {
  * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`.
  */
 export class BufferOverflowError extends LoopPoolError {
+  /** Always `'BufferOverflowError'`. */
   override readonly name = 'BufferOverflowError';
 
   constructor(

@@ -1,3 +1,9 @@
+/**
+ * The main thread's side: the {@link loopPool} operator, the long-lived pool of
+ * {@link createPool}, their options, and every error class.
+ *
+ * @module looppool
+ */
 export { loopPool } from './loopPool';
 export {
   createPool,
@@ -20,7 +26,18 @@ export type {
   OverflowStrategy,
   PipelineOptions,
   PoolOptions,
+  StatsdClient,
+  StatsdClientOptions,
 } from './options';
+export type {
+  UntypedWorkerModule,
+  WorkerDataOf,
+  WorkerDefinitionOf,
+  WorkerModule,
+  WorkerResult,
+  WorkerSource,
+  WorkerTask,
+} from './workerSource';
 export {
   BufferOverflowError,
   LoopBlockedWarning,

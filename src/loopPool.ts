@@ -2,9 +2,17 @@ import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
 import type { LoopPool } from './createPool';
 import { Pool } from './pool';
-import type { Settled } from './engine/types';
+import type { Settled } from './results';
 import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
-import { resolveWorkerSource, type WorkerSource } from './workerSource';
+import {
+  resolveWorkerSource,
+  type UntypedWorkerModule,
+  type WorkerDataOf,
+  type WorkerModule,
+  type WorkerResult,
+  type WorkerSource,
+  type WorkerTask,
+} from './workerSource';
 
 /**
  * Runs each value of the source as a task on a pool of worker threads and merges every
@@ -28,22 +36,37 @@ import { resolveWorkerSource, type WorkerSource } from './workerSource';
  * ordered:   ----A----(BC)-|
  * ```
  *
+ * Type it by the worker module, `loopPool<typeof import('./hash.worker')>(...)`: tasks, results
+ * and `workerData` then come from the worker's `defineWorker`; or by its task and result
+ * types, `loopPool<Row, string>(...)`; an `inlineWorker` types it by itself.
+ *
  * @param worker the worker module: an absolute path, a path relative to the current
- *   directory, or a `file:` URL. It must call `defineWorker` from `looppool/worker`. In
- *   tests, `inlineWorker(definition)` from `looppool/testing` runs it in this thread instead.
- * @param sizeOrOptions the number of workers, or {@link LoopPoolOptions}.
+ *   directory (`process.cwd()`, not the calling file: resolve it with
+ *   `new URL('./x.worker.js', import.meta.url)` or `join(__dirname, 'x.worker.js')`), or a
+ *   `file:` URL. It must call `defineWorker` from `looppool/worker`. In tests,
+ *   `inlineWorker(definition)` from `looppool/testing` runs it in this thread instead.
+ * @param options the number of workers (`size`), or {@link LoopPoolOptions}. With
+ *   `settle: true` the output is {@link Settled} records; with a `settle` that is only known
+ *   to be a `boolean`, it is either.
  * @throws TypeError or RangeError at once for an invalid argument.
  *
  * @example
  * ```ts
- * const hashes$ = from(records).pipe(loopPool<Row, string>('./hash.worker.js', 4));
+ * const hashes$ = from(records).pipe(loopPool<typeof import('./hash.worker')>(join(__dirname, 'hash.worker.js'), 4));
  * ```
  */
-export function loopPool<T, R>(
-  worker: WorkerSource<T, R>,
-  options: LoopPoolOptions<unknown, T> & { settle: true },
-): OperatorFunction<T, Settled<T, R>>;
-export function loopPool<T, R>(worker: WorkerSource<T, R>, sizeOrOptions?: number | LoopPoolOptions<unknown, T>): OperatorFunction<T, R>;
+export function loopPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  options: LoopPoolOptions<WorkerDataOf<M>, WorkerTask<M>> & { settle: true },
+): OperatorFunction<WorkerTask<M>, Settled<WorkerTask<M>, WorkerResult<M>>>;
+export function loopPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  options: LoopPoolOptions<WorkerDataOf<M>, WorkerTask<M>> & { settle: boolean },
+): OperatorFunction<WorkerTask<M>, WorkerResult<M> | Settled<WorkerTask<M>, WorkerResult<M>>>;
+export function loopPool<M extends WorkerModule = UntypedWorkerModule>(
+  worker: string | URL,
+  options?: number | LoopPoolOptions<WorkerDataOf<M>, WorkerTask<M>>,
+): OperatorFunction<WorkerTask<M>, WorkerResult<M>>;
 /**
  * Runs each value of the source as a task on an existing pool, without owning it: ending the
  * subscription cancels this pipeline's tasks but leaves the pool running. Pipelines sharing a
@@ -56,7 +79,22 @@ export function loopPool<T, R>(
   pool: LoopPool<T, R, unknown>,
   options: PipelineOptions & { settle: true },
 ): OperatorFunction<T, Settled<T, R>>;
+export function loopPool<T, R>(
+  pool: LoopPool<T, R, unknown>,
+  options: PipelineOptions & { settle: boolean },
+): OperatorFunction<T, R | Settled<T, R>>;
 export function loopPool<T, R>(pool: LoopPool<T, R, unknown>, options?: PipelineOptions): OperatorFunction<T, R>;
+export function loopPool<T, R>(
+  worker: WorkerSource<T, R>,
+  options: LoopPoolOptions<unknown, T> & { settle: true },
+): OperatorFunction<T, Settled<T, R>>;
+export function loopPool<T, R>(
+  worker: WorkerSource<T, R>,
+  options: LoopPoolOptions<unknown, T> & { settle: boolean },
+): OperatorFunction<T, R | Settled<T, R>>;
+// Last, so that when no overload matches, TypeScript reports this one's error: the form most
+// calls take, where a misspelt option gets "Did you mean ...?".
+export function loopPool<T, R>(worker: WorkerSource<T, R>, options?: number | LoopPoolOptions<unknown, T>): OperatorFunction<T, R>;
 export function loopPool<T, R>(
   worker: WorkerSource<T, R> | LoopPool<T, R, unknown>,
   sizeOrOptions?: number | LoopPoolOptions<unknown, T> | PipelineOptions,

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { inspect } from 'node:util';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
-import type { ClientOptions, StatsD } from 'hot-shots';
 import type { LoopPoolError } from './errors';
+import { hotShots } from './metrics/statsd';
 import type { PoolStats } from './metrics/stats';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
@@ -25,10 +25,37 @@ export interface OverflowOptions {
   strategy: OverflowStrategy;
 }
 
+/**
+ * What the pool uses of a statsd client: a hot-shots `StatsD` client is one. Declared here
+ * so that looppool's types do not need hot-shots, an optional peer dependency.
+ */
+export interface StatsdClient {
+  /** Sends a gauge. */
+  gauge(stat: string, value: number): void;
+  /** Adds to a counter. */
+  increment(stat: string, value: number): void;
+  /** Sends a timing in milliseconds, sampled at `sampleRate`. */
+  timing(stat: string, value: number, sampleRate: number): void;
+  /** Closes the client's socket. */
+  close(callback: (error?: Error) => void): void;
+}
+
+/**
+ * Options of hot-shots' `new StatsD(options)` (its `ClientOptions`: `host`, `port`,
+ * `protocol`, `globalTags`, ...), passed on as they are. Typed loosely so that looppool's
+ * types do not need hot-shots; write `{ host, port } satisfies ClientOptions` to have them
+ * checked.
+ */
+export type StatsdClientOptions = object;
+
 /** Where and how often the pool sends its figures to statsd. */
 export interface MetricsOptions {
-  /** A hot-shots client (the pool uses it and leaves it open), or options to create one (closed when the pool stops). */
-  statsd: StatsD | ClientOptions;
+  /**
+   * A statsd client, such as a hot-shots `StatsD` (the pool uses it and leaves it open), or
+   * hot-shots options to create one (closed when the pool stops); creating one needs the
+   * `hot-shots` package installed beside looppool.
+   */
+  statsd: StatsdClient | StatsdClientOptions;
   /**
    * Metric names start with it: `<prefix>.worker.<n>.elu`.
    * @default `looppool.<name>`
@@ -222,12 +249,14 @@ export interface ResolvedPipelineOptions {
   readonly settle: boolean;
 }
 
-const pipelineOptions = ['ordered', 'bufferSize', 'overflow', 'settle'] as const;
-const operatorOptions = [
+/** The names of {@link PipelineOptions}, in the order the docs list them. */
+export const pipelineOptionNames = ['ordered', 'bufferSize', 'overflow', 'settle'] as const;
+/** The names of {@link LoopPoolOptions}. */
+export const operatorOptionNames = [
   'size',
   'concurrency',
   'queueSize',
-  ...pipelineOptions,
+  ...pipelineOptionNames,
   'workerData',
   'retries',
   'maxRestarts',
@@ -243,7 +272,18 @@ const operatorOptions = [
   'onError',
   'transfer',
 ] as const;
-const poolOptions = [...operatorOptions, 'ack'] as const;
+/** The names of {@link PoolOptions}. */
+export const poolOptionNames = [...operatorOptionNames, 'ack'] as const;
+/** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
+export const callOptionNames = {
+  put: ['worker'],
+  broadcast: ['key'],
+  process: [...pipelineOptionNames, 'ack'],
+} as const;
+
+const pipelineOptions = pipelineOptionNames;
+const operatorOptions = operatorOptionNames;
+const poolOptions = poolOptionNames;
 
 /**
  * Checks the options of `loopPool(worker, ...)` (`kind` 'operator') or `createPool` ('pool')
@@ -291,7 +331,7 @@ export function resolvePipelineOptions(
   options: PipelineOptions | undefined,
   defaults: ResolvedPipelineOptions,
 ): ResolvedPipelineOptions {
-  const checked = checkNames(options, pipelineOptions, 'the pool');
+  const checked = checkNames(options, pipelineOptions, 'loopPool(pool, ...)');
   return {
     ordered: boolean('ordered', checked.ordered, defaults.ordered),
     bufferSize: positiveInteger('bufferSize', checked.bufferSize, defaults.bufferSize),
@@ -300,21 +340,69 @@ export function resolvePipelineOptions(
   };
 }
 
-function checkNames<O extends object>(options: O | undefined, allowed: readonly string[], owner?: string): O {
+/**
+ * Checks that `options` is an object whose keys are all in `allowed`, and throws a
+ * `TypeError` naming the first unknown key, with the nearest valid name when one is close.
+ *
+ * @param call the call the options were given to, for messages: `'pool.put(task, options)'`.
+ *   Without it, the options of `loopPool(worker, ...)` or `createPool(...)`, which may be a size.
+ */
+export function checkNames<O extends object>(options: O | undefined, allowed: readonly string[], call?: string): O {
   if (options === undefined) return {} as O;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(
-      `Expected the second argument to be ${owner ? 'an options object' : 'a size or an options object'}, got ${show(options)}`,
+      call
+        ? `Expected the options of ${call} to be an object, got ${show(options)}`
+        : `Expected the second argument to be a size or an options object, got ${show(options)}`,
     );
   }
   for (const name of Object.keys(options)) {
     if (allowed.includes(name)) continue;
-    if (owner && (poolOptions as readonly string[]).includes(name)) {
-      throw new TypeError(`\`${name}\` belongs to ${owner}: set it in createPool(...), not in loopPool(pool, ...)`);
+    if (call && (poolOptions as readonly string[]).includes(name)) {
+      throw new TypeError(`\`${name}\` belongs to the pool: set it in createPool(...), not in ${call}`);
     }
-    throw new TypeError(`Unknown option \`${name}\`; expected one of: ${allowed.join(', ')}`);
+    const near = nearest(name, allowed);
+    throw new TypeError(
+      `Unknown option \`${name}\`${call ? ` of ${call}` : ''}; ` +
+        (near ? `did you mean \`${near}\`? Expected one of: ` : 'expected one of: ') +
+        allowed.join(', '),
+    );
   }
   return options;
+}
+
+/**
+ * The valid name a misspelt one was most likely meant to be, or `undefined` if none is close:
+ * equal but for case, `_` and `-`; one containing the other (`worker_num` for `worker`); or
+ * at most 40% of the letters different (`concurency` for `concurrency`), as TypeScript's own
+ * suggestions go.
+ */
+export function nearest(name: string, allowed: readonly string[]): string | undefined {
+  const plain = (text: string): string => text.toLowerCase().replace(/[-_]/g, '');
+  const wanted = plain(name);
+  let best: { readonly name: string; readonly distance: number } | undefined;
+  for (const candidate of allowed) {
+    const other = plain(candidate);
+    const contained = Math.min(wanted.length, other.length) >= 3 && (wanted.includes(other) || other.includes(wanted));
+    const distance = contained ? Math.abs(wanted.length - other.length) : editDistance(wanted, other);
+    if (!contained && distance > Math.max(1, Math.floor(Math.max(wanted.length, other.length) * 0.4))) continue;
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Edit distance: the fewest insertions, deletions, substitutions and swaps of two neighbours from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]![b.length]!;
 }
 
 function overflow(value: unknown): OverflowOptions | undefined {
@@ -357,6 +445,7 @@ function metrics(value: unknown): MetricsOptions | undefined {
   if (statsd === null || typeof statsd !== 'object') {
     throw new TypeError(`Expected \`metrics.statsd\` to be a hot-shots StatsD client or its options, got ${show(statsd)}`);
   }
+  if (typeof (statsd as Partial<StatsdClient>).gauge !== 'function') hotShots(); // installed, or an error that says to install it
   return {
     statsd,
     ...(prefix === undefined ? {} : { prefix: text('metrics.prefix', prefix, '') }),

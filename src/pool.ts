@@ -8,7 +8,7 @@ import type { PushOptions, Settled } from './engine/types';
 import { PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
-import { resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
+import { callOptionNames, checkNames, resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
 import { stopOnSignals } from './signals';
 import type { Transport } from './transport/transport';
 
@@ -85,13 +85,15 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   }
 
   put(task: T, options?: PutOptions): Promise<void> {
+    const { worker } = checkNames(options, callOptionNames.put, 'pool.put(task, options)');
     this.assertOpen('put');
-    return this.send(task, { target: this.checkWorker(options?.worker) });
+    return this.send(task, { target: this.checkWorker(worker) });
   }
 
   broadcast(task: T, options?: BroadcastOptions): Promise<void> {
+    const checked = checkNames(options, callOptionNames.broadcast, 'pool.broadcast(task, options)');
     this.assertOpen('broadcast');
-    const key = options?.key ?? Symbol('broadcast');
+    const key = checkKey(checked.key) ?? Symbol('broadcast');
     const entry = { task, ranOn: new Set<number>() };
     this.broadcasts.delete(key);
     this.broadcasts.set(key, entry);
@@ -110,6 +112,11 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return this.stopping;
   }
 
+  /** `await using pool = createPool(...)`: a graceful `stop()` at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   terminate(): Promise<void> {
     this.closedBy ??= new PoolClosedError('The pool was terminated');
     this.terminating ??= this.engine
@@ -124,7 +131,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R> | Settled<T, R> | Delivery<Settled<T, R>>> {
-    const { ack, ...rest } = options ?? {};
+    const { ack, ...rest } = checkNames(options, callOptionNames.process, 'pool.process(input, options)');
     const settings = this.settings(rest, ack);
     return new Observable<R | Delivery<R>>((subscriber) => this.attach(input, subscriber, settings));
   }
@@ -264,6 +271,11 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 }
 
 function noop(): void {}
+
+function checkKey(key: unknown): string | undefined {
+  if (key === undefined || typeof key === 'string') return key;
+  throw new TypeError(`Expected \`key\` to be a string, got ${show(key)}`);
+}
 
 function invalidAck(ack: unknown): never {
   throw new TypeError(`Expected \`ack\` to be one of 'auto', 'manual', got ${show(ack)}`);

@@ -80,6 +80,18 @@ describe('errors', () => {
       expect((error as WorkerLoadError).worker).toBe(workerPath(file));
     });
 
+    it.each(['missing.ts', 'missing.mjs'])(
+      'says, for a missing module (%s), where relative paths resolve from and how to resolve one from the calling file',
+      async (file) => {
+        const error = await failure(run(workerPath(file), [1], 1));
+        expect(error).toBeInstanceOf(WorkerLoadError);
+        expect(error.message).toContain(`could not load ${workerPath(file)}: no such module. `);
+        expect(error.message).toContain(`A relative worker path resolves from process.cwd() (${process.cwd()}), not from the calling file`);
+        expect(error.message).toContain(`new URL('./${file}', import.meta.url) in an ES module`);
+        expect(error.message).toContain(`join(__dirname, '${file}') in CommonJS`);
+      },
+    );
+
     it.each(['missing.ts', 'syntaxError.js', 'noDefine.ts', 'initThrows.ts'])(
       'comes within a second for %s and leaves no timer behind (threads.js alone waits 10 s)',
       async (file) => {

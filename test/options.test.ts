@@ -1,4 +1,5 @@
-import { createPool, loopPool } from 'looppool';
+import { createPool, loopPool, type LoopPool } from 'looppool';
+import { inlineWorker } from 'looppool/testing';
 
 /** Option validation needs no thread: every rule throws synchronously from loopPool(...). */
 describe('loopPool validates its arguments at once', () => {
@@ -58,11 +59,30 @@ describe('loopPool validates its arguments at once', () => {
     expect(() => loopPool(worker, { metrics: { statsd: {}, interval: 2 ** 31 } })).toThrow(/`metrics.interval`.*at most 2147483647/);
   });
 
-  it('an unknown option, such as a typo', () => {
+  it('an unknown option, such as a typo, with the nearest valid name', () => {
     expect(() => loopPool(worker, { sise: 2 } as never)).toThrow(TypeError);
     expect(() => loopPool(worker, { sise: 2 } as never)).toThrow(
-      /^Unknown option `sise`; expected one of: size, concurrency, queueSize, ordered, bufferSize, .*, transfer$/,
+      /^Unknown option `sise`; did you mean `size`\? Expected one of: size, concurrency, queueSize, ordered, bufferSize, .*, transfer$/,
     );
+  });
+
+  it.each([
+    ['concurency', 'concurrency'],
+    ['Concurrency', 'concurrency'],
+    ['buffer_size', 'bufferSize'],
+    ['workerdata', 'workerData'],
+    ['timeout', 'taskTimeout'],
+    ['maxRestart', 'maxRestarts'],
+  ])('suggests for %p: did you mean `%s`?', (typo, meant) => {
+    expect(() => loopPool(worker, { [typo]: 1 } as never)).toThrow(`Unknown option \`${typo}\`; did you mean \`${meant}\`?`);
+  });
+
+  it('an unknown option far from every valid name, with no suggestion', () => {
+    expect(() => loopPool(worker, { xyz: 1 } as never)).toThrow(/^Unknown option `xyz`; expected one of: size, /);
+  });
+
+  it('createPool suggests too, and knows its own `ack`', () => {
+    expect(() => createPool(worker, { akc: 'manual' } as never)).toThrow('Unknown option `akc`; did you mean `ack`?');
   });
 
   it('a second argument that is neither a size nor an object', () => {
@@ -87,6 +107,48 @@ describe('loopPool validates its arguments at once', () => {
     expect(typeof loopPool(worker, 3)).toBe('function');
     expect(typeof loopPool(worker, { size: 2, concurrency: 4, ordered: true, bufferSize: 8, workerData: {} })).toBe(
       'function',
+    );
+  });
+});
+
+/** The options of a pool's calls are checked as the pool's are: unknown names throw, with a suggestion. */
+describe('a pool validates the options of its calls at once', () => {
+  let pool: LoopPool<number, number> | undefined;
+  beforeEach(() => {
+    pool = createPool(inlineWorker((x: number) => x), 2);
+  });
+  afterEach(async () => {
+    await pool?.terminate();
+    pool = undefined;
+  });
+
+  it('put: an unknown option, such as Looppool\'s `worker_num`', () => {
+    expect(() => pool!.put(1, { worker_num: 1 } as never)).toThrow(
+      new TypeError('Unknown option `worker_num` of pool.put(task, options); did you mean `worker`? Expected one of: worker'),
+    );
+  });
+
+  it('put: options that are not an object', () => {
+    expect(() => pool!.put(1, 1 as never)).toThrow(
+      new TypeError('Expected the options of pool.put(task, options) to be an object, got 1 (number)'),
+    );
+  });
+
+  it('broadcast: an unknown option, and a key that is not a string', () => {
+    expect(() => pool!.broadcast(1, { kye: 'a' } as never)).toThrow(
+      new TypeError('Unknown option `kye` of pool.broadcast(task, options); did you mean `key`? Expected one of: key'),
+    );
+    expect(() => pool!.broadcast(1, { key: 1 } as never)).toThrow(new TypeError('Expected `key` to be a string, got 1 (number)'));
+  });
+
+  it('process: an unknown option, and a pool option', () => {
+    expect(() => pool!.process([1], { orderd: true } as never)).toThrow(
+      new TypeError(
+        'Unknown option `orderd` of pool.process(input, options); did you mean `ordered`? Expected one of: ordered, bufferSize, overflow, settle, ack',
+      ),
+    );
+    expect(() => pool!.process([1], { size: 2 } as never)).toThrow(
+      new TypeError('`size` belongs to the pool: set it in createPool(...), not in pool.process(input, options)'),
     );
   });
 });

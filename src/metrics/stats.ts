@@ -3,13 +3,17 @@ import type { WorkerSample } from '../transport/transport';
 
 /** Event-loop delay percentiles of a worker, in milliseconds. */
 export interface LoopDelay {
+  /** Median. */
   readonly p50: number;
+  /** 99th percentile. */
   readonly p99: number;
+  /** Longest delay seen. */
   readonly max: number;
 }
 
 /** The figures of one worker. */
 export interface WorkerStats {
+  /** The worker's position in the pool, 0 to `size - 1`; a replacement keeps it. */
   readonly index: number;
   /** `<pool name>#<index>`. */
   readonly name: string;
@@ -31,6 +35,7 @@ export interface WorkerStats {
   readonly loopDelay: LoopDelay | undefined;
   /** V8 heap of the worker, in bytes; undefined until the worker has reported. */
   readonly heapUsed: number | undefined;
+  /** V8 heap the worker has reserved, in bytes; undefined until the worker has reported. */
   readonly heapTotal: number | undefined;
 }
 
@@ -40,7 +45,9 @@ export interface PoolStats {
   readonly name: string;
   /** When the snapshot was taken (`Date.now()`). */
   readonly time: number;
+  /** Worker threads. */
   readonly size: number;
+  /** Each worker's own figures, by index. */
   readonly workers: readonly WorkerStats[];
   /** Inputs not yet handed to a worker (puts and pipelines). Unbounded for pushed sources without `overflow`. */
   readonly waiting: number;
@@ -56,7 +63,14 @@ export interface PoolStats {
    * Tasks that ended since the previous sample (`count`), and their duration from start on a
    * worker to the end, in milliseconds (percentiles of one task in eight).
    */
-  readonly taskDuration: { readonly p50: number; readonly p99: number; readonly count: number };
+  readonly taskDuration: {
+    /** Median duration, in milliseconds. */
+    readonly p50: number;
+    /** 99th percentile, in milliseconds. */
+    readonly p99: number;
+    /** Tasks that ended since the previous sample. */
+    readonly count: number;
+  };
 }
 
 /** What the collector reads of the engine. */

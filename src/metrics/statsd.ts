@@ -1,5 +1,4 @@
-import StatsDClient, { type StatsD } from 'hot-shots';
-import type { MetricsOptions } from '../options';
+import type { MetricsOptions, StatsdClient } from '../options';
 import type { PoolStats } from './stats';
 
 /**
@@ -18,7 +17,7 @@ import type { PoolStats } from './stats';
  * ```
  */
 export class StatsdReporter {
-  private readonly client: StatsD;
+  private readonly client: StatsdClient;
   /** Whether the client is ours to close. */
   private readonly owned: boolean;
   readonly prefix: string;
@@ -27,7 +26,7 @@ export class StatsdReporter {
 
   constructor(options: Readonly<MetricsOptions>, poolName: string) {
     this.owned = !isClient(options.statsd);
-    this.client = isClient(options.statsd) ? options.statsd : new StatsDClient(options.statsd);
+    this.client = isClient(options.statsd) ? options.statsd : createClient(options.statsd);
     this.prefix = options.prefix ?? `looppool.${poolName}`;
   }
 
@@ -64,7 +63,7 @@ export class StatsdReporter {
 
   /** Counts one blocked-loop warning of worker `index`. */
   blocked(index: number): void {
-    this.client.increment(`${this.prefix}.worker.${index}.blocked`);
+    this.client.increment(`${this.prefix}.worker.${index}.blocked`, 1);
   }
 
   /** Closes the client if the pool created it; a client the user passed stays open. */
@@ -85,6 +84,32 @@ export class StatsdReporter {
   }
 }
 
-function isClient(statsd: MetricsOptions['statsd']): statsd is StatsD {
-  return typeof (statsd as Partial<StatsD>).gauge === 'function';
+function isClient(statsd: MetricsOptions['statsd']): statsd is StatsdClient {
+  return typeof (statsd as Partial<StatsdClient>).gauge === 'function';
+}
+
+/** A hot-shots client made from its options. */
+function createClient(options: object): StatsdClient {
+  const StatsD = hotShots();
+  return new StatsD(options);
+}
+
+/**
+ * hot-shots' `StatsD` class. hot-shots is an optional peer dependency, loaded only when
+ * `metrics.statsd` is options rather than a client; when it is not installed this throws an
+ * error that says so. Option validation calls it, so that `createPool` fails before it starts
+ * any worker.
+ */
+export function hotShots(): new (options: object) => StatsdClient {
+  try {
+    return require('hot-shots') as new (options: object) => StatsdClient;
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (code !== 'MODULE_NOT_FOUND' || !String(message).includes("'hot-shots'")) throw error;
+    throw new Error(
+      "`metrics.statsd` was given hot-shots options, so looppool creates a hot-shots client, but the package 'hot-shots' " +
+        'is not installed: run `npm install hot-shots`, or pass a client of your own as `metrics.statsd`',
+      { cause: error },
+    );
+  }
 }

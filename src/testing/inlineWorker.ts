@@ -1,4 +1,10 @@
-import { normalizeDefinition, type WorkerDefinition, type WorkerDefinitionInput, type ResultOf } from '../worker/definition';
+import {
+  normalizeDefinition,
+  type DefaultEmitted,
+  type ResultOf,
+  type WorkerDefinition,
+  type WorkerDefinitionInput,
+} from '../worker/definition';
 
 /**
  * A worker that runs in the calling thread: what {@link inlineWorker} returns, and what
@@ -6,7 +12,10 @@ import { normalizeDefinition, type WorkerDefinition, type WorkerDefinitionInput,
  */
 export class InlineWorker<T, R, D = unknown> {
   /** @internal */
-  constructor(readonly definition: WorkerDefinition<T, R, D>) {}
+  constructor(
+    /** The definition the worker runs, normalized to `{ init?, process }`. */
+    readonly definition: WorkerDefinition<T, R, D>,
+  ) {}
 }
 
 /**
@@ -25,8 +34,12 @@ export class InlineWorker<T, R, D = unknown> {
  *
  * @param definition what `defineWorker` takes, or what it returned.
  */
-export function inlineWorker<T, O, D = unknown>(
-  definition: WorkerDefinitionInput<T, O, D> | WorkerDefinition<T, O, D>,
-): InlineWorker<T, ResultOf<O>, D> {
-  return new InlineWorker(normalizeDefinition(definition as WorkerDefinition<T, ResultOf<O>, D>));
+export function inlineWorker<T, R, D = unknown>(definition: WorkerDefinition<T, R, D>): InlineWorker<T, R, D>;
+export function inlineWorker<T, O, D = unknown, E = DefaultEmitted<O>>(
+  definition: WorkerDefinitionInput<T, O, D, E>,
+): InlineWorker<T, ResultOf<O> | E, D>;
+export function inlineWorker<T, R, D>(
+  definition: WorkerDefinition<T, R, D> | WorkerDefinitionInput<T, R, D, R>,
+): InlineWorker<T, R, D> {
+  return new InlineWorker(normalizeDefinition(definition as WorkerDefinition<T, R, D>));
 }

@@ -1,8 +1,17 @@
 import type { TransferListItem } from 'node:worker_threads';
 import type { InteropObservable, Observable, Subscribable } from 'rxjs';
 
-/** What a worker's code gets besides its task. */
-export interface WorkerContext<D = unknown, R = unknown> {
+/**
+ * What a worker's code gets besides its task.
+ *
+ * @typeParam D the type of `workerData`: annotate the context of `init` or `process` as
+ *   `WorkerContext<MyData>` and `ctx.workerData` is a `MyData`, and `createPool` checks its
+ *   `workerData` option against it.
+ * @typeParam R the values `emit` sends. `never` unless given, so that a context annotated
+ *   only with its data (`WorkerContext<MyData>`) does not widen the worker's result type:
+ *   to emit, write `WorkerContext<MyData, Price>`; `Price` then joins the results.
+ */
+export interface WorkerContext<D = unknown, R = never> {
   /** This worker's position in the pool, 0 to size - 1. A replacement keeps its index. */
   readonly index: number;
   /** The pool's `workerData` option, structured-cloned once per worker. */
@@ -41,15 +50,35 @@ export type ResultOf<O> =
 
 /**
  * What `defineWorker` accepts, typed by what `process` returns (`O`), so that the result type
- * is inferred from the handler: `async (x: number) => 'a'` defines a worker of strings.
+ * is inferred from the handler: `async (x: number, ctx) => 'a'` defines a worker of strings.
+ *
+ * The context's type does not depend on `O`: TypeScript fixes every type that an unannotated
+ * parameter depends on before it reads the function's body, so a context typed by the result
+ * would fix the result to `unknown` before the return type is seen. `E`, the type of emitted
+ * values, is inferred from an annotated context (`WorkerContext<D, E>`) and is `never`
+ * otherwise; with explicit type arguments (`defineWorker<string, string>`) it is the result.
+ *
+ * @typeParam T the task.
+ * @typeParam O what `process` returns.
+ * @typeParam D `workerData`.
+ * @typeParam E what `ctx.emit` sends.
  */
-export type WorkerDefinitionInput<T, O, D> =
-  | ((task: T, ctx: WorkerContext<D, ResultOf<O>>) => O)
+export type WorkerDefinitionInput<T, O, D, E = ResultOf<O>> =
+  | ((task: T, ctx: WorkerContext<D, E>) => O)
   | {
-      init?(ctx: WorkerContext<D, ResultOf<O>>): void | PromiseLike<void>;
-      process(task: T, ctx: WorkerContext<D, ResultOf<O>>): O;
-      transfer?(result: ResultOf<O>): readonly TransferListItem[];
+      /** Runs once in each new worker before its first task; may return a Promise. */
+      init?(ctx: WorkerContext<D, E>): void | PromiseLike<void>;
+      /** Runs one task. */
+      process(task: T, ctx: WorkerContext<D, E>): O;
+      /** What of a result to transfer to the main thread instead of copying it. */
+      transfer?(result: ResultOf<O> | E): readonly TransferListItem[];
     };
+
+/**
+ * The type `defineWorker` gives `ctx.emit` when no type argument and no annotation say: the
+ * result type when it is known (explicit type arguments), otherwise `never`.
+ */
+export type DefaultEmitted<O> = unknown extends O ? never : ResultOf<O>;
 
 /** A task handler: the whole worker when it needs no `init`. */
 export type ProcessFunction<T, R, D = unknown> = (task: T, ctx: WorkerContext<D, R>) => TaskOutput<R>;

@@ -29,7 +29,7 @@ export async function startStatsd(): Promise<StatsdServer> {
     `{ port: ${port}, address: '127.0.0.1', mgmt_port: ${mgmtPort}, mgmt_address: '127.0.0.1', ` +
       `backends: [], flushInterval: 3600000, automaticConfigReload: false }`,
   );
-  const child = spawn(process.execPath, [require.resolve('statsd/stats.js'), config], {
+  const child = spawn(process.execPath, ['--require', join(__dirname, 'statsdCompat.js'), require.resolve('statsd/stats.js'), config], {
     stdio: 'ignore',
     env: { ...process.env, NODE_OPTIONS: '' },
   });
