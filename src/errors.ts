@@ -195,6 +195,23 @@ export class PoolClosedError extends LoopPoolError {
 }
 
 /**
+ * A task of `pool.run` was aborted through its `signal`: before it started (it was never
+ * sent to a worker) or while it ran (its `ctx.signal` was aborted). `cause` is the signal's
+ * reason.
+ */
+export class AbortError extends LoopPoolError {
+  override readonly name = 'AbortError';
+
+  constructor(
+    /** The task's input. */
+    readonly input: unknown,
+    reason: unknown,
+  ) {
+    super(`The task (input: ${summarize(input)}) was aborted by its signal`, { cause: reason });
+  }
+}
+
+/**
  * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`.
  */
 export class BufferOverflowError extends LoopPoolError {

@@ -39,6 +39,7 @@ export type {
   WorkerTask,
 } from './workerSource';
 export {
+  AbortError,
   BufferOverflowError,
   LoopBlockedWarning,
   LoopPoolError,

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { ownedPool } from './engine/ownedPool';
-import type { LoopPool } from './createPool';
+import type { LoopPool } from './poolApi';
 import { Pool } from './pool';
 import type { Settled } from './results';
 import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';

@@ -277,6 +277,7 @@ export const poolOptionNames = [...operatorOptionNames, 'ack'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],
+  run: ['worker', 'signal', 'transfer'],
   broadcast: ['key'],
   process: [...pipelineOptionNames, 'ack'],
 } as const;

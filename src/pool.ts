@@ -1,11 +1,11 @@
 import { Observable, Subject, takeUntil, type Subscriber } from 'rxjs';
-import type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions } from './createPool';
+import type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions, RunOptions } from './poolApi';
 import { Engine } from './engine/engine';
 import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
 import type { PushOptions, Settled } from './engine/types';
-import { PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
+import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
 import { callOptionNames, checkNames, resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
@@ -88,6 +88,49 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     const { worker } = checkNames(options, callOptionNames.put, 'pool.put(task, options)');
     this.assertOpen('put');
     return this.send(task, { target: this.checkWorker(worker) });
+  }
+
+  run(task: T, options?: RunOptions): Promise<R> {
+    const { worker, signal, transfer } = checkNames(options, callOptionNames.run, 'pool.run(task, options)');
+    this.assertOpen('run');
+    const target = this.checkWorker(worker);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}`);
+    }
+    if (transfer !== undefined && !Array.isArray(transfer)) {
+      throw new TypeError(`Expected \`transfer\` to be an array of transferable objects, got ${show(transfer)}`);
+    }
+    if (signal?.aborted) return Promise.reject(new AbortError(task, signal.reason));
+    return new Promise<R>((resolve, reject) => {
+      let last: R | undefined;
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        signal?.removeEventListener('abort', abort);
+        return true;
+      };
+      // One task, one job of its own: its result goes to this Promise, not to results$.
+      const job = this.engine.open(
+        {
+          next: (value) => void (last = value),
+          error: (error) => settle() && reject(error),
+          complete: () => settle() && resolve(last as R),
+          get closed() {
+            return settled;
+          },
+        },
+        { ordered: false, bufferSize: this.options.bufferSize, failFast: true },
+      );
+      const abort = (): void => {
+        if (!settle()) return;
+        job.close(); // a running task is cancelled: its ctx.signal aborts in the worker
+        reject(new AbortError(task, signal!.reason));
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      job.push(task, { target, transfer: transfer as RunOptions['transfer'] });
+      job.end();
+    });
   }
 
   broadcast(task: T, options?: BroadcastOptions): Promise<void> {

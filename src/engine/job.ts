@@ -82,8 +82,8 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
    * @returns the input's index.
    */
   push(input: T, options: PushOptions = {}): number {
-    const { target, settled, sequential, first, quiet } = options;
-    const task: Task<T> = { index: this.nextIndex++, input, target, settled, sequential, quiet, attempts: 0 };
+    const { target, settled, sequential, first, quiet, transfer } = options;
+    const task: Task<T> = { index: this.nextIndex++, input, target, settled, sequential, quiet, transfer, attempts: 0 };
     if (target === undefined) {
       if (!this.makeRoom(task.index)) return task.index;
       this.pending.push(task);

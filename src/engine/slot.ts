@@ -142,7 +142,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     const run = new SlotRun(this, owner, task);
     this.runs.add(run);
     if (task.sequential) this.sequential = true;
-    run.ticket = this.current.run(task.input, run);
+    run.ticket = this.current.run(task.input, run, task.transfer);
     if (this.host.options.taskTimeout !== undefined && !run.ended && !run.hasStarted) this.armClock();
     return run;
   }

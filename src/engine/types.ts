@@ -1,3 +1,4 @@
+import type { TransferListItem } from 'node:worker_threads';
 import type { LoopPoolError } from '../errors';
 import type { OverflowOptions } from '../options';
 
@@ -42,6 +43,8 @@ export interface Task<T> {
   readonly sequential?: boolean | undefined;
   /** A replayed broadcast: its results are dropped, since the consumer saw them from the first run. */
   readonly quiet?: boolean | undefined;
+  /** What of the input to move to the worker, instead of what the pool's `transfer` says. */
+  readonly transfer?: readonly TransferListItem[] | undefined;
   /** Runs that ended with the worker crashing under the task and counted as an attempt; at most `retries`. */
   attempts: number;
 }
@@ -56,6 +59,8 @@ export interface PushOptions {
   readonly first?: boolean | undefined;
   /** Drop its results (a replayed broadcast). */
   readonly quiet?: boolean | undefined;
+  /** What of the input to move to the worker (`pool.run`'s `transfer`). */
+  readonly transfer?: readonly TransferListItem[] | undefined;
 }
 
 /**

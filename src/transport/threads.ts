@@ -156,9 +156,9 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     });
   }
 
-  run(task: T, observer: RunObserver<R>): number {
+  run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
     const id = ++this.lastId;
-    const transfer = this.options.transfer?.(task as never);
+    const transfer = only ?? this.options.transfer?.(task as never);
     this.running.set(id, { observer, started: false, transferred: transfer !== undefined && transfer.length > 0 });
     if (this.state !== 'stopped') this.send(Op.run, id, task, transfer);
     return id;
