@@ -45,7 +45,7 @@ interface Outcome<V> {
  * neither within `ms`, unsubscribes (which stops the operator's workers) and rejects, naming
  * what it had emitted: a hang fails the test instead of jest.
  */
-function collect<V>(output$: Observable<V>, ms = 10_000): Promise<Outcome<V>> {
+function collect<V>(output$: Observable<V>, ms = 20_000): Promise<Outcome<V>> {
   return new Promise((resolve, reject) => {
     const values: V[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -69,7 +69,7 @@ function collect<V>(output$: Observable<V>, ms = 10_000): Promise<Outcome<V>> {
 }
 
 /** Settles like `promise`, or rejects after `ms` with a message naming `what`: a hang fails the test. */
-async function within<V>(promise: Promise<V>, what: string, ms = 5_000): Promise<V> {
+async function within<V>(promise: Promise<V>, what: string, ms = 15_000): Promise<V> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms (a hang)`)), ms);
