@@ -16,7 +16,7 @@ export type { PipelineInput } from './engine/pipeline';
 export type { Delivery, Settled } from './results';
 export type { LoopDelay, PoolStats, WorkerStats } from './metrics/stats';
 
-export type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions } from './poolApi';
+export type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions, RunOptions } from './poolApi';
 
 /**
  * Starts a long-lived pool of `size` worker threads, at once.

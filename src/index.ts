@@ -16,6 +16,7 @@ export {
   type ProcessOptions,
   type Settled,
   type PutOptions,
+  type RunOptions,
   type WorkerStats,
 } from './createPool';
 export type {
