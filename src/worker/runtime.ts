@@ -34,8 +34,9 @@ export class WorkerRuntime<T, R, D> {
   /** Runs at most `concurrency` tasks at once; the others wait here, in order. */
   readonly gate: ConcurrencyGate;
   private readonly batcher: Batcher;
-  /** Tasks started since the last flush: those still running then are reported as started. */
+  /** Tasks started as they arrived, since the last report of starts: those still running then are reported as started. */
   private unreported: Array<TaskRun<T, R, D>> = [];
+  private startsScheduled = false;
   /**
    * Whether `activity[activeSlot]` follows each task's continuations (see `trackContinuations`);
    * otherwise, with one task at a time, it names the running task from its start to its end.
@@ -151,7 +152,10 @@ export class WorkerRuntime<T, R, D> {
       this.flush();
     } else {
       this.unreported.push(run);
-      this.scheduleFlush();
+      if (!this.startsScheduled) {
+        this.startsScheduled = true;
+        setImmediate(this.reportStarts);
+      }
     }
     const outer = this.activity[activeSlot]!;
     this.activity[activeSlot] = id;
@@ -189,13 +193,20 @@ export class WorkerRuntime<T, R, D> {
     else this.send(Op.complete, id, 0);
   }
 
-  /** Posts every triple waiting in the outbox now, with the starts of tasks that have not ended. */
+  /**
+   * Reports the starts of the tasks started as they arrived that are still running, once the
+   * turn in which they started is over: a task that ends within it (most tiny tasks, sync or
+   * async) says it started with its end, and costs no triple more.
+   */
+  private readonly reportStarts = (): void => {
+    this.startsScheduled = false;
+    for (const run of this.unreported) if (!run.ended) this.send(Op.started, run.id, 0);
+    this.unreported = [];
+  };
+
+  /** Posts every triple waiting in the outbox now. */
   readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.unreported.length > 0) {
-      for (const run of this.unreported) if (!run.ended) this.outbox.push(Op.started, run.id, 0);
-      this.unreported = [];
-    }
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
     const transfers = this.transfers;
