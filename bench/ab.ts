@@ -1,44 +1,58 @@
 /**
  * `npm run bench:ab -- DIR`: this checkout against another one (DIR, built with `npm run build`),
- * side by side in one process, on scenario (a) of `npm run bench`: 200,000 tiny tasks, 2
- * workers, 32 in flight per worker, for `pool.process` and for the operator over a pool.
- * Rounds alternate between the two builds, so that both see the same machine; prints the
- * median tasks/s of each and their ratio. `BENCH_ROUNDS` sets the rounds (default 7).
+ * side by side in one process, on scenario (a) of `npm run bench`: 200,000 tiny tasks
+ * (`x => x + 1`), 2 workers, 32 in flight per worker, for `pool.process` and for the operator
+ * over a pool; and the same tasks written `async x => x + 1`. Rounds alternate between the two
+ * builds, so that both see the same machine; prints the median tasks/s of each and their
+ * ratio. `BENCH_ROUNDS` sets the rounds (default 7).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { count, lastValueFrom, map, range } from 'rxjs';
 
 type Api = typeof import('looppool');
-type Task = { s: 'tiny'; x: number };
+type Task = number;
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const total = 200_000;
 const here = resolve(__dirname, '..');
 const other = process.argv[2] ? resolve(process.argv[2]) : undefined;
 
-const ways: Record<string, (api: Api, pool: ReturnType<Api['createPool']>) => Promise<number>> = {
-  'pool.process': (_api, pool) =>
-    lastValueFrom(
-      pool
-        .process(
-          (function* () {
-            for (let x = 0; x < total; x++) yield { s: 'tiny', x } as Task;
-          })(),
-        )
-        .pipe(count()),
-    ),
-  'operator on a pool': (api, pool) =>
-    lastValueFrom(range(0, total).pipe(map((x): Task => ({ s: 'tiny', x })), api.loopPool(pool as never), count())),
+/** The worker of each build, written to a temporary folder: a sync and an async handler. */
+const workers = mkdtempSync(join(tmpdir(), 'looppool-ab-'));
+function workerOf(dir: string, kind: 'sync' | 'async'): string {
+  const file = join(workers, `${Buffer.from(dir).toString('hex')}.${kind}.cjs`);
+  const handler = kind === 'sync' ? '(x) => x + 1' : 'async (x) => x + 1';
+  writeFileSync(file, `require(${JSON.stringify(join(dir, 'dist/worker/index.js'))}).defineWorker(${handler});\n`);
+  return file;
+}
+
+const process$ = (pool: ReturnType<Api['createPool']>): Promise<number> =>
+  lastValueFrom(
+    pool
+      .process(
+        (function* () {
+          for (let x = 0; x < total; x++) yield x as Task;
+        })(),
+      )
+      .pipe(count()),
+  );
+
+const ways: Record<string, { readonly kind: 'sync' | 'async'; run(api: Api, pool: ReturnType<Api['createPool']>): Promise<number> }> = {
+  'pool.process': { kind: 'sync', run: (_api, pool) => process$(pool) },
+  'operator on a pool': { kind: 'sync', run: (api, pool) => lastValueFrom(range(0, total).pipe(map((x): Task => x), api.loopPool(pool as never), count())) },
+  'pool.process, async tasks': { kind: 'async', run: (_api, pool) => process$(pool) },
 };
 
 async function rate(dir: string, way: string): Promise<number> {
   const api = require(join(dir, 'dist/index.js')) as Api;
-  const pool = api.createPool<Task, unknown>(join(dir, 'bench/peers/looppool.worker.cjs'), { size: 2, concurrency: 32, queueSize: 0 });
+  const pool = api.createPool<Task, unknown>(workerOf(dir, ways[way]!.kind), { size: 2, concurrency: 32, queueSize: 0 });
   try {
     await pool.ready;
-    await ways[way]!(api, pool); // warm-up
+    await ways[way]!.run(api, pool); // warm-up
     const started = performance.now();
-    const done = await ways[way]!(api, pool);
+    const done = await ways[way]!.run(api, pool);
     if (done !== total) throw new Error(`${dir}: ${done} of ${total} results`);
     return total / ((performance.now() - started) / 1000);
   } finally {
