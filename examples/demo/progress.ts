@@ -10,6 +10,8 @@ export interface Progress {
   update(done: number): void;
   /** Each worker's utilisation, as the latest `stats$` sample gave it (0 to 1; undefined before the first). */
   workers(elus: readonly (number | undefined)[]): void;
+  /** Shows a short note beside the figures (on a terminal) or on a line of its own. */
+  note(text: string): void;
   /** Draws the last state and leaves the display. */
   stop(): void;
 }
@@ -23,22 +25,27 @@ export function showProgress(label: string, total: number, stream: NodeJS.WriteS
   const started = performance.now();
   let done = 0;
   let utilisation = '';
+  let remark = '';
   const rate = (): number => done / Math.max(1e-3, (performance.now() - started) / 1000);
 
   if (stream.isTTY) {
     const bar = new SingleBar({
       stream,
-      format: `${label.padEnd(12)} [{bar}] {percentage}% | {value}/{total} records | {rate} records/s | ETA {eta_formatted}{utilisation}`,
+      format: `${label.padEnd(11)} [{bar}] {percentage}% | {value}/{total} | {rate} records/s | ETA {eta_formatted}{utilisation}{remark}`,
       formatValue: (value, _options, type) => (type === 'value' || type === 'total' ? thousands(value) : String(value)),
-      barsize: 24,
+      barsize: 20,
       hideCursor: true,
     });
-    bar.start(total, 0, { rate: '0', utilisation });
-    const payload = () => ({ rate: thousands(rate()), utilisation });
+    bar.start(total, 0, { rate: '0', utilisation, remark });
+    const payload = () => ({ rate: thousands(rate()), utilisation, remark });
     return {
       update: (n) => bar.update((done = n), payload()),
       workers: (elus) => {
         utilisation = ` | busy ${elus.map(percent).join(' ')}`;
+        bar.update(done, payload());
+      },
+      note: (text) => {
+        remark = ` | ${text}`;
         bar.update(done, payload());
       },
       stop: () => {
@@ -57,6 +64,7 @@ export function showProgress(label: string, total: number, stream: NodeJS.WriteS
   return {
     update: (n) => void (done = n),
     workers: (elus) => void (utilisation = `, workers busy ${elus.map(percent).join(' ')}`),
+    note: (text) => void stream.write(`${label}: ${text}\n`),
     stop: () => {
       clearInterval(timer);
       line();
