@@ -83,6 +83,8 @@ function* batches(records: readonly City[], size: number): Generator<readonly Ci
 interface Run {
   readonly done: number;
   readonly ms: number;
+  /** CPU time of the whole process (every thread, user and system) in that time, ms. */
+  readonly cpuMs: number;
   readonly interrupted: boolean;
 }
 
@@ -94,6 +96,12 @@ process.on('SIGINT', () => {
   interrupted = true;
   onInterrupt();
 });
+
+/** CPU time of the process since `since`, in ms. */
+const cpuTime = (since: NodeJS.CpuUsage): number => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+};
 
 const wholeFile = async (out: WriteStream): Promise<void> => {
   out.end();
@@ -121,9 +129,11 @@ async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOp
     void pool.stop();
   };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const mainLoop = performance.eventLoopUtilization();
   let done = 0;
   let ms = 0;
+  let cpuMs = 0;
   /** The share of the run in which the main thread was busy (feeding the pool, writing): time taken from the workers' two cores. */
   let mainBusy = 0;
   let stopped = false;
@@ -144,6 +154,7 @@ async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOp
     });
   } finally {
     ms = performance.now() - started;
+    cpuMs = cpuTime(cpu);
     mainBusy = performance.eventLoopUtilization(mainLoop).utilization;
     onInterrupt = () => {};
     stats.unsubscribe();
@@ -151,7 +162,7 @@ async function onWorkers(records: readonly City[], atlas: Atlas, options: DemoOp
     await pool.stop();
     await wholeFile(out);
   }
-  return { done, ms, startMs, mainBusy, interrupted: stopped || interrupted };
+  return { done, ms, cpuMs, startMs, mainBusy, interrupted: stopped || interrupted };
 }
 
 /** The same transform and load on the main thread, batch by batch, with a turn of the event loop between batches (for the progress and Ctrl-C). */
@@ -160,6 +171,7 @@ async function onMainThread(records: readonly City[], atlas: Atlas, options: Dem
   const progress = showProgress('main thread', records.length);
   onInterrupt = () => progress.note('Ctrl-C: stopping after this batch');
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let done = 0;
   for (const batch of batches(records, options.batch)) {
     if (interrupted) break;
@@ -168,10 +180,11 @@ async function onMainThread(records: readonly City[], atlas: Atlas, options: Dem
     await nextTurn();
   }
   const ms = performance.now() - started;
+  const cpuMs = cpuTime(cpu);
   onInterrupt = () => {};
   progress.stop();
   await wholeFile(out);
-  return { done, ms, interrupted };
+  return { done, ms, cpuMs, interrupted };
 }
 
 const thousands = (n: number): string => Math.round(n).toLocaleString('en');
@@ -179,7 +192,10 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 
 function summary(rows: readonly [string, Run][], lines: string[]): void {
-  const table = [['', 'records', 'time', 'records/s'], ...rows.map(([name, run]) => [name, thousands(run.done), secs(run.ms), thousands((run.done / run.ms) * 1000)])];
+  const table = [
+    ['', 'records', 'time', 'records/s', 'CPU time'],
+    ...rows.map(([name, run]) => [name, thousands(run.done), secs(run.ms), thousands((run.done / run.ms) * 1000), secs(run.cpuMs)]),
+  ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   console.log('');
   for (const row of table) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   '));
@@ -226,6 +242,11 @@ async function main(): Promise<void> {
     } else {
       const same = readFileSync(mainFile).equals(readFileSync(options.out));
       lines.push(`speed-up     ${(main.ms / workers.ms).toFixed(2)}x on ${label} against the main thread, same transform, same run`);
+      const cost = workers.cpuMs / main.cpuMs;
+      lines.push(
+        `CPU time     ${cost.toFixed(2)}x the main thread's on the workers run (all threads): ` +
+          `on ${options.workers} idle core${options.workers === 1 ? '' : 's'} the speed-up could reach ${(options.workers / cost).toFixed(2)}x`,
+      );
       lines.push(`same output  ${same ? 'yes: byte for byte' : 'NO: the two files differ'} (${mainFile} removed)`);
       if (!same) process.exitCode = 1;
     }
