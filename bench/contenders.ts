@@ -5,7 +5,9 @@
  * threads.js `concurrency`, looppool `concurrency`); workerpool runs one task at a time per
  * worker and queues the rest.
  */
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { count, lastValueFrom, map, range } from 'rxjs';
 import { Piscina } from 'piscina';
 import { Pool as ThreadsPool, spawn, Transfer, Worker as ThreadsWorker } from 'threads';
@@ -25,6 +27,8 @@ export interface Task {
 /** A pool under test. */
 export interface Contender {
   readonly name: string;
+  /** The only scenarios it takes part in; every scenario when absent. */
+  readonly scenarios?: readonly string[];
   /** Creates the pool: 2 workers, at most 64 tasks in flight; resolves when it can take tasks. */
   start(): Promise<void>;
   /** Runs `total` tasks made by `make`, at most 64 in flight, and resolves with the number of results. */
@@ -117,6 +121,53 @@ function piscinaLike(name: string, load: () => Promise<new (options: PiscinaLike
   });
 }
 
+/** Numbers per message of the {@link limit} pool. */
+const limitBatch = 256;
+/** Messages in flight per worker of the {@link limit} pool. */
+const limitInFlight = 4;
+
+/**
+ * The limit: a hand-written pool with no features, as fast as 2 threads and `postMessage` go.
+ * The main thread posts plain arrays of 256 numbers, 4 arrays in flight per worker, to 2
+ * workers, each of which applies the task to every number and posts the array back
+ * (`peers/limit.worker.cjs`): no task ids, no per-task results, no queues, no retries, no
+ * supervision, no ordering. Tiny tasks (scenario a) only; its inputs are the numbers
+ * themselves, not the task objects of `make`.
+ */
+function limit(): Contender {
+  let workers: Worker[] = [];
+  return {
+    name: 'limit',
+    scenarios: ['a'],
+    async start() {
+      workers = Array.from({ length: size }, () => new Worker(join(peers, 'limit.worker.cjs')));
+      await Promise.all(workers.map((worker) => once(worker, 'online')));
+    },
+    runAll: (total) =>
+      new Promise<number>((resolve) => {
+        let next = 0;
+        let done = 0;
+        const post = (worker: Worker): void => {
+          if (next >= total) return;
+          const xs = new Array<number>(Math.min(limitBatch, total - next));
+          for (let i = 0; i < xs.length; i++) xs[i] = next + i;
+          next += xs.length;
+          worker.postMessage(xs);
+        };
+        const listeners = workers.map((worker) => (xs: number[]) => {
+          done += xs.length;
+          if (done < total) return post(worker);
+          workers.forEach((w, i) => w.off('message', listeners[i]!));
+          resolve(done);
+        });
+        workers.forEach((worker, i) => worker.on('message', listeners[i]!));
+        if (total === 0) return resolve(0);
+        for (let k = 0; k < limitInFlight; k++) workers.forEach(post);
+      }),
+    stop: async () => void (await Promise.all(workers.map((worker) => worker.terminate()))),
+  };
+}
+
 export const contenders: Contender[] = [
   {
     name: 'main thread',
@@ -124,6 +175,7 @@ export const contenders: Contender[] = [
     runAll: (total, make) => feed(total, inFlight, async (i) => runOnMainThread(make(i))),
     stop: async () => {},
   },
+  limit(),
   {
     // The operator on a worker path starts its workers with each subscription, so its
     // start-up (scenario e) is in every run.

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every contender side by side, one process per scenario, median of 5 rounds,
  * 2 workers each. Prints one markdown table per scenario (throughput, ratio to the best peer
- * and to the main thread, the main thread's loop delay p99 where watched) and the goals of
+ * and to the main thread, in (a) the ratio to the limit, a featureless hand-written pool, the
+ * main thread's loop delay p99 where watched) and the goals of
  * docs/performance.md, each with its measured figure.
  *
  * `npm run bench -- a c` runs only the scenarios named; `BENCH_ROUNDS=3` changes the rounds.
@@ -15,7 +16,9 @@ import { scenarios, type Measurement, type Scenario, type ScenarioResult } from 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const looppool = ['looppool (operator)', 'looppool (operator on a pool)', 'looppool (pool.process)'];
 const mainThread = 'main thread';
-const isPeer = (name: string): boolean => name !== mainThread && !looppool.includes(name);
+/** The featureless hand-written pool of scenario (a): what 2 threads and `postMessage` allow (bench/contenders.ts). */
+const limit = 'limit';
+const isPeer = (name: string): boolean => name !== mainThread && name !== limit && !looppool.includes(name);
 
 /** Runs one scenario in a fresh process, so that no scenario inherits another's heap or JIT state. */
 function runScenario(scenario: Scenario, burnPerMs: number): ScenarioResult {
@@ -42,7 +45,9 @@ const figure = (value: number): string =>
 function table(scenario: Scenario, measurements: readonly Measurement[]): string[] {
   const best = bestPeer(scenario, measurements);
   const main = measurements.find((m) => m.name === mainThread)!;
+  const limitRun = measurements.find((m) => m.name === limit);
   const extra = [
+    ...(limitRun ? [{ title: 'vs limit', cell: (m: Measurement) => `${better(scenario, m.value, limitRun.value).toFixed(3)}×` }] : []),
     ...(scenario.watchLoopDelay ? [{ title: 'main-thread loop delay p99', cell: (m: Measurement) => `${m.loopDelayP99!.toFixed(1)} ms` }] : []),
     ...(scenario.watchMemory ? [{ title: 'peak main-thread ArrayBuffers', cell: (m: Measurement) => `${figure(m.peakArrayBuffers!)} MiB` }] : []),
   ];

@@ -180,7 +180,7 @@ async function main(id: string, rounds: number): Promise<void> {
   const measurements: Measurement[] = [];
   // BENCH_ONLY=piscina,tinypool runs only the contenders named (to look at one in isolation).
   const only = process.env.BENCH_ONLY?.split(',');
-  for (const contender of contenders.filter((c) => !only || only.includes(c.name))) {
+  for (const contender of contenders.filter((c) => (!only || only.includes(c.name)) && (!c.scenarios || c.scenarios.includes(id)))) {
     process.stderr.write(`${id}: ${contender.name}\n`);
     measurements.push(await measure(contender, scenario, rounds));
   }

@@ -20,13 +20,7 @@ describe('examples', () => {
     expect(stdout.trim().split('\n').map(Number)).toEqual([6, 16, 21]);
   });
 
-  it('the demo reports every record and a speed-up', async () => {
-    const { stdout } = await execFileAsync(process.execPath, [join(examples, 'demo.ts')], {
-      env: { ...process.env, DEMO_ITEMS: '2000' },
-    });
-    expect(stdout).toMatch(/items: +2,000\n/);
-    expect(stdout).toMatch(/speed-up: +\d+\.\d\dx on \d+ threads/);
-  });
+  // The demo (examples/demo.ts) has a file of its own: test/demo.test.ts.
 
   describe('Looppool ports', () => {
     let server: Server;
