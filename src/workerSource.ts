@@ -57,6 +57,7 @@ export interface TransportOptions {
   readonly resourceLimits: ResourceLimits | undefined;
   readonly gracePeriod: number;
   readonly blockingThreshold: number | undefined;
+  readonly taskTimeout: number | undefined;
   readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
 }
 

@@ -58,6 +58,12 @@ export interface WorkerSetup {
   /** Tasks the worker runs at once; it queues the others it is sent. */
   readonly concurrency: number;
   /**
+   * Whether the worker keeps `activity[activeSlot]` on each task through its continuations
+   * (async hooks; a cost on every promise). Only a worker that runs several tasks at once
+   * needs it, and only the timeout and blocked-loop checks read it.
+   */
+  readonly followContinuations: boolean;
+  /**
    * Shared with the main thread, {@link activitySlots} int32s, so that what a worker was doing
    * is known even when it dies without a word (out of memory, killed while stuck):
    * `[activeSlot]` the id (see {@link activityId}) of the task whose code holds the event loop

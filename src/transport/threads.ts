@@ -48,6 +48,8 @@ export interface ThreadsTransportOptions {
   readonly gracePeriod: number;
   /** With a value, the worker writes a heartbeat often enough to tell a loop blocked this long (ms). */
   readonly blockingThreshold?: number | undefined;
+  /** Milliseconds a task may run, if limited: with it (or `blockingThreshold`), a worker running several tasks at once follows each into its continuations. */
+  readonly taskTimeout?: number | undefined;
   /** What of a task to transfer instead of copying. */
   readonly transfer?: ((task: never) => readonly TransferListItem[]) | undefined;
 }
@@ -240,6 +242,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       modulePath: this.modulePath,
       index: this.index,
       concurrency: this.options.concurrency,
+      followContinuations:
+        this.options.concurrency > 1 && (this.options.taskTimeout !== undefined || this.options.blockingThreshold !== undefined),
       activity: this.activity.buffer as SharedArrayBuffer,
       heartbeat: this.heartbeat?.buffer as SharedArrayBuffer | undefined,
       heartbeatEvery: this.options.blockingThreshold === undefined ? 0 : Math.max(5, Math.floor(this.options.blockingThreshold / 4)),

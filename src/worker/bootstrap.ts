@@ -31,6 +31,7 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
     setup.index,
     workerData as unknown,
     setup.concurrency,
+    setup.followContinuations,
     activity,
     () => process.exit(0),
   );

@@ -38,10 +38,11 @@ export class WorkerRuntime<T, R, D> {
   private unreported: Array<TaskRun<T, R, D>> = [];
   private startsScheduled = false;
   /**
-   * Whether `activity[activeSlot]` follows each task's continuations (see `trackContinuations`);
-   * otherwise, with one task at a time, it names the running task from its start to its end.
+   * With one task at a time, `activity[activeSlot]` names the running task from its start to
+   * its end. With several, it names the task whose synchronous call of `process()` runs, and,
+   * where `followContinuations` is set, the task whose continuation runs (see `trackContinuations`).
    */
-  private readonly tracksContinuations: boolean;
+  private readonly oneAtATime: boolean;
 
   constructor(
     private readonly port: MessagePort,
@@ -49,6 +50,8 @@ export class WorkerRuntime<T, R, D> {
     readonly index: number,
     readonly workerData: D,
     concurrency: number,
+    /** Follow each task into its continuations (see `WorkerSetup.followContinuations`). */
+    followContinuations: boolean,
     /** Shared with the main thread: which task holds the loop, which started last; see `WorkerSetup.activity`. */
     private readonly activity: Int32Array,
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
@@ -56,8 +59,8 @@ export class WorkerRuntime<T, R, D> {
   ) {
     this.gate = new ConcurrencyGate(concurrency);
     this.batcher = new Batcher(port);
-    this.tracksContinuations = concurrency > 1;
-    if (this.tracksContinuations) trackContinuations(activity);
+    this.oneAtATime = concurrency === 1;
+    if (followContinuations && !this.oneAtATime) trackContinuations(activity);
   }
 
   /** Runs `init`. */
@@ -160,13 +163,13 @@ export class WorkerRuntime<T, R, D> {
     const outer = this.activity[activeSlot]!;
     this.activity[activeSlot] = id;
     run.stop = runTask(() => this.definition.process(task, run), run);
-    if (this.tracksContinuations) this.activity[activeSlot] = outer;
+    if (!this.oneAtATime) this.activity[activeSlot] = outer;
   }
 
   /** Called by a task run when it ends, whichever way. */
   finished(run: TaskRun<T, R, D>): void {
     this.running.delete(run.id);
-    if (!this.tracksContinuations && this.activity[activeSlot] === activityId(run.id)) this.activity[activeSlot] = 0;
+    if (this.oneAtATime && this.activity[activeSlot] === activityId(run.id)) this.activity[activeSlot] = 0;
   }
 
   send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
