@@ -8,8 +8,6 @@ import { RestartBudget } from './restarts';
 import { WorkerSlot, type SlotHost, type SlotOptions } from './slot';
 import type { JobOptions, JobSink, Task } from './types';
 
-export { measureEvery } from './slot';
-
 /** What the engine reports that belongs to no task. */
 export interface EngineEvents<R> {
   /** A value a worker sent with `ctx.emit`. */
@@ -22,7 +20,7 @@ export interface EngineEvents<R> {
   restarted?(workerIndex: number): void;
   /** Every task error, once final, and every crash, even one the engine recovered from: for `errors$` and `onError`. */
   reported?(error: LoopPoolError): void;
-  /** A task ended; `ms` is how long it ran, for one task in {@link measureEvery}. */
+  /** A task ended; `ms` is how long it ran, for one task in eight (`measureEvery`). */
   measured?(ms: number | undefined): void;
 }
 
