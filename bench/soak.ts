@@ -42,6 +42,7 @@ import {
   type Settled,
 } from 'looppool';
 import type { SoakFault, SoakTask } from './soak.worker';
+import { random } from '../test/support/random';
 
 const worker = join(__dirname, 'soak.worker.ts');
 const modes = ['unordered', 'ordered', 'pool'] as const;
@@ -89,18 +90,6 @@ interface RunResult {
   readonly examples: string[];
   /** Misblamed inputs by fault and how they ended: `none → WorkerCrashError`. */
   readonly misblamedBy: Map<string, number>;
-}
-
-/** A small seeded generator (mulberry32), so that a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The mix of test/soak.test.ts: 1.4% throw, 0.6% crash, 0.7% hang, 0.3% spin. */

@@ -2,18 +2,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { loopPool, TaskError, TaskTimeoutError, WorkerCrashError, type Settled } from 'looppool';
 import type { Fault, FaultTask } from './workers/faulty';
 import { workerPath } from './support/paths';
-
-/** A small seeded generator (mulberry32), so that a failing soak can be replayed with its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './support/random';
 
 /** The error each fault ends as, when nothing else happened to it. */
 const own: Partial<Record<Fault, new (...args: never[]) => Error>> = {
