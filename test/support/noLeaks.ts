@@ -1,6 +1,6 @@
 import { threadResources, whenThreadsEnd } from './threads';
 
-/** After every test, no worker thread or MessagePort may be left alive. */
+/** After every test, no worker thread, MessagePort or child process may be left alive. */
 afterEach(async () => {
   await whenThreadsEnd();
   expect(threadResources()).toEqual([]);
