@@ -5,6 +5,7 @@ import { loopPool } from 'looppool';
 import type { KindTask } from './workers/kinds';
 import { workerPath } from './support/paths';
 import { itSharing, workerTypes } from './support/workerTypes';
+import { load, tally } from './support/tally';
 import { until } from './support/until';
 
 const sorted = <T>(values: T[]): T[] => [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -112,16 +113,16 @@ describe.each(workerTypes)('loopPool on real workers (%s)', (workerType) => {
     );
   });
 
-  itSharing(workerType)('aborts ctx.signal of the tasks in flight and stops the threads when the subscriber unsubscribes', async () => {
-    const counters = new Int32Array(new SharedArrayBuffer(8));
+  it('aborts ctx.signal of the tasks in flight and stops the workers when the subscriber unsubscribes', async () => {
+    const counters = tally(workerType);
     const subscription = range(0, 10)
       .pipe(loopPool<number, number>(workerPath('cancellable.ts'), { workerType, size: 2, workerData: counters }))
       .subscribe();
-    await until(() => Atomics.load(counters, 0) === 2);
+    await until(() => load(counters, 0) === 2);
     subscription.unsubscribe();
-    await until(() => Atomics.load(counters, 1) === 2); // both signals aborted
-    expect(Atomics.load(counters, 0)).toBe(2); // only two tasks ever started
-    // The noLeaks check after this test verifies that both threads are gone.
+    await until(() => load(counters, 1) === 2); // both signals aborted
+    expect(load(counters, 0)).toBe(2); // only two tasks ever started
+    // The noLeaks check after this test verifies that both workers are gone.
   });
 
   it('stops the threads once take(n) has what it needs', async () => {
