@@ -131,7 +131,6 @@ export class WorkerCrashError extends LoopPoolError {
 export class KilledBySignal extends Error {
   constructor(readonly signal: NodeJS.Signals) {
     super(`the worker process was killed by ${signal}`);
-    this.name = 'KilledBySignal';
   }
 }
 

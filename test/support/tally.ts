@@ -11,11 +11,15 @@ import type { WorkerType } from 'looppool';
  */
 export type Tally = Int32Array | string;
 
+/** The directories of this process's tallies, removed when it exits. */
+const made: string[] = [];
+
 /** A tally of `slots` counters, all 0, that workers of `workerType` can reach. */
 export function tally(workerType: WorkerType, slots = 8): Tally {
   if (workerType === 'thread') return new Int32Array(new SharedArrayBuffer(slots * 4));
+  if (made.length === 0) process.once('exit', () => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
   const dir = mkdtempSync(join(tmpdir(), 'looppool-tally-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  made.push(dir);
   return dir;
 }
 
