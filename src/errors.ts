@@ -82,7 +82,7 @@ export class SerializationError extends LoopPoolError {
 }
 
 /** Why a worker ended: what `WorkerCrashError.reason` says. */
-export type CrashReason = 'exited' | 'uncaught error' | 'out of memory' | 'unresponsive';
+export type CrashReason = 'exited' | 'uncaught error' | 'out of memory' | 'unresponsive' | 'host lost';
 
 /**
  * A worker ended while it was in use: it called `process.exit`, an exception or rejection
@@ -144,6 +144,8 @@ function describeCrash(reason: CrashReason, exitCode: number): string {
       return 'ran out of memory';
     case 'unresponsive':
       return 'stopped answering and was terminated';
+    case 'host lost':
+      return 'was lost with its host (the host stopped, or was not heard from within `ackWait`)';
   }
 }
 
@@ -268,5 +270,19 @@ function describeSubject(subject: SerializationSubject, index: number | undefine
       return 'A value sent with ctx.emit';
     case 'workerData':
       return '`workerData`';
+  }
+}
+
+/**
+ * A cluster transport (`looppool/nats`) could not be used: its optional peer dependencies
+ * are not installed, or it could not connect to the NATS server (wrong address, wrong
+ * credentials, TLS refused). The message says which servers and what the server said.
+ */
+export class ClusterError extends LoopPoolError {
+  /** Always `'ClusterError'`. */
+  override readonly name = 'ClusterError';
+
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
   }
 }

@@ -43,6 +43,7 @@ export type {
 export {
   AbortError,
   BufferOverflowError,
+  ClusterError,
   LoopBlockedWarning,
   LoopPoolError,
   PoolClosedError,

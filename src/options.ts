@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
 import { hotShots } from './metrics/statsd';
+import { isClusterTransport, type ClusterTransport } from './transport/cluster';
 import type { PoolStats } from './metrics/stats';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
@@ -86,6 +87,14 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * @default 'thread'
    */
   workerType?: WorkerType;
+  /**
+   * Workers served from other hosts instead of started here: `nats({ servers, pool })` of
+   * `looppool/nats` (see docs/cluster.md). The pool starts no thread or process; `size`
+   * workers are served by `looppool-worker` hosts, which run their own copy of the module.
+   * Not with an inline worker, nor with `workerType: 'process'`.
+   * @default none: workers run on this machine
+   */
+  transport?: ClusterTransport;
   /**
    * Worker threads.
    * @default os.availableParallelism() - 1, at least 1
@@ -238,6 +247,7 @@ export interface PipelineOptions {
 /** {@link PoolOptions} with every default filled in. */
 export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly workerType: WorkerType;
+  readonly transport: ClusterTransport | undefined;
   readonly size: number;
   readonly concurrency: number;
   readonly queueSize: number;
@@ -271,6 +281,7 @@ export const pipelineOptionNames = ['ordered', 'bufferSize', 'overflow', 'settle
 /** The names of {@link LoopPoolOptions}. */
 export const operatorOptionNames = [
   'workerType',
+  'transport',
   'size',
   'concurrency',
   'queueSize',
@@ -320,8 +331,10 @@ export function resolveOptions<D, T>(
   const concurrency = positiveInteger('concurrency', options.concurrency, 1);
   const workerType = oneOf('workerType', options.workerType, ['thread', 'process'] as const, 'thread');
   if (workerType === 'process') checkForProcesses(options);
+  const transport = clusterTransport(options.transport, workerType);
   return {
     workerType,
+    transport,
     size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
     concurrency,
     queueSize: count('queueSize', options.queueSize, concurrency),
@@ -451,6 +464,21 @@ function resourceLimits(value: unknown): ResourceLimits | undefined {
     positiveNumber(`resourceLimits.${name}`, limits[name]);
   }
   return limits as ResourceLimits;
+}
+
+/** Checks the `transport` option: a transport of `looppool/nats`, not beside `workerType: 'process'`. */
+function clusterTransport(value: unknown, workerType: WorkerType): ClusterTransport | undefined {
+  if (value === undefined) return undefined;
+  if (!isClusterTransport(value)) {
+    throw new TypeError(`Expected \`transport\` to be a transport of looppool/nats, such as nats({ servers, pool }), got ${show(value)}`);
+  }
+  if (workerType === 'process') {
+    throw new TypeError(
+      `\`transport\` (${value.description}) and workerType 'process' do not go together: the workers of a cluster ` +
+        'transport run on the hosts that serve it (looppool-worker --threads). Drop one of the two',
+    );
+  }
+  return value;
 }
 
 /**

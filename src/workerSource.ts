@@ -4,6 +4,7 @@ import type { WorkerType } from './options';
 import { inlineTransport } from './transport/inline';
 import { processesTransport } from './transport/processes';
 import { threadsTransport } from './transport/threads';
+import type { ClusterTransport } from './transport/cluster';
 import type { Transport } from './transport/transport';
 import type { WorkerDefinition } from './worker/definition';
 import { resolveWorkerModule } from './workerModule';
@@ -55,6 +56,8 @@ export interface ResolvedWorker<T, R> {
 /** What transports need to know of the options. */
 export interface TransportOptions {
   readonly workerType: WorkerType;
+  /** Workers served from other hosts, when given. */
+  readonly transport: ClusterTransport | undefined;
   /** The pool's name, for worker processes' titles. */
   readonly name: string;
   readonly workerData: unknown;
@@ -68,20 +71,32 @@ export interface TransportOptions {
 
 /**
  * Checks the `worker` argument at once and picks the transport: threads or processes for a
- * module (`workerType`), in-process for an inline worker.
+ * module (`workerType`), or the hosts of a cluster (`transport`); in-process for an inline worker.
  */
 export function resolveWorkerSource<T, R>(worker: unknown): ResolvedWorker<T, R> {
   if (worker instanceof InlineWorker) {
     const definition = (worker as InlineWorker<T, R, unknown>).definition;
     return {
-      transport: ({ workerData, concurrency }) => inlineTransport(definition, workerData, concurrency),
+      transport: ({ workerData, concurrency, transport }) => {
+        if (transport) {
+          throw new TypeError(
+            `An inline worker runs in this thread and cannot be served by ${transport.description}: ` +
+              'give the worker module\'s path, and serve that module with looppool-worker',
+          );
+        }
+        return inlineTransport(definition, workerData, concurrency);
+      },
       name: 'inline worker',
     };
   }
   const modulePath = resolveWorkerModule(worker);
   return {
     transport: (options) =>
-      options.workerType === 'process' ? processesTransport<T, R>(modulePath, options) : threadsTransport<T, R>(modulePath, options),
+      options.transport
+        ? options.transport.bind<T, R>(options)
+        : options.workerType === 'process'
+          ? processesTransport<T, R>(modulePath, options)
+          : threadsTransport<T, R>(modulePath, options),
     name: modulePath,
   };
 }

@@ -1,0 +1,27 @@
+import type { TransportOptions } from '../workerSource';
+import type { Transport } from './transport';
+
+/** Marks a {@link ClusterTransport}: a symbol from the global registry, so that the check holds across copies of the package. */
+export const clusterBrand: unique symbol = Symbol.for('looppool.clusterTransport') as never;
+
+/**
+ * Workers served from elsewhere: what `nats(...)` of `looppool/nats` returns, given as the
+ * `transport` option. The pool does not start its workers: hosts that run `looppool-worker`
+ * serve them, and the pool reaches them through the cluster.
+ */
+export interface ClusterTransport {
+  /** Marks the object as a cluster transport. */
+  readonly [clusterBrand]: true;
+  /** Where the workers are, in words, for errors and logs (`nats://host:4222, pool images`). */
+  readonly description: string;
+  /**
+   * Binds the transport to one pool: called once per pool, with the pool's options.
+   * @internal
+   */
+  bind<T, R>(options: TransportOptions): Transport<T, R>;
+}
+
+/** Whether `value` is a {@link ClusterTransport}. */
+export function isClusterTransport(value: unknown): value is ClusterTransport {
+  return typeof value === 'object' && value !== null && (value as Partial<ClusterTransport>)[clusterBrand] === true;
+}
