@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { PortListener, Transport } from '../transport/transport';
+import { connectNats, type NatsConnectOptions } from './client';
+import { NatsPort } from './port';
+import { announceInterval, decode, HostOp, Outbox, PoolOp, subjects, type WorkerSetupRecord } from './wire';
+
+/** What the pool knows of one host that serves it. */
+export interface HostEntry {
+  readonly id: string;
+  /** What the host prints of itself: `hostname:pid`. */
+  label: string;
+  /** Free threads, as the host last announced them, less the workers given to it since. */
+  free: number;
+  /** When the pool last heard from the host (ms, `performance.now()`). */
+  lastSeen: number;
+  /** Workers of this pool the host serves or is starting. */
+  readonly ports: Set<NatsPort<unknown, unknown>>;
+}
+
+/** What one pool's hub needs. */
+export interface HubOptions extends NatsConnectOptions {
+  readonly pool: string;
+  readonly ackWait: number;
+}
+
+/**
+ * One pool's side of the cluster: its NATS connection, the hosts it has heard of, and which
+ * host serves which of its workers. A worker waits until some host has a free thread; a host
+ * not heard from within `ackWait` is lost, and its workers end with it (the engine then
+ * decides each task's fate and asks for replacements, which go to the hosts still there).
+ * The connection opens with the first worker and closes when the last one is stopped.
+ */
+export class Hub {
+  readonly poolId = randomBytes(8).toString('hex');
+  private readonly subjects;
+  private connection: Promise<NatsConnection> | undefined;
+  private nc: NatsConnection | undefined;
+  private failure: Error | undefined;
+  private readonly hosts = new Map<string, HostEntry>();
+  private readonly ports = new Map<number, NatsPort<unknown, unknown>>();
+  /** Workers waiting for a host with a free thread, in the order they asked. */
+  private readonly waiting: Array<NatsPort<unknown, unknown>> = [];
+  private lastWid = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly outbox: Outbox;
+
+  constructor(
+    private readonly options: HubOptions,
+    readonly setup: WorkerSetupRecord,
+  ) {
+    this.subjects = subjects(options.pool);
+    this.outbox = new Outbox(
+      [this.poolId],
+      (subject, data) => this.nc?.publish(subject, data),
+      (_subject, record, reason) => this.unsendable(record, reason),
+    );
+  }
+
+  /** The transport the engine calls for each worker it starts. */
+  transport<T, R>(): Transport<T, R> {
+    return (index: number, listener: PortListener<R>) => {
+      const port = new NatsPort<T, R>(this, ++this.lastWid, index, listener);
+      this.attach(port as unknown as NatsPort<unknown, unknown>);
+      return port;
+    };
+  }
+
+  send(host: HostEntry, record: unknown[]): void {
+    this.outbox.add(this.subjects.host(host.id), record);
+  }
+
+  /** The port no longer needs its host (it ended or was stopped). */
+  detach(port: NatsPort<unknown, unknown>, stop: boolean): void {
+    if (!this.ports.delete(port.wid)) return;
+    const waiting = this.waiting.indexOf(port);
+    if (waiting >= 0) this.waiting.splice(waiting, 1);
+    const host = port.host;
+    if (host) {
+      host.ports.delete(port);
+      if (stop) this.send(host, [PoolOp.stop, port.wid]);
+    }
+    if (this.ports.size === 0) this.close();
+  }
+
+  /** The port's host refused it: give it to another. */
+  reassign(port: NatsPort<unknown, unknown>): void {
+    port.host?.ports.delete(port);
+    this.waiting.push(port);
+    this.assignWaiting();
+    this.discover();
+  }
+
+  private attach(port: NatsPort<unknown, unknown>): void {
+    this.ports.set(port.wid, port);
+    this.waiting.push(port);
+    if (this.failure) {
+      const failure = this.failure;
+      queueMicrotask(() => port.unreachable(failure));
+      return;
+    }
+    if (!this.connection) this.connect();
+    else if (this.nc) this.assignWaiting();
+  }
+
+  private connect(): void {
+    this.connection = connectNats(this.options, `looppool pool ${this.options.pool}`);
+    this.connection.then(
+      (nc) => {
+        this.nc = nc;
+        if (this.ports.size === 0) return this.close();
+        nc.subscribe(this.subjects.hosts, { callback: (_error, message) => this.announced(message.data) });
+        nc.subscribe(this.subjects.pool(this.poolId), { callback: (_error, message) => this.received(message.data) });
+        this.timer = setInterval(() => this.tick(), Math.min(announceInterval, this.options.ackWait / 4));
+        this.discover();
+      },
+      (error: Error) => {
+        this.failure = error;
+        for (const port of [...this.ports.values()]) port.unreachable(error);
+      },
+    );
+  }
+
+  private close(): void {
+    this.outbox.flush();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.hosts.clear();
+    const nc = this.nc;
+    this.nc = undefined;
+    this.connection = undefined;
+    this.failure = undefined;
+    if (nc) void nc.drain().catch(() => nc.close());
+  }
+
+  private discover(): void {
+    this.nc?.publish(this.subjects.discover, new Uint8Array());
+  }
+
+  /** A host's announcement: `[hostId, free, threads, label]`. */
+  private announced(data: Uint8Array): void {
+    const [record] = decode(data);
+    if (!record) return;
+    const [id, free, , label] = record as [string, number, number, string];
+    let host = this.hosts.get(id);
+    if (!host) this.hosts.set(id, (host = { id, label, free: 0, lastSeen: 0, ports: new Set() }));
+    host.label = label;
+    host.free = free - [...host.ports].filter((port) => !port.isServed).length;
+    host.lastSeen = performance.now();
+    this.assignWaiting();
+  }
+
+  /** A batch from a host: its id, then records about this pool's workers. */
+  private received(data: Uint8Array): void {
+    const records = decode(data);
+    const [from] = records.shift() ?? [];
+    const host = this.hosts.get(from as string);
+    if (host) host.lastSeen = performance.now();
+    for (const record of records) {
+      const port = this.ports.get(record[1] as number);
+      if (port && port.host === host) port.receive(record);
+      else if (host && record[0] !== HostOp.exited) this.send(host, [PoolOp.stop, record[1]]); // a worker given up: stop it there
+    }
+  }
+
+  /** Gives waiting workers to hosts with free threads, the freest host first. */
+  private assignWaiting(): void {
+    if (!this.nc) return;
+    while (this.waiting.length > 0) {
+      let best: HostEntry | undefined;
+      for (const host of this.hosts.values()) if (host.free > 0 && (!best || host.free > best.free)) best = host;
+      if (!best) return;
+      const port = this.waiting.shift()!;
+      best.free--;
+      best.ports.add(port);
+      port.assigned(best);
+    }
+  }
+
+  /** Tells each host in use that the pool is alive, and ends the workers of hosts gone silent. */
+  private tick(): void {
+    const now = performance.now();
+    for (const host of [...this.hosts.values()]) {
+      if (now - host.lastSeen <= this.options.ackWait) {
+        if (host.ports.size > 0) this.send(host, [PoolOp.heartbeat, this.options.ackWait]);
+        continue;
+      }
+      this.hosts.delete(host.id);
+      const why = `host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`;
+      for (const port of [...host.ports]) port.lost(why);
+    }
+    if (this.waiting.length > 0) this.discover();
+  }
+
+  private unsendable(record: unknown[], reason: string): void {
+    const port = this.ports.get(record[1] as number);
+    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, reason);
+  }
+}

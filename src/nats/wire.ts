@@ -1,0 +1,183 @@
+import { deserialize, serialize } from 'node:v8';
+
+/**
+ * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
+ * their subjects. Every subject starts `looppool.<pool>.`, so pools of different names never
+ * see each other's messages. A message's body is one `v8.serialize`d array of records (the
+ * structured-clone format: data only, never code); one NATS connection per side keeps them in
+ * order.
+ *
+ * ```
+ * looppool.<pool>.hosts          host → pools   [hostId, free threads, threads, label], every 500 ms
+ * looppool.<pool>.discover       pool → hosts   announce yourselves now
+ * looppool.<pool>.host.<hostId>  pool → host    records of PoolOp: setup, run, cancel, stop, ping, sample, heartbeat
+ * looppool.<pool>.pool.<poolId>  host → pool    records of HostOp: ready, started, next, complete, error, exited, ...
+ * ```
+ *
+ * A record names its worker by `wid`, a number the pool gives each incarnation of a worker
+ * (a replacement gets a new one), so that a late message of a worker the pool has given up
+ * is recognised and dropped.
+ */
+
+/** Records the pool sends to one host. */
+export const PoolOp = {
+  /** `[setup, wid, index, WorkerSetupRecord]`: serve worker `index` of this pool as `wid`. */
+  setup: 1,
+  /** `[run, wid, ticket, task]` */
+  run: 2,
+  /** `[cancel, wid, ticket]` */
+  cancel: 3,
+  /** `[stop, wid]`: stop the worker, drop its tasks. */
+  stop: 4,
+  /** `[ping, wid, id]`: answer once the worker's loop has read everything sent so far. */
+  ping: 5,
+  /** `[sample, wid, id]`: measure the worker. */
+  sample: 6,
+  /** `[heartbeat, ackWait]`: the pool is alive; a host that hears nothing for `ackWait` ms stops its workers. */
+  heartbeat: 7,
+} as const;
+
+/** Records a host sends to one pool. */
+export const HostOp = {
+  /** `[ready, wid]` */
+  ready: 1,
+  /** `[failed, wid, reason, error]`: the worker did not start. */
+  failed: 2,
+  /** `[refused, wid]`: the host has no free thread (another pool took it first). */
+  refused: 3,
+  /** `[started, wid, ticket]` */
+  started: 4,
+  /** `[next, wid, ticket, value]` */
+  next: 5,
+  /** `[complete, wid, ticket]` */
+  complete: 6,
+  /** `[error, wid, ticket, TaskFailure]` */
+  error: 7,
+  /** `[emitted, wid, value]` */
+  emitted: 8,
+  /** `[unsendable, wid, reason]` */
+  unsendable: 9,
+  /** `[exited, wid, ExitRecord]` */
+  exited: 10,
+  /** `[pong, wid, id]` */
+  pong: 11,
+  /** `[sampled, wid, id, WorkerSample]` */
+  sampled: 12,
+} as const;
+
+/** What a host needs to start one worker of a pool. */
+export interface WorkerSetupRecord {
+  readonly workerData: unknown;
+  readonly concurrency: number;
+  readonly gracePeriod: number;
+  readonly blockingThreshold: number | undefined;
+  readonly taskTimeout: number | undefined;
+  /** The pool's name, for the worker's name in the host's output. */
+  readonly name: string;
+}
+
+/** How a served worker ended, as its host saw it. */
+export interface ExitRecord {
+  readonly kind: 'load' | 'crashed';
+  readonly reason: string;
+  readonly crash: 'exited' | 'uncaught error' | 'out of memory' | 'unresponsive' | 'host lost';
+  readonly exitCode: number;
+  readonly error: Error | undefined;
+  /** Each unfinished task: `[ticket, started, blocking]`. */
+  readonly tasks: ReadonlyArray<readonly [number, boolean | undefined, boolean | undefined]>;
+}
+
+/** Pool names become a subject token: letters, digits, `-` and `_`. */
+export const poolNamePattern = /^[A-Za-z0-9_-]+$/;
+
+export const subjects = (pool: string) => ({
+  hosts: `looppool.${pool}.hosts`,
+  discover: `looppool.${pool}.discover`,
+  host: (hostId: string) => `looppool.${pool}.host.${hostId}`,
+  pool: (poolId: string) => `looppool.${pool}.pool.${poolId}`,
+});
+
+/** How often (ms) a host announces itself, and a pool tells its hosts it is alive. */
+export const announceInterval = 500;
+
+/** Encodes a batch of records; throws if one cannot be cloned. */
+export function encode(records: readonly unknown[]): Uint8Array {
+  return serialize(records);
+}
+
+/** Decodes a batch; what is not an array of arrays is dropped, as is what does not decode. */
+export function decode(data: Uint8Array): unknown[][] {
+  let value: unknown;
+  try {
+    value = deserialize(data);
+  } catch {
+    return [];
+  }
+  return Array.isArray(value) && value.every(Array.isArray) ? (value as unknown[][]) : [];
+}
+
+/**
+ * Collects records for several subjects during one turn of the event loop and publishes
+ * each subject's records as one message at its end. A batch that cannot be cloned is sent
+ * record by record, and `unsendable` says which record could not go.
+ */
+export class Outbox {
+  private readonly pending = new Map<string, unknown[][]>();
+  private scheduled = false;
+
+  /**
+   * @param header the first record of every batch: who sends it (`[poolId]` or `[hostId]`).
+   */
+  constructor(
+    private readonly header: unknown[],
+    private readonly publish: (subject: string, data: Uint8Array) => void,
+    private readonly unsendable: (subject: string, record: unknown[], reason: string) => void,
+  ) {}
+
+  add(subject: string, record: unknown[]): void {
+    let records = this.pending.get(subject);
+    if (!records) this.pending.set(subject, (records = [this.header]));
+    records.push(record);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Publishes everything collected so far. */
+  flush(): void {
+    this.scheduled = false;
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [subject, records] of pending) {
+      let data: Uint8Array | undefined;
+      try {
+        data = encode(records);
+      } catch {
+        data = undefined;
+      }
+      if (data) {
+        this.send(subject, data);
+        continue;
+      }
+      const sendable: unknown[][] = [this.header];
+      for (const record of records.slice(1)) {
+        try {
+          encode([record]);
+          sendable.push(record);
+        } catch (error) {
+          this.unsendable(subject, record, error instanceof Error ? error.message : String(error));
+        }
+      }
+      if (sendable.length > 1) this.send(subject, encode(sendable));
+    }
+  }
+
+  private send(subject: string, data: Uint8Array): void {
+    try {
+      this.publish(subject, data);
+    } catch {
+      // The connection is closing: what it carried is settled by the loss of the host or pool.
+    }
+  }
+}
