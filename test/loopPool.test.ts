@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { firstValueFrom, from, lastValueFrom, range, Subject, take, toArray } from 'rxjs';
-import { loopPool } from 'looppool';
+import { createPool, loopPool } from 'looppool';
 import type { KindTask } from './workers/kinds';
 import { workerPath } from './support/paths';
 import { itSharing, workerTypes } from './support/workerTypes';
@@ -69,13 +69,11 @@ describe.each(workerTypes)('loopPool on real workers (%s)', (workerType) => {
   });
 
   it('gives every worker its index and workerData, and runs init once per worker', async () => {
-    const results = await collect(
-      range(0, 40).pipe(loopPool<number, ContextResult>(workerPath('context.ts'), {
-        workerType,
-        size: 3,
-        workerData: { greeting: 'hello' },
-      })),
-    );
+    // On a pool whose workers are all ready, so that every one takes tasks: a worker process
+    // takes none until it is, and the first ready may run all 40 tiny tasks before the others.
+    const pool = createPool<number, ContextResult>(workerPath('context.ts'), { workerType, size: 3, workerData: { greeting: 'hello' } });
+    await pool.ready;
+    const results = await collect(range(0, 40).pipe(loopPool(pool))).finally(() => pool.terminate());
     expect(new Set(results.map((r) => r.index))).toEqual(new Set([0, 1, 2]));
     expect(new Set(results.map((r) => `${r.pid}/${r.threadId}`)).size).toBe(3);
     for (const result of results) {

@@ -104,6 +104,7 @@ describe.each(workerTypes)('createPool (%s workers)', (workerType) => {
   it('merges values workers send with ctx.emit into results$, and keeps results until someone subscribes', async () => {
     const emitter = createPool<string, string>(workerPath('emitter.ts'), { size: 2, workerType });
     try {
+      await emitter.ready; // both inits have emitted (a worker process takes tasks only once ready)
       await emitter.put('a');
       await emitter.put('b');
       expect(emitter.stats().pendingResults).toBe(6); // ready 0, ready 1, and a note and a result per task
