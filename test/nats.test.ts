@@ -1,4 +1,4 @@
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, tap, toArray } from 'rxjs';
 import { createPool, loopPool } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { KindTask } from './workers/kinds';
@@ -64,5 +64,52 @@ describeWithNats('nats transport', () => {
     } finally {
       await pooled.terminate();
     }
+  });
+
+  describe.each([
+    ['unordered', {}],
+    ['ordered', { ordered: true }],
+    ['settle', { settle: true }],
+  ] as const)('a host SIGKILLed mid-run (%s)', (_mode, mode) => {
+    test('every input ends exactly once: none lost, none twice', async () => {
+      const pool = poolName();
+      const victim = await serve('delayedEcho.ts', pool);
+      await serve('delayedEcho.ts', pool);
+      const count = 400;
+      const inputs = Array.from({ length: count }, (_, id) => ({ id, ms: 5 }));
+      let seen = 0;
+      let killedAt = 0;
+      let noticed = 0;
+      const errors: unknown[] = [];
+      const results = await lastValueFrom(
+        from(inputs).pipe(
+          loopPool<typeof import('./workers/delayedEcho')>(workerPath('delayedEcho.ts'), {
+            size: 4,
+            ...mode,
+            transport: nats({ servers: server.url, pool }),
+            onError: (error) => {
+              errors.push(error);
+              noticed ||= Date.now();
+            },
+          }),
+          tap(() => {
+            if (++seen === 60) {
+              killedAt = Date.now();
+              victim.child.kill('SIGKILL');
+            }
+          }),
+          toArray(),
+        ),
+      );
+      const ids = results.map((result) =>
+        typeof result === 'number' ? result : result.status === 'fulfilled' ? result.value : `rejected ${result.index}`,
+      );
+      expect(ids.filter((id) => typeof id !== 'number')).toEqual([]);
+      expect([...ids].sort((a, b) => (a as number) - (b as number))).toEqual(inputs.map(({ id }) => id));
+      if ('ordered' in mode) expect(ids).toEqual(inputs.map(({ id }) => id));
+      expect(killedAt).toBeGreaterThan(0);
+      expect(errors.length).toBeGreaterThan(0); // the loss was reported...
+      expect(noticed - killedAt).toBeLessThan(3_000 + 1_000); // ...within ackWait (3 s by default) and a tick
+    }, 30_000);
   });
 });

@@ -35,6 +35,8 @@ interface Sent<T, R> {
  */
 export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   readonly ready: Promise<void>;
+  /** A worker may wait long for a host: until one serves it, the others take its tasks. */
+  readonly takesTasksWhenReady = true;
   private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
   private readonly running = new Map<number, Sent<T, R>>();
   private lastTicket = 0;
