@@ -1,7 +1,9 @@
-import { from, lastValueFrom, tap, toArray } from 'rxjs';
-import { createPool, loopPool } from 'looppool';
+import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
+import { ClusterError, createPool, loopPool, TaskTimeoutError, WorkerLoadError } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { KindTask } from './workers/kinds';
+import type { RemoteTask, Whoami } from './workers/remote';
+import { until } from './support/until';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
 
@@ -111,5 +113,168 @@ describeWithNats('nats transport', () => {
       expect(errors.length).toBeGreaterThan(0); // the loss was reported...
       expect(noticed - killedAt).toBeLessThan(3_000 + 1_000); // ...within ackWait (3 s by default) and a tick
     }, 30_000);
+  });
+
+  describe('the pool API over NATS', () => {
+    type Remote = typeof import('./workers/remote');
+    const remotePool = (pool: string, extra: object = {}) =>
+      createPool<Remote>(workerPath('remote.ts'), { size: 4, transport: nats({ servers: server.url, pool }), ...extra });
+
+    test('ctx.emit, put to worker i, and broadcast once per worker, replayed to a replacement on another host', async () => {
+      const pool = poolName();
+      const first = await serve('remote.ts', pool);
+      await serve('remote.ts', pool);
+      const pooled = remotePool(pool);
+      const emitted: unknown[] = [];
+      pooled.results$.subscribe((value) => emitted.push(value));
+      try {
+        await pooled.ready;
+        await until(() => emitted.filter((value) => String(value).startsWith('init')).length === 4);
+        for (let worker = 0; worker < 4; worker++) {
+          expect(((await pooled.run({ kind: 'whoami' }, { worker })) as Whoami).worker).toBe(worker);
+        }
+        await pooled.put({ kind: 'emit', value: 'hello' }, { worker: 2 });
+        await until(() => emitted.includes('hello'));
+
+        await pooled.broadcast({ kind: 'refresh', version: 7 });
+        const refreshed = emitted.filter((value) => (value as Whoami | undefined)?.version === 7) as Whoami[];
+        expect(refreshed.map((value) => value.worker).sort()).toEqual([0, 1, 2, 3]);
+
+        // The first host dies; a new host takes over its workers, which replay the broadcast.
+        const firstPids = new Set<number>();
+        for (let worker = 0; worker < 4; worker++) firstPids.add(((await pooled.run({ kind: 'whoami' }, { worker })) as Whoami).pid);
+        first.child.kill('SIGKILL');
+        await serve('remote.ts', pool);
+        await until(() => emitted.filter((value) => String(value).startsWith('init')).length === 6, 10_000);
+        const after = await Promise.all([0, 1, 2, 3].map((worker) => pooled.run({ kind: 'whoami' }, { worker }) as Promise<Whoami>));
+        expect(after.map((value) => value.version)).toEqual([7, 7, 7, 7]);
+        expect(new Set(after.map((value) => value.pid)).size).toBe(2);
+        expect(after.some((value) => !firstPids.has(value.pid))).toBe(true);
+        // The broadcast's results came once per worker; a replay sets the replacement's state and yields nothing more.
+        expect(emitted.filter((value) => (value as Whoami | undefined)?.version === 7)).toHaveLength(4);
+      } finally {
+        await pooled.terminate();
+      }
+    }, 30_000);
+
+    test('unsubscribing cancels the remote tasks: their ctx.signal aborts on the host', async () => {
+      const pool = poolName();
+      await serve('remote.ts', pool);
+      await serve('remote.ts', pool);
+      const pooled = remotePool(pool);
+      const emitted: unknown[] = [];
+      pooled.results$.subscribe((value) => emitted.push(value));
+      try {
+        await pooled.ready;
+        const subscription = pooled.process(from([0, 1, 2, 3].map((id): RemoteTask => ({ kind: 'wait', id })))).subscribe();
+        await until(() => pooled.stats().workers.every((worker) => worker.inFlight === 1));
+        subscription.unsubscribe();
+        await until(() => emitted.filter((value) => String(value).startsWith('aborted')).length === 4);
+        expect(emitted.filter((value) => String(value).startsWith('aborted')).sort()).toEqual(['aborted 0', 'aborted 1', 'aborted 2', 'aborted 3']);
+      } finally {
+        await pooled.terminate();
+      }
+    });
+
+    test('taskTimeout: a task that blocks its remote loop fails with TaskTimeoutError, the worker is replaced', async () => {
+      const pool = poolName();
+      await serve('remote.ts', pool, 3);
+      const pooled = createPool<Remote>(workerPath('remote.ts'), { size: 2, taskTimeout: 300, transport: nats({ servers: server.url, pool }) });
+      try {
+        await pooled.ready;
+        const error = await pooled.run({ kind: 'spin' }, { worker: 0 }).catch((reason: unknown) => reason);
+        expect(error).toBeInstanceOf(TaskTimeoutError);
+        expect(((await pooled.run({ kind: 'whoami' }, { worker: 0 })) as Whoami).worker).toBe(0);
+      } finally {
+        await pooled.terminate();
+      }
+    });
+
+    test('stats() has each remote worker\'s figures', async () => {
+      const pool = poolName();
+      await serve('remote.ts', pool);
+      await serve('remote.ts', pool);
+      const pooled = createPool<Remote>(workerPath('remote.ts'), { size: 4, statsInterval: 200, transport: nats({ servers: server.url, pool }) });
+      try {
+        await pooled.ready;
+        for (let worker = 0; worker < 4; worker++) await pooled.run({ kind: 'whoami' }, { worker });
+        const stats = await firstValueFrom(pooled.stats$.pipe(filter((s) => s.workers.every((worker) => worker.heapUsed !== undefined))));
+        expect(stats.workers.map((worker) => worker.done)).toEqual([1, 1, 1, 1]);
+        for (const worker of stats.workers) {
+          expect(worker.heapUsed).toBeGreaterThan(0);
+          expect(worker.elu).toBeGreaterThanOrEqual(0);
+        }
+      } finally {
+        await pooled.terminate();
+      }
+    });
+  });
+
+  describe('security and errors', () => {
+    test('a wrong password is a ClusterError at once, not a hang', async () => {
+      const secured = await startNats({ user: 'etl', pass: 'right' });
+      try {
+        const started = Date.now();
+        const pooled = createPool(workerPath('echo.ts'), {
+          size: 2,
+          transport: nats({ servers: secured.url, pool: poolName(), user: 'etl', pass: 'wrong' }),
+        });
+        const error = await pooled.ready.then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        expect(Date.now() - started).toBeLessThan(2_000);
+        expect(error).toBeInstanceOf(WorkerLoadError);
+        expect((error as Error).cause).toBeInstanceOf(ClusterError);
+        expect((error as Error).message).toMatch(/Could not connect to NATS at .*: .*[Aa]uthorization.*check `user`\/`pass`/);
+        await pooled.terminate();
+      } finally {
+        await secured.stop();
+      }
+    });
+
+    test('the right password works, for the pool and for a host', async () => {
+      const secured = await startNats({ user: 'etl', pass: 'right' });
+      const pool = poolName();
+      const host = startHost(workerPath('echo.ts'), secured.url, pool, ['--threads', '1', '--user', 'etl', '--pass', 'right']);
+      try {
+        await host.printed(/serving pool/);
+        const pooled = createPool(workerPath('echo.ts'), { size: 1, transport: nats({ servers: secured.url, pool, user: 'etl', pass: 'right' }) });
+        expect(await pooled.run(41)).toBe(41);
+        await pooled.terminate();
+      } finally {
+        await host.kill();
+        await secured.stop();
+      }
+    });
+
+    test('a host with a wrong password says so and exits', async () => {
+      const secured = await startNats({ user: 'etl', pass: 'right' });
+      const host = startHost(workerPath('echo.ts'), secured.url, poolName(), ['--user', 'etl', '--pass', 'wrong']);
+      try {
+        expect(await host.exited).toBe(1);
+        expect(host.output()).toMatch(/looppool-worker: Could not connect to NATS .*[Aa]uthorization/);
+      } finally {
+        await host.kill();
+        await secured.stop();
+      }
+    });
+
+    test('options are checked at once: the pool name is a subject token', () => {
+      expect(() => nats({ servers: server.url, pool: 'a.b' })).toThrow(/Expected `pool` to be a name of letters, digits, - and _/);
+      expect(() => nats({ servers: server.url, pool: 'images', ackWait: 10 })).toThrow(RangeError);
+      expect(() => nats({ servers: [], pool: 'images' })).toThrow(/Expected `servers`/);
+      expect(() => nats({ servers: server.url, pool: 'images', passwd: 'x' } as never)).toThrow(/Unknown option `passwd`/);
+      expect(() => createPool(workerPath('echo.ts'), { transport: {} as never })).toThrow(/Expected `transport` to be a transport of looppool\/nats/);
+      expect(() =>
+        createPool(workerPath('echo.ts'), { workerType: 'process', transport: nats({ servers: server.url, pool: 'images' }) }),
+      ).toThrow(/do not go together/);
+    });
+
+    test('looppool-worker explains a wrong command line', async () => {
+      const host = startHost(workerPath('echo.ts'), server.url, 'bad.name');
+      expect(await host.exited).toBe(2);
+      expect(host.output()).toMatch(/Expected --pool to be letters, digits, - and _[\s\S]*Usage: looppool-worker/);
+    });
   });
 });

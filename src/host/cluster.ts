@@ -125,6 +125,8 @@ export class ClusterHost {
       }
       case PoolOp.stop:
         return this.release(served, 'stopped by its pool');
+      case PoolOp.kill:
+        return served.port.kill();
       case PoolOp.ping: {
         const probe = (served.port as Partial<{ probe(answered: () => void): void }>).probe;
         if (probe) probe.call(served.port, () => this.reply(served, [HostOp.pong, wid, record[2], 0]));

@@ -57,6 +57,11 @@ export class Hub {
     );
   }
 
+  /** How long (ms) a host may stay silent. */
+  get ackWait(): number {
+    return this.options.ackWait;
+  }
+
   /** The transport the engine calls for each worker it starts. */
   transport<T, R>(): Transport<T, R> {
     return (index: number, listener: PortListener<R>) => {

@@ -46,6 +46,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   /** Pings and figure requests not yet answered, by id. */
   private readonly requests = new Map<number, { readonly op: number; readonly answered: (payload: unknown) => void }>();
   private lastRequest = 0;
+  /** Set while a kill waits for the host's word. */
+  private killing: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly hub: Hub,
@@ -83,14 +85,23 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     return (answer as WorkerSample | undefined) ?? { elu: undefined, figures: undefined };
   }
 
+  /**
+   * Asks the host to end the thread: its `exited` says which task held the loop. A host that
+   * does not answer within `ackWait` is not waited for.
+   */
   kill(): void {
-    if (this.state === 'ended') return;
-    this.end({ kind: 'crashed', reason: 'killed', crash: 'unresponsive', exitCode: 1, error: undefined, tasks: [] });
+    if (this.state === 'ended' || this.killing) return;
+    const unanswered = (): void =>
+      this.end({ kind: 'crashed', reason: 'killed', crash: 'unresponsive', exitCode: 1, error: undefined, tasks: [] });
+    if (!this.host) return unanswered();
+    this.killing = setTimeout(unanswered, this.hub.ackWait);
+    this.hub.send(this.host, [PoolOp.kill, this.wid]);
   }
 
   async terminate(): Promise<void> {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    clearTimeout(this.killing);
     this.settleReady = undefined;
     this.running.clear();
     this.hub.detach(this, true);
@@ -192,6 +203,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   private end(exit: ExitRecord): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    clearTimeout(this.killing);
     this.hub.detach(this, true);
     const told = new Map(exit.tasks.map(([ticket, started, blocking]) => [ticket, { started, blocking }]));
     const tasks = [...this.running].map(([ticket, sent]) => ({

@@ -35,6 +35,8 @@ export const PoolOp = {
   sample: 6,
   /** `[heartbeat, ackWait]`: the pool is alive; a host that hears nothing for `ackWait` ms stops its workers. */
   heartbeat: 7,
+  /** `[kill, wid]`: the worker does not answer: end its thread now and say what it ran (`exited`). */
+  kill: 8,
 } as const;
 
 /** Records a host sends to one pool. */
