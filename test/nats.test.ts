@@ -277,4 +277,74 @@ describeWithNats('nats transport', () => {
       expect(host.output()).toMatch(/Expected --pool to be letters, digits, - and _[\s\S]*Usage: looppool-worker/);
     });
   });
+
+  test('SIGTERM stops a host gracefully: it finishes what it runs, gives back the rest, nothing lost or twice', async () => {
+    const pool = poolName();
+    const leaving = await serve('delayedEcho.ts', pool);
+    await serve('delayedEcho.ts', pool);
+    const count = 300;
+    const inputs = Array.from({ length: count }, (_, id) => ({ id, ms: 10 }));
+    let seen = 0;
+    const errors: Error[] = [];
+    const results = await lastValueFrom(
+      from(inputs).pipe(
+        loopPool<typeof import('./workers/delayedEcho')>(workerPath('delayedEcho.ts'), {
+          size: 4,
+          retries: 0, // a task that ran and was given back would fail: none may be
+          transport: nats({ servers: server.url, pool }),
+          onError: (error) => errors.push(error),
+        }),
+        tap(() => {
+          if (++seen === 50) leaving.child.kill('SIGTERM');
+        }),
+        toArray(),
+      ),
+    );
+    expect([...results].sort((a, b) => a - b)).toEqual(inputs.map(({ id }) => id));
+    expect(await leaving.exited).toBe(0);
+    expect(leaving.output()).toMatch(/stopping: finishing what runs, giving back what has not started/);
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) expect(error.message).toMatch(/was lost with its host/);
+  }, 30_000);
+
+  test('backpressure holds across the cluster: in flight never past size × (concurrency + queueSize)', async () => {
+    const pool = poolName();
+    await serve('echo.ts', pool);
+    await serve('echo.ts', pool);
+    const pooled = createPool<typeof import('./workers/echo')>(workerPath('echo.ts'), {
+      size: 4,
+      concurrency: 2,
+      queueSize: 1,
+      transport: nats({ servers: server.url, pool }),
+    });
+    try {
+      await pooled.ready;
+      let pulled = 0;
+      let ended = 0;
+      let most = 0;
+      function* source(): Generator<number> {
+        for (let i = 0; i < 20_000; i++) {
+          pulled++;
+          most = Math.max(most, pulled - ended);
+          yield i;
+        }
+      }
+      let sum = 0;
+      await lastValueFrom(
+        pooled.process(source()).pipe(
+          tap((value) => {
+            ended++;
+            sum += value as number;
+          }),
+        ),
+        { defaultValue: undefined },
+      );
+      expect(ended).toBe(20_000);
+      expect(sum).toBe((20_000 * 19_999) / 2);
+      // 4 × (2 + 1) in flight, plus the one just pulled and not yet handed over.
+      expect(most).toBeLessThanOrEqual(4 * 3 + 1);
+    } finally {
+      await pooled.terminate();
+    }
+  }, 30_000);
 });

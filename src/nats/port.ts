@@ -185,7 +185,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
         return;
       }
       case HostOp.exited:
-        return this.end(record[2] as ExitRecord);
+        return this.end(record[2] as ExitRecord, true);
     }
   }
 
@@ -199,8 +199,12 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     this.end({ kind: 'load', reason: error.message, crash: 'exited', exitCode: 1, error, tasks: [] });
   }
 
-  /** Ends the worker: what the host said of each task, or what this side knows. */
-  private end(exit: ExitRecord): void {
+  /**
+   * Ends the worker: what the host said of each task, or what this side knows.
+   * @param fromHost the host itself sent `exit`: it lists every task the host had, so a task
+   *   it does not list reached the host after the worker ended, and never started.
+   */
+  private end(exit: ExitRecord, fromHost = false): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.killing);
@@ -208,7 +212,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     const told = new Map(exit.tasks.map(([ticket, started, blocking]) => [ticket, { started, blocking }]));
     const tasks = [...this.running].map(([ticket, sent]) => ({
       observer: sent.observer,
-      started: sent.started || (told.get(ticket)?.started ?? undefined),
+      started: sent.started || (told.get(ticket)?.started ?? (fromHost ? false : undefined)),
       blocking: told.get(ticket)?.blocking,
       transferred: false,
     }));
