@@ -17,6 +17,9 @@ export interface ClusterHostOptions extends NatsConnectOptions {
   readonly log: (line: string) => void;
 }
 
+/** Tasks a host hands its thread beyond those the thread runs at once. */
+const handedAhead = 64;
+
 /** A task of the pool's, and the observer its local thread reports to. */
 interface HostedTask extends RunObserver<unknown> {
   readonly ticket: number;
@@ -180,10 +183,14 @@ export class ClusterHost {
     );
   }
 
-  /** Hands queued tasks to the thread, up to twice its concurrency; none while the host drains. */
+  /**
+   * Hands queued tasks to the thread, up to {@link handedAhead} beyond its concurrency, so that
+   * the thread never waits for the host between tiny tasks; none while the host drains (what
+   * it has not handed over, it gives back).
+   */
   private handOn(served: Served): void {
     if (this.draining) return;
-    const limit = served.concurrency * 2;
+    const limit = served.concurrency + handedAhead;
     for (const [ticket, task] of served.queue) {
       if (served.handed.size >= limit) return;
       served.queue.delete(ticket);

@@ -5,6 +5,9 @@ import { connectNats, type NatsConnectOptions } from './client';
 import { NatsPort } from './port';
 import { announceInterval, decode, HostOp, Outbox, PoolOp, subjects, type WorkerSetupRecord } from './wire';
 
+/** How often (ms) the pool looks for hosts gone silent. */
+const lossCheckInterval = 50;
+
 /** What the pool knows of one host that serves it. */
 export interface HostEntry {
   readonly id: string;
@@ -43,6 +46,7 @@ export class Hub {
   private readonly waiting: Array<NatsPort<unknown, unknown>> = [];
   private lastWid = 0;
   private timer: NodeJS.Timeout | undefined;
+  private lastBeat = 0;
   private readonly outbox: Outbox;
 
   constructor(
@@ -116,7 +120,7 @@ export class Hub {
         if (this.ports.size === 0) return this.close();
         nc.subscribe(this.subjects.hosts, { callback: (_error, message) => this.announced(message.data) });
         nc.subscribe(this.subjects.pool(this.poolId), { callback: (_error, message) => this.received(message.data) });
-        this.timer = setInterval(() => this.tick(), Math.min(announceInterval, this.options.ackWait / 4));
+        this.timer = setInterval(() => this.tick(), lossCheckInterval);
         this.discover();
       },
       (error: Error) => {
@@ -182,19 +186,25 @@ export class Hub {
     }
   }
 
-  /** Tells each host in use that the pool is alive, and ends the workers of hosts gone silent. */
+  /**
+   * Ends the workers of hosts silent for `ackWait` (checked every {@link lossCheckInterval} ms,
+   * so a loss is noticed at most that long after `ackWait`), and, every
+   * {@link announceInterval} ms, tells each host in use that the pool is alive.
+   */
   private tick(): void {
     const now = performance.now();
+    const beat = now - this.lastBeat >= announceInterval;
+    if (beat) this.lastBeat = now;
     for (const host of [...this.hosts.values()]) {
       if (now - host.lastSeen <= this.options.ackWait) {
-        if (host.ports.size > 0) this.send(host, [PoolOp.heartbeat, this.options.ackWait]);
+        if (beat && host.ports.size > 0) this.send(host, [PoolOp.heartbeat, this.options.ackWait]);
         continue;
       }
       this.hosts.delete(host.id);
       const why = `host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`;
       for (const port of [...host.ports]) port.lost(why);
     }
-    if (this.waiting.length > 0) this.discover();
+    if (beat && this.waiting.length > 0) this.discover();
   }
 
   private unsendable(record: unknown[], reason: string): void {
