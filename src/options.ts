@@ -96,7 +96,8 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   transport?: ClusterTransport;
   /**
-   * Worker threads.
+   * Workers: threads, or processes with `workerType: 'process'`; with `transport`, the workers
+   * the hosts of the cluster serve.
    * @default os.availableParallelism() - 1, at least 1
    */
   size?: number;
@@ -128,9 +129,10 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   bufferSize?: number;
   /**
-   * Data for every worker: `ctx.workerData` in `init` and `process`, and `workerData` of
-   * `node:worker_threads`. It is structured-cloned once per worker; a `SharedArrayBuffer`
-   * inside it is shared, not copied.
+   * Data for every worker: `ctx.workerData` in `init` and `process`, and, in a thread,
+   * `workerData` of `node:worker_threads`. It is structured-cloned once per worker; a
+   * `SharedArrayBuffer` inside it is shared with a thread, not copied (a worker process
+   * refuses one: `TypeError` at once).
    * @default undefined
    */
   workerData?: D;
@@ -175,9 +177,10 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   gracePeriod?: number;
   /**
-   * Heap limits of each worker thread, as `worker_threads` takes them. A worker that runs
-   * out of memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is
-   * replaced.
+   * Heap limits of each worker, as `worker_threads` takes them. A worker that runs out of
+   * memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is replaced.
+   * For a worker process, `maxOldGenerationSizeMb` becomes its `--max-old-space-size` and
+   * `maxYoungGenerationSizeMb` its `--max-semi-space-size`; the other two are for threads only.
    * @default undefined (Node's defaults)
    */
   resourceLimits?: ResourceLimits;

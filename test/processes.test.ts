@@ -138,6 +138,21 @@ describe('worker processes', () => {
     expect({ took: took < 5_000 }).toEqual({ took: true });
   });
 
+  it('ships the host as the looppool-worker bin, which says what it is for when run by hand', () => {
+    const { bin } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(Object.keys(bin)).toEqual(['looppool-worker']);
+    const host = join(__dirname, '..', bin['looppool-worker']!);
+    expect(readFileSync(host, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    let failure: { status?: number; stderr?: string } = {};
+    try {
+      execFileSync(process.execPath, [host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      failure = error as typeof failure;
+    }
+    expect(failure.status).toBe(2);
+    expect(failure.stderr).toContain("started by createPool or loopPool with workerType: 'process'");
+  });
+
   it('rejects an unknown workerType at once', () => {
     expect(() => createPool(native, { workerType: 'fork' as never })).toThrow(
       new TypeError(`Expected \`workerType\` to be one of 'thread', 'process', got "fork" (string)`),

@@ -82,6 +82,8 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   private failure: LoadFailure | undefined;
   /** The error that ended the worker, as it reported it. */
   private lastError: Error | undefined;
+  /** What went wrong with the process or its channel (it could not be spawned, a write failed): reported only if nothing better is known. */
+  private channelError: Error | undefined;
   /** Set when the worker reported an uncaught error just before it died. */
   private fatal = false;
   /** Set when `kill` ended the process. */
@@ -122,7 +124,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     this.child = child;
-    child.on('error', (error) => (this.lastError ??= error));
+    child.on('error', (error) => (this.channelError ??= error));
     child.stderr!.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-stderrKept);
@@ -305,7 +307,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
     const wasReady = this.state === 'ready';
     this.state = 'stopped';
     const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
-    const error = this.lastError ?? (signal ? new KilledBySignal(signal) : undefined);
+    const error = this.lastError ?? (signal ? new KilledBySignal(signal) : this.channelError);
     if (!wasReady) {
       const failure = this.failure;
       if (failure) return this.loadFailed(failure.reason, failure.error && reviveError(failure.error), exitCode);

@@ -8,6 +8,8 @@ export const workerTypes: readonly WorkerType[] = ['thread', 'process'];
 
 /**
  * `it` for a test whose workers report to it through shared memory (a `SharedArrayBuffer` in
- * `workerData`, which a worker process refuses): it runs on threads and is skipped on processes.
+ * `workerData`, which a worker process refuses), or whose outcome rests on what only shared
+ * memory tells (which of several tasks holds a worker's loop): it runs on threads and is
+ * skipped on processes.
  */
 export const itSharing = (workerType: WorkerType): jest.It => (workerType === 'thread' ? it : it.skip);
