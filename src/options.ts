@@ -272,7 +272,6 @@ export interface ResolvedPipelineOptions {
 export const pipelineOptionNames = ['ordered', 'bufferSize', 'overflow', 'settle'] as const;
 /** The names of {@link LoopPoolOptions}. */
 export const operatorOptionNames = [
-  'workerType',
   'size',
   'concurrency',
   'queueSize',
@@ -283,6 +282,7 @@ export const operatorOptionNames = [
   'taskTimeout',
   'gracePeriod',
   'resourceLimits',
+  'workerType',
   'stopOnSignals',
   'name',
   'statsInterval',
