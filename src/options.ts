@@ -283,8 +283,6 @@ export interface ResolvedPipelineOptions {
 export const pipelineOptionNames = ['ordered', 'bufferSize', 'overflow', 'settle'] as const;
 /** The names of {@link LoopPoolOptions}. */
 export const operatorOptionNames = [
-  'workerType',
-  'transport',
   'size',
   'concurrency',
   'queueSize',
@@ -295,6 +293,8 @@ export const operatorOptionNames = [
   'taskTimeout',
   'gracePeriod',
   'resourceLimits',
+  'workerType',
+  'transport',
   'stopOnSignals',
   'name',
   'statsInterval',
