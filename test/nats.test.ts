@@ -1,5 +1,5 @@
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
-import { ClusterError, createPool, loopPool, TaskTimeoutError, WorkerLoadError } from 'looppool';
+import { ClusterError, createPool, loopPool, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { KindTask } from './workers/kinds';
 import type { RemoteTask, Whoami } from './workers/remote';
@@ -103,7 +103,8 @@ describeWithNats('nats transport', () => {
           toArray(),
         ),
       );
-      const ids = results.map((result) =>
+      // The mode is not known to the types here: a result is an id, or a Settled record in settle mode.
+      const ids = (results as Array<number | Settled<unknown, number>>).map((result) =>
         typeof result === 'number' ? result : result.status === 'fulfilled' ? result.value : `rejected ${result.index}`,
       );
       expect(ids.filter((id) => typeof id !== 'number')).toEqual([]);

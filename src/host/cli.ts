@@ -11,8 +11,8 @@ Serves the worker module to the looppool pool named <name> through NATS, on <n> 
 threads (default: the number of cores). SIGINT or SIGTERM stops it gracefully: it finishes
 the tasks it runs and gives back those it has not started. Passwords can also come from
 LOOPPOOL_NATS_PASS and tokens from LOOPPOOL_NATS_TOKEN, to keep them out of \`ps\`.
-Without --nats, looppool-worker serves one worker process of a pool: it is then started by
-createPool or loopPool with workerType: 'process', not by hand.`;
+Without --nats, looppool-worker serves one worker process of a pool:
+it is started by createPool or loopPool with workerType: 'process', not by hand.`;
 
 /** What the command line asked for, or why it is wrong. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env) {
