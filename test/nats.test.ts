@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { ClusterError, createPool, loopPool, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
@@ -348,4 +350,24 @@ describeWithNats('nats transport', () => {
       await pooled.terminate();
     }
   }, 30_000);
+});
+
+describe('looppool/nats without its peer dependency', () => {
+  test('nats(…) throws a ClusterError naming the package to install', () => {
+    // A child in which @nats-io/* cannot be resolved, as in a project that did not install it.
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request.startsWith('@nats-io/')) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };
+      const { nats } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'nats', 'index.js'))});
+      try { nats({ servers: 'nats://127.0.0.1:4222', pool: 'images' }); } catch (error) { console.log(error.name + ': ' + error.message); }
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(out.trim()).toBe(
+      'ClusterError: looppool/nats needs the NATS client, an optional peer dependency that is not installed: run `npm install @nats-io/transport-node@^3.4.0`',
+    );
+  });
 });
