@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { lastValueFrom, range, map, tap, toArray } from 'rxjs';
-import { createPool, loopPool, type LoopPoolOptions } from 'looppool';
+import { createPool, loopPool, type PoolOptions } from 'looppool';
 import { nats } from 'looppool/nats';
 import { natsInstalled, startHost, startNats, type Host, type NatsServer } from '../test/support/nats';
 
@@ -27,17 +27,19 @@ async function hosts(server: NatsServer, pool: string, count: number): Promise<H
   return started;
 }
 
-async function throughput(options: LoopPoolOptions, tasks: number, spin: number | undefined): Promise<number> {
+/**
+ * Tasks/s through a pool whose workers are all ready: with deep queues, the first worker to be
+ * ready would otherwise take the first `concurrency + queueSize` tasks alone.
+ */
+async function throughput(options: PoolOptions, tasks: number, spin: number | undefined): Promise<number> {
+  const pooled = createPool<Task, number>(worker, options);
+  await pooled.ready;
   const started = performance.now();
-  const results = await lastValueFrom(
-    range(0, tasks).pipe(
-      map((id): Task => (spin ? { id, spin } : { id })),
-      loopPool<Task, number>(worker, options),
-      toArray(),
-    ),
-  );
+  const results = await lastValueFrom(pooled.process(range(0, tasks).pipe(map((id): Task => (spin ? { id, spin } : { id })))).pipe(toArray()));
+  const rate = tasks / ((performance.now() - started) / 1000);
+  await pooled.terminate();
   if (results.length !== tasks) throw new Error(`expected ${tasks} results, got ${results.length}`);
-  return tasks / ((performance.now() - started) / 1000);
+  return rate;
 }
 
 async function roundTrip(server: NatsServer, pool: string): Promise<{ p50: number; p99: number }> {
@@ -52,6 +54,31 @@ async function roundTrip(server: NatsServer, pool: string): Promise<{ p50: numbe
   await pooled.terminate();
   times.sort((a, b) => a - b);
   return { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
+}
+
+/** 1,000,000 records pulled through 2 hosts with `pool.process`: the producer's heap and RSS along the way. */
+async function memory(server: NatsServer, pool: string, items: number): Promise<string[]> {
+  const pooled = createPool<Task, number>(worker, { size: 2, ...deep, transport: nats({ servers: server.url, pool }) });
+  await pooled.ready;
+  const samples: string[] = [];
+  let done = 0;
+  const started = performance.now();
+  function* records(): Generator<Task> {
+    for (let id = 0; id < items; id++) yield { id };
+  }
+  await lastValueFrom(
+    pooled.process(records()).pipe(
+      tap(() => {
+        if (++done % (items / 5) === 0) {
+          const { heapUsed, rss } = process.memoryUsage();
+          samples.push(`${done / 1000}k: heap ${(heapUsed / 2 ** 20).toFixed(0)} MiB, rss ${(rss / 2 ** 20).toFixed(0)} MiB`);
+        }
+      }),
+    ),
+  );
+  samples.push(`${items} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await pooled.terminate();
+  return samples;
 }
 
 async function kill(server: NatsServer): Promise<Record<string, number>> {
@@ -119,6 +146,11 @@ async function main(): Promise<void> {
     started.push(...(await hosts(server, pool, 1)));
     const rt = await roundTrip(server, pool);
     console.log(`round trip, one task at a time: p50 ${rt.p50.toFixed(3)} ms, p99 ${rt.p99.toFixed(3)} ms`);
+    await Promise.all(started.splice(0).map((host) => host.kill()));
+    const memoryPool = `bench-mem-${++pools}`;
+    started.push(...(await hosts(server, memoryPool, 2)));
+    const items = Number(process.env['BENCH_PULL'] ?? 1_000_000);
+    console.log(`pool.process of ${items} pulled records through 2 hosts, the producer's memory: ${(await memory(server, memoryPool, items)).join('; ')}`);
     await Promise.all(started.splice(0).map((host) => host.kill()));
     const killed = await kill(server);
     console.log(
