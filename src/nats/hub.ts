@@ -79,9 +79,12 @@ export class Hub {
     this.outbox.add(this.subjects.host(host.id), record);
   }
 
-  /** The port no longer needs its host (it ended or was stopped). */
-  detach(port: NatsPort<unknown, unknown>, stop: boolean): void {
-    if (!this.ports.delete(port.wid)) return;
+  /**
+   * The port no longer needs its host (it ended or was stopped).
+   * @returns resolves once the connection has closed, when this was the pool's last worker.
+   */
+  detach(port: NatsPort<unknown, unknown>, stop: boolean): Promise<void> {
+    if (!this.ports.delete(port.wid)) return Promise.resolve();
     const waiting = this.waiting.indexOf(port);
     if (waiting >= 0) this.waiting.splice(waiting, 1);
     const host = port.host;
@@ -89,7 +92,7 @@ export class Hub {
       host.ports.delete(port);
       if (stop) this.send(host, [PoolOp.stop, port.wid]);
     }
-    if (this.ports.size === 0) this.close();
+    return this.ports.size === 0 ? this.close() : Promise.resolve();
   }
 
   /** The port's host refused it: give it to another. */
@@ -117,7 +120,7 @@ export class Hub {
     this.connection.then(
       (nc) => {
         this.nc = nc;
-        if (this.ports.size === 0) return this.close();
+        if (this.ports.size === 0) return void this.close();
         nc.subscribe(this.subjects.hosts, { callback: (_error, message) => this.announced(message.data) });
         nc.subscribe(this.subjects.pool(this.poolId), { callback: (_error, message) => this.received(message.data) });
         this.timer = setInterval(() => this.tick(), lossCheckInterval);
@@ -130,7 +133,7 @@ export class Hub {
     );
   }
 
-  private close(): void {
+  private close(): Promise<void> {
     this.outbox.flush();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -139,7 +142,7 @@ export class Hub {
     this.nc = undefined;
     this.connection = undefined;
     this.failure = undefined;
-    if (nc) void nc.drain().catch(() => nc.close());
+    return nc ? nc.drain().catch(() => nc.close()) : Promise.resolve();
   }
 
   private discover(): void {

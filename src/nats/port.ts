@@ -104,7 +104,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     clearTimeout(this.killing);
     this.settleReady = undefined;
     this.running.clear();
-    this.hub.detach(this, true);
+    await this.hub.detach(this, true);
   }
 
   /** The worker runs on its host (it said it is ready). */
@@ -208,7 +208,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.killing);
-    this.hub.detach(this, true);
+    void this.hub.detach(this, true);
     const told = new Map(exit.tasks.map(([ticket, started, blocking]) => [ticket, { started, blocking }]));
     const tasks = [...this.running].map(([ticket, sent]) => ({
       observer: sent.observer,
