@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { ClusterError, createPool, loopPool, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
@@ -212,6 +212,28 @@ describeWithNats('nats transport', () => {
       }
     });
   });
+
+  test('a pool process that dies frees the threads it used on its hosts', async () => {
+    const pool = poolName();
+    const host = await serve('echo.ts', pool, 1);
+    const child = spawn(process.execPath, [join(__dirname, 'support', 'natsPoolChild.js'), server.url, pool, workerPath('echo.ts')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve()));
+      await host.printed(/serving worker 0 of pool/);
+      child.kill('SIGKILL');
+      await host.printed(/stopped worker 0 of pool .*: its pool was not heard from for 3000 ms/, 6_000);
+      // The thread is free again: another pool gets it.
+      const next = createPool(workerPath('echo.ts'), { size: 1, transport: nats({ servers: server.url, pool }) });
+      expect(await next.run('again')).toBe('again');
+      await next.terminate();
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }, 20_000);
 
   describe('security and errors', () => {
     test('a wrong password is a ClusterError at once, not a hang', async () => {
