@@ -28,6 +28,8 @@ interface HostedTask extends RunObserver<unknown> {
 /** One worker of a pool that this host serves, on a thread of its own. */
 interface Served {
   readonly poolId: string;
+  /** Where its records go: `looppool.<pool>.pool.<poolId>`. */
+  readonly to: string;
   readonly wid: number;
   readonly index: number;
   readonly port: WorkerPort<unknown, unknown>;
@@ -171,7 +173,7 @@ export class ClusterHost {
         else queueMicrotask(() => served && this.exited(served, exit));
       },
     });
-    served = { poolId, wid, index, port, queue: new Map(), handed: new Map(), concurrency: setup.concurrency };
+    served = { poolId, to, wid, index, port, queue: new Map(), handed: new Map(), concurrency: setup.concurrency };
     this.served.set(key, served);
     port.ready.then(
       () => {
@@ -199,8 +201,7 @@ export class ClusterHost {
   }
 
   private observer(served: Served, ticket: number): HostedTask {
-    const to = this.subjects.pool(served.poolId);
-    const { wid } = served;
+    const { to, wid } = served;
     const ended = (): void => {
       if (served.handed.delete(ticket)) {
         this.handOn(served);
@@ -240,7 +241,7 @@ export class ClusterHost {
       error: exit.error,
       tasks,
     };
-    this.outbox.add(this.subjects.pool(served.poolId), exit.kind === 'load' ? [HostOp.failed, served.wid, exit.reason, exit.error] : [HostOp.exited, served.wid, record]);
+    this.outbox.add(served.to, exit.kind === 'load' ? [HostOp.failed, served.wid, exit.reason, exit.error] : [HostOp.exited, served.wid, record]);
     this.options.log(`looppool-worker ${this.label}: worker ${served.index} of pool ${this.options.pool} ended: ${exit.reason}`);
     this.draining?.();
   }
@@ -254,7 +255,7 @@ export class ClusterHost {
   }
 
   private reply(served: Served, record: unknown[]): void {
-    this.outbox.add(this.subjects.pool(served.poolId), record);
+    this.outbox.add(served.to, record);
   }
 
   private tick(): void {
@@ -275,7 +276,7 @@ export class ClusterHost {
     if (op === HostOp.next) {
       this.outbox.add(subject, [HostOp.error, wid, ticket, { kind: 'unserializable', subject: 'result', reason }]);
       for (const served of this.served.values()) {
-        const local = served.wid === wid && subject === this.subjects.pool(served.poolId) ? served.handed.get(ticket) : undefined;
+        const local = served.wid === wid && subject === served.to ? served.handed.get(ticket) : undefined;
         if (local === undefined) continue;
         served.handed.delete(ticket);
         served.port.cancel(local);

@@ -11,6 +11,8 @@ const lossCheckInterval = 50;
 /** What the pool knows of one host that serves it. */
 export interface HostEntry {
   readonly id: string;
+  /** Where this pool sends the host's records: `looppool.<pool>.host.<id>`. */
+  readonly subject: string;
   /** What the host prints of itself: `hostname:pid`. */
   label: string;
   /** Free threads, as the host last announced them, less the workers given to it since. */
@@ -76,7 +78,7 @@ export class Hub {
   }
 
   send(host: HostEntry, record: unknown[]): void {
-    this.outbox.add(this.subjects.host(host.id), record);
+    this.outbox.add(host.subject, record);
   }
 
   /**
@@ -155,7 +157,7 @@ export class Hub {
     if (!record) return;
     const [id, free, , label] = record as [string, number, number, string];
     let host = this.hosts.get(id);
-    if (!host) this.hosts.set(id, (host = { id, label, free: 0, lastSeen: 0, ports: new Set() }));
+    if (!host) this.hosts.set(id, (host = { id, subject: this.subjects.host(id), label, free: 0, lastSeen: 0, ports: new Set() }));
     host.label = label;
     host.free = free - [...host.ports].filter((port) => !port.isServed).length;
     host.lastSeen = performance.now();
