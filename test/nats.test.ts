@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
-import { ClusterError, createPool, loopPool, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
+import { ClusterError, createPool, loopPool, SerializationError, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { KindTask } from './workers/kinds';
 import type { RemoteTask, Whoami } from './workers/remote';
@@ -234,6 +234,19 @@ describeWithNats('nats transport', () => {
       await exited;
     }
   }, 20_000);
+
+  test('a task that cannot be cloned fails with SerializationError; the worker goes on', async () => {
+    const pool = poolName();
+    await serve('echo.ts', pool, 1);
+    const pooled = createPool(workerPath('echo.ts'), { size: 1, transport: nats({ servers: server.url, pool }) });
+    try {
+      await pooled.ready;
+      await expect(pooled.run({ shared: new SharedArrayBuffer(8) })).rejects.toBeInstanceOf(SerializationError);
+      expect(await pooled.run('still here')).toBe('still here');
+    } finally {
+      await pooled.terminate();
+    }
+  });
 
   describe('security and errors', () => {
     test('a wrong password is a ClusterError at once, not a hang', async () => {
