@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
-import { ClusterError, createPool, loopPool, SerializationError, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
+import { ClusterError, createPool, LoopBlockedWarning, loopPool, SerializationError, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { KindTask } from './workers/kinds';
 import type { RemoteTask, Whoami } from './workers/remote';
@@ -188,6 +188,27 @@ describeWithNats('nats transport', () => {
         const error = await pooled.run({ kind: 'spin' }, { worker: 0 }).catch((reason: unknown) => reason);
         expect(error).toBeInstanceOf(TaskTimeoutError);
         expect(((await pooled.run({ kind: 'whoami' }, { worker: 0 })) as Whoami).worker).toBe(0);
+      } finally {
+        await pooled.terminate();
+      }
+    });
+
+    test('blockingThreshold: a remote loop blocked past it raises LoopBlockedWarning naming the worker and the task', async () => {
+      const pool = poolName();
+      await serve('remote.ts', pool);
+      const pooled = createPool<Remote>(workerPath('remote.ts'), {
+        name: 'api',
+        size: 2,
+        blockingThreshold: 100,
+        transport: nats({ servers: server.url, pool }),
+      });
+      try {
+        await pooled.ready;
+        const warning = firstValueFrom(pooled.warnings$);
+        await pooled.put({ kind: 'busy', ms: 400 }, { worker: 1 });
+        const raised = await warning;
+        expect(raised).toBeInstanceOf(LoopBlockedWarning);
+        expect(raised).toMatchObject({ workerIndex: 1, workerName: 'api#1', threshold: 100, input: { kind: 'busy', ms: 400 } });
       } finally {
         await pooled.terminate();
       }

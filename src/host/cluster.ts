@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsConnectOptions } from '../nats/client';
 import { announceInterval, decode, encode, HostOp, Outbox, PoolOp, subjects, type ExitRecord, type WorkerSetupRecord } from '../nats/wire';
 import { threadsTransport } from '../transport/threads';
-import type { RunObserver, WorkerExit, WorkerPort } from '../transport/transport';
+import type { LoopWatch, RunObserver, WorkerExit, WorkerPort } from '../transport/transport';
 
 /** How `looppool-worker --nats` serves a pool. */
 export interface ClusterHostOptions extends NatsConnectOptions {
@@ -16,6 +16,9 @@ export interface ClusterHostOptions extends NatsConnectOptions {
   /** Where the host says what it does, one line at a time. */
   readonly log: (line: string) => void;
 }
+
+/** How often (ms) a host looks at the loops of threads whose pool set `blockingThreshold`. */
+const loopWatchInterval = 50;
 
 /** Tasks a host hands its thread beyond those the thread runs at once. */
 const handedAhead = 64;
@@ -38,6 +41,9 @@ interface Served {
   /** Tasks handed to the thread: the pool's ticket → the thread's. */
   readonly handed: Map<number, number>;
   readonly concurrency: number;
+  /** `blockingThreshold` of its pool, if watched; and whether the host last said the loop was blocked. */
+  readonly blockingThreshold: number | undefined;
+  wasBlocked: boolean;
 }
 
 /**
@@ -56,6 +62,7 @@ export class ClusterHost {
   private timer: NodeJS.Timeout | undefined;
   private draining: (() => void) | undefined;
   private stopping = false;
+  private loopWatch: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -173,7 +180,19 @@ export class ClusterHost {
         else queueMicrotask(() => served && this.exited(served, exit));
       },
     });
-    served = { poolId, to, wid, index, port, queue: new Map(), handed: new Map(), concurrency: setup.concurrency };
+    served = {
+      poolId,
+      to,
+      wid,
+      index,
+      port,
+      queue: new Map(),
+      handed: new Map(),
+      concurrency: setup.concurrency,
+      blockingThreshold: setup.blockingThreshold,
+      wasBlocked: false,
+    };
+    if (setup.blockingThreshold !== undefined) this.watchLoops();
     this.served.set(key, served);
     port.ready.then(
       () => {
@@ -183,6 +202,34 @@ export class ClusterHost {
       },
       () => {}, // reported by exited
     );
+  }
+
+  /**
+   * With `blockingThreshold`, tells each pool every {@link loopWatchInterval} ms which of its
+   * threads has a loop blocked for half the threshold or more (and by which task), and when it
+   * turns again: the pool raises `LoopBlockedWarning` as for a local thread.
+   */
+  private watchLoops(): void {
+    if (this.loopWatch) return;
+    this.loopWatch = setInterval(() => {
+      let watched = false;
+      for (const served of this.served.values()) {
+        if (served.blockingThreshold === undefined) continue;
+        watched = true;
+        const blocked = (served.port as Partial<LoopWatch<unknown>>).blocked?.call(served.port);
+        if (blocked && blocked.ms >= served.blockingThreshold / 2) {
+          served.wasBlocked = true;
+          this.reply(served, [HostOp.blocked, served.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0]);
+        } else if (served.wasBlocked) {
+          served.wasBlocked = false;
+          this.reply(served, [HostOp.blocked, served.wid, 0, 0]);
+        }
+      }
+      if (!watched) {
+        clearInterval(this.loopWatch);
+        this.loopWatch = undefined;
+      }
+    }, loopWatchInterval);
   }
 
   /**
@@ -319,6 +366,7 @@ export class ClusterHost {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.loopWatch) clearInterval(this.loopWatch);
     this.outbox.flush();
     const ports = [...this.served.values()].map((served) => served.port);
     this.served.clear();

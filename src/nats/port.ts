@@ -1,6 +1,7 @@
 import { ClusterError } from '../errors';
 import type {
   Introspectable,
+  LoopWatch,
   PortListener,
   Probeable,
   RunObserver,
@@ -33,7 +34,7 @@ interface Sent<T, R> {
  * thread dies; when a whole host goes silent, only what the host said before is known:
  * tasks it said it started count as started, the others as "may have".
  */
-export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
+export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, LoopWatch<R> {
   readonly ready: Promise<void>;
   /** A worker may wait long for a host: until one serves it, the others take its tasks. */
   readonly takesTasksWhenReady = true;
@@ -46,6 +47,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   /** Pings and figure requests not yet answered, by id. */
   private readonly requests = new Map<number, { readonly op: number; readonly answered: (payload: unknown) => void }>();
   private lastRequest = 0;
+  /** What the host last said of a blocked loop, and when (`Date.now()`), until the loop turns again. */
+  private block: { readonly ms: number; readonly at: number; readonly ticket: number } | undefined;
   /** Set while a kill waits for the host's word. */
   private killing: NodeJS.Timeout | undefined;
 
@@ -89,6 +92,12 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
    * Asks the host to end the thread: its `exited` says which task held the loop. A host that
    * does not answer within `ackWait` is not waited for.
    */
+  /** How long the remote loop has not turned, as its host last said (only with `blockingThreshold`). */
+  blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
+    if (!this.block) return undefined;
+    return { ms: this.block.ms + (Date.now() - this.block.at), observer: this.running.get(this.block.ticket)?.observer };
+  }
+
   kill(): void {
     if (this.state === 'ended' || this.killing) return;
     const unanswered = (): void =>
@@ -134,6 +143,12 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   receive(record: unknown[]): void {
     if (this.state === 'ended') return;
     const op = record[0] as number;
+    if (op === HostOp.blocked) {
+      const ms = record[2] as number;
+      this.block = ms > 0 ? { ms, at: Date.now(), ticket: record[3] as number } : undefined;
+      return;
+    }
+    if (op !== HostOp.emitted) this.block = undefined; // the worker spoke: its loop turns
     switch (op) {
       case HostOp.ready:
         this.state = 'ready';

@@ -65,6 +65,8 @@ export const HostOp = {
   pong: 11,
   /** `[sampled, wid, id, WorkerSample]` */
   sampled: 12,
+  /** `[blocked, wid, ms, ticket]`: the thread's loop has not turned for `ms` ms, running `ticket` (0: unknown); `ms` 0: it turns again. */
+  blocked: 13,
 } as const;
 
 /** What a host needs to start one worker of a pool. */

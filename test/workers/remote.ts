@@ -6,7 +6,8 @@ export type RemoteTask =
   | { kind: 'refresh'; version: number }
   | { kind: 'emit'; value: string }
   | { kind: 'wait'; id: number }
-  | { kind: 'spin' };
+  | { kind: 'spin' }
+  | { kind: 'busy'; ms: number };
 
 /** Which worker ran the task, in which process, and the version its last broadcast set. */
 export interface Whoami {
@@ -40,6 +41,11 @@ export default defineWorker({
         );
       case 'spin':
         for (;;);
+      case 'busy': {
+        const until = Date.now() + task.ms;
+        while (Date.now() < until);
+        return 'done';
+      }
     }
   },
 });
