@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsConnectOptions } from '../nats/client';
-import { announceInterval, decode, encode, HostOp, Outbox, PoolOp, subjects, type ExitRecord, type WorkerSetupRecord } from '../nats/wire';
-import { threadsTransport } from '../transport/threads';
-import type { LoopWatch, RunObserver, WorkerExit, WorkerPort } from '../transport/transport';
+import { announceInterval, decode, encode, HostOp, Outbox, PoolOp, subjects, type WorkerSetupRecord } from '../nats/wire';
+import type { WorkerExit } from '../transport/transport';
+import { ServedWorker, type WorkerRelay } from './servedWorker';
 
 /** How `looppool-worker --nats` serves a pool. */
 export interface ClusterHostOptions extends NatsConnectOptions {
@@ -20,49 +20,26 @@ export interface ClusterHostOptions extends NatsConnectOptions {
 /** How often (ms) a host looks at the loops of threads whose pool set `blockingThreshold`. */
 const loopWatchInterval = 50;
 
-/** Tasks a host hands its thread beyond those the thread runs at once. */
-const handedAhead = 64;
-
-/** A task of the pool's, and the observer its local thread reports to. */
-interface HostedTask extends RunObserver<unknown> {
-  readonly ticket: number;
-}
-
-/** One worker of a pool that this host serves, on a thread of its own. */
-interface Served {
-  readonly poolId: string;
-  /** Where its records go: `looppool.<pool>.pool.<poolId>`. */
-  readonly to: string;
-  readonly wid: number;
-  readonly index: number;
-  readonly port: WorkerPort<unknown, unknown>;
-  /** Tasks not yet handed to the thread (at most twice `concurrency` are), by the pool's ticket. */
-  readonly queue: Map<number, unknown>;
-  /** Tasks handed to the thread: the pool's ticket → the thread's. */
-  readonly handed: Map<number, number>;
-  readonly concurrency: number;
-  /** `blockingThreshold` of its pool, if watched; and whether the host last said the loop was blocked. */
-  readonly blockingThreshold: number | undefined;
-  wasBlocked: boolean;
-}
-
 /**
  * The host side of `looppool/nats`: offers `threads` worker threads to the pool named
- * `pool`, runs each worker a pool gives it on one of them, with the module named on the
- * command line and nothing else, and relays tasks and results. See docs/cluster.md.
+ * `pool`, runs each worker a pool gives it on one of them ({@link ServedWorker}), with the
+ * module named on the command line and nothing else, announces itself, watches that its pools
+ * are alive, and stops gracefully. See docs/cluster.md.
  */
 export class ClusterHost {
   private readonly hostId = randomBytes(8).toString('hex');
   private readonly label = `${hostname()}:${process.pid}`;
   private readonly subjects;
-  private readonly served = new Map<string, Served>();
+  /** The workers it serves, by `<poolId>:<wid>`. */
+  private readonly served = new Map<string, ServedWorker>();
   /** When each pool was last heard from, and how long it may stay silent. */
   private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
   private readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
-  private draining: (() => void) | undefined;
-  private stopping = false;
   private loopWatch: NodeJS.Timeout | undefined;
+  /** While draining: checks whether every thread is done. */
+  private drained: (() => void) | undefined;
+  private stopping = false;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -85,7 +62,7 @@ export class ClusterHost {
   }
 
   private get free(): number {
-    return this.draining || this.stopping ? 0 : this.options.threads - this.served.size;
+    return this.drained || this.stopping ? 0 : this.options.threads - this.served.size;
   }
 
   private listen(): void {
@@ -94,9 +71,11 @@ export class ClusterHost {
     nc.subscribe(subjects.host(this.hostId), { callback: (_error, message) => this.received(message.data) });
     this.timer = setInterval(() => this.tick(), announceInterval);
     this.announce();
-    this.options.log(
-      `looppool-worker ${this.label}: serving pool ${this.options.pool} with ${this.options.threads} thread(s) of ${this.options.modulePath}`,
-    );
+    this.log(`serving pool ${this.options.pool} with ${this.options.threads} thread(s) of ${this.options.modulePath}`);
+  }
+
+  private log(line: string): void {
+    this.options.log(`looppool-worker ${this.label}: ${line}`);
   }
 
   private announce(): void {
@@ -120,39 +99,10 @@ export class ClusterHost {
       return;
     }
     if (op === PoolOp.setup) return this.setup(poolId, wid, record[2] as number, record[3] as WorkerSetupRecord);
-    const served = this.served.get(`${poolId}:${wid}`);
-    if (!served) return;
-    switch (op) {
-      case PoolOp.run:
-        served.queue.set(record[2] as number, record[3]);
-        return this.handOn(served);
-      case PoolOp.cancel: {
-        const ticket = record[2] as number;
-        if (served.queue.delete(ticket)) return;
-        const local = served.handed.get(ticket);
-        if (local === undefined) return;
-        served.handed.delete(ticket);
-        served.port.cancel(local);
-        return this.handOn(served);
-      }
-      case PoolOp.stop:
-        return this.release(served, 'stopped by its pool');
-      case PoolOp.kill:
-        return served.port.kill();
-      case PoolOp.ping: {
-        const probe = (served.port as Partial<{ probe(answered: () => void): void }>).probe;
-        if (probe) probe.call(served.port, () => this.reply(served, [HostOp.pong, wid, record[2], 0]));
-        else this.reply(served, [HostOp.pong, wid, record[2], 0]);
-        return;
-      }
-      case PoolOp.sample: {
-        const sample = (served.port as Partial<{ sample(): Promise<unknown> }>).sample;
-        void (sample ? sample.call(served.port) : Promise.resolve(undefined)).then((figures) =>
-          this.reply(served, [HostOp.sampled, wid, record[2], figures]),
-        );
-        return;
-      }
-    }
+    const worker = this.served.get(`${poolId}:${wid}`);
+    if (!worker) return;
+    if (op === PoolOp.stop) this.release(worker, 'stopped by its pool');
+    else worker.handle(record);
   }
 
   private setup(poolId: string, wid: number, index: number, setup: WorkerSetupRecord): void {
@@ -164,145 +114,43 @@ export class ClusterHost {
       return;
     }
     if (!this.pools.has(poolId)) this.pools.set(poolId, { lastSeen: performance.now(), ackWait: 3_000 });
-    const name = `${setup.name}#${index}`;
-    let served: Served | undefined;
-    const port = threadsTransport<unknown, unknown>(this.options.modulePath, {
-      workerData: setup.workerData,
-      concurrency: setup.concurrency,
-      gracePeriod: setup.gracePeriod,
-      blockingThreshold: setup.blockingThreshold,
-      taskTimeout: setup.taskTimeout,
-    })(index, {
-      emitted: (value) => this.outbox.add(to, [HostOp.emitted, wid, value]),
-      unsendable: (reason) => this.outbox.add(to, [HostOp.unsendable, wid, reason]),
-      exited: (exit) => {
-        if (served) this.exited(served, exit);
-        else queueMicrotask(() => served && this.exited(served, exit));
-      },
-    });
-    served = {
-      poolId,
-      to,
-      wid,
-      index,
-      port,
-      queue: new Map(),
-      handed: new Map(),
-      concurrency: setup.concurrency,
-      blockingThreshold: setup.blockingThreshold,
-      wasBlocked: false,
+    const relay: WorkerRelay = {
+      send: (record) => this.outbox.add(to, record),
+      changed: (worker, exit) => this.changed(key, worker, exit),
+      taskEnded: () => this.drained?.(),
+      draining: () => this.drained !== undefined,
     };
+    this.served.set(key, new ServedWorker(this.options.modulePath, poolId, wid, index, setup, relay));
     if (setup.blockingThreshold !== undefined) this.watchLoops();
-    this.served.set(key, served);
-    port.ready.then(
-      () => {
-        if (this.served.get(key) !== served) return;
-        this.outbox.add(to, [HostOp.ready, wid]);
-        this.options.log(`looppool-worker ${this.label}: serving worker ${index} of pool ${this.options.pool} (${name})`);
-      },
-      () => {}, // reported by exited
-    );
   }
 
-  /**
-   * With `blockingThreshold`, tells each pool every {@link loopWatchInterval} ms which of its
-   * threads has a loop blocked for half the threshold or more (and by which task), and when it
-   * turns again: the pool raises `LoopBlockedWarning` as for a local thread.
-   */
+  /** A worker's thread is ready (`exit` undefined) or ended. */
+  private changed(key: string, worker: ServedWorker, exit: WorkerExit<unknown> | undefined): void {
+    if (this.served.get(key) !== worker) return;
+    if (!exit) return this.log(`serving worker ${worker.index} of pool ${this.options.pool} (${worker.name})`);
+    this.served.delete(key);
+    this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.reason}`);
+    this.drained?.();
+  }
+
+  /** Every {@link loopWatchInterval} ms, while some worker's pool set `blockingThreshold`, reports blocked loops. */
   private watchLoops(): void {
     if (this.loopWatch) return;
     this.loopWatch = setInterval(() => {
       let watched = false;
-      for (const served of this.served.values()) {
-        if (served.blockingThreshold === undefined) continue;
-        watched = true;
-        const blocked = (served.port as Partial<LoopWatch<unknown>>).blocked?.call(served.port);
-        if (blocked && blocked.ms >= served.blockingThreshold / 2) {
-          served.wasBlocked = true;
-          this.reply(served, [HostOp.blocked, served.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0]);
-        } else if (served.wasBlocked) {
-          served.wasBlocked = false;
-          this.reply(served, [HostOp.blocked, served.wid, 0, 0]);
-        }
-      }
-      if (!watched) {
-        clearInterval(this.loopWatch);
-        this.loopWatch = undefined;
-      }
+      for (const worker of this.served.values()) watched = worker.checkLoop() || watched;
+      if (watched) return;
+      clearInterval(this.loopWatch);
+      this.loopWatch = undefined;
     }, loopWatchInterval);
   }
 
-  /**
-   * Hands queued tasks to the thread, up to {@link handedAhead} beyond its concurrency, so that
-   * the thread never waits for the host between tiny tasks; none while the host drains (what
-   * it has not handed over, it gives back).
-   */
-  private handOn(served: Served): void {
-    if (this.draining) return;
-    const limit = served.concurrency + handedAhead;
-    for (const [ticket, task] of served.queue) {
-      if (served.handed.size >= limit) return;
-      served.queue.delete(ticket);
-      served.handed.set(ticket, served.port.run(task, this.observer(served, ticket)));
-    }
-  }
-
-  private observer(served: Served, ticket: number): HostedTask {
-    const { to, wid } = served;
-    const ended = (): void => {
-      if (served.handed.delete(ticket)) {
-        this.handOn(served);
-        this.draining?.();
-      }
-    };
-    return {
-      ticket,
-      started: () => this.outbox.add(to, [HostOp.started, wid, ticket]),
-      next: (value) => this.outbox.add(to, [HostOp.next, wid, ticket, value]),
-      complete: () => {
-        ended();
-        this.outbox.add(to, [HostOp.complete, wid, ticket]);
-      },
-      error: (failure) => {
-        ended();
-        this.outbox.add(to, [HostOp.error, wid, ticket, failure]);
-      },
-    };
-  }
-
-  /** The thread ended: tell the pool what ran, and free the thread. */
-  private exited(served: Served, exit: WorkerExit<unknown>): void {
-    if (this.served.get(`${served.poolId}:${served.wid}`) !== served) return;
-    this.served.delete(`${served.poolId}:${served.wid}`);
-    const tasks: Array<readonly [number, boolean | undefined, boolean | undefined]> = exit.tasks.map((task) => [
-      (task.observer as HostedTask).ticket,
-      task.started,
-      task.blocking,
-    ]);
-    for (const ticket of served.queue.keys()) tasks.push([ticket, false, false]);
-    const record: ExitRecord = {
-      kind: exit.kind,
-      reason: exit.reason,
-      crash: exit.crash,
-      exitCode: exit.exitCode,
-      error: exit.error,
-      tasks,
-    };
-    this.outbox.add(served.to, exit.kind === 'load' ? [HostOp.failed, served.wid, exit.reason, exit.error] : [HostOp.exited, served.wid, record]);
-    this.options.log(`looppool-worker ${this.label}: worker ${served.index} of pool ${this.options.pool} ended: ${exit.reason}`);
-    this.draining?.();
-  }
-
   /** Stops a worker the pool no longer wants (or whose pool went silent). */
-  private release(served: Served, why: string): void {
-    this.served.delete(`${served.poolId}:${served.wid}`);
-    void served.port.terminate();
-    this.options.log(`looppool-worker ${this.label}: stopped worker ${served.index} of pool ${this.options.pool}: ${why}`);
-    this.draining?.();
-  }
-
-  private reply(served: Served, record: unknown[]): void {
-    this.outbox.add(served.to, record);
+  private release(worker: ServedWorker, why: string): void {
+    this.served.delete(`${worker.poolId}:${worker.wid}`);
+    void worker.terminate();
+    this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: ${why}`);
+    this.drained?.();
   }
 
   private tick(): void {
@@ -311,8 +159,8 @@ export class ClusterHost {
     for (const [poolId, pool] of this.pools) {
       if (now - pool.lastSeen <= pool.ackWait) continue;
       this.pools.delete(poolId);
-      for (const served of [...this.served.values()]) {
-        if (served.poolId === poolId) this.release(served, `its pool was not heard from for ${pool.ackWait} ms`);
+      for (const worker of [...this.served.values()]) {
+        if (worker.poolId === poolId) this.release(worker, `its pool was not heard from for ${pool.ackWait} ms`);
       }
     }
   }
@@ -322,12 +170,8 @@ export class ClusterHost {
     const [op, wid, ticket] = record as [number, number, number];
     if (op === HostOp.next) {
       this.outbox.add(subject, [HostOp.error, wid, ticket, { kind: 'unserializable', subject: 'result', reason }]);
-      for (const served of this.served.values()) {
-        const local = served.wid === wid && subject === served.to ? served.handed.get(ticket) : undefined;
-        if (local === undefined) continue;
-        served.handed.delete(ticket);
-        served.port.cancel(local);
-        this.handOn(served);
+      for (const worker of this.served.values()) {
+        if (worker.wid === wid && subject === this.subjects.pool(worker.poolId)) worker.cancel(ticket);
       }
     } else if (op === HostOp.emitted) {
       this.outbox.add(subject, [HostOp.unsendable, wid, reason]);
@@ -336,28 +180,21 @@ export class ClusterHost {
 
   /**
    * Stops gracefully: takes no more workers or tasks, lets the tasks its threads hold end,
-   * gives back those it had not started (the pool runs them elsewhere), then stops the threads
-   * and closes the connection.
+   * gives back those it had not handed over (the pool runs them elsewhere), then stops the
+   * threads and closes the connection.
    */
   async drain(): Promise<void> {
-    if (this.draining || this.stopping) return;
-    this.options.log(`looppool-worker ${this.label}: stopping: finishing what runs, giving back what has not started`);
+    if (this.drained || this.stopping) return;
+    this.log('stopping: finishing what runs, giving back what has not started');
     await new Promise<void>((resolve) => {
-      this.draining = () => {
-        for (const served of this.served.values()) if (served.handed.size > 0) return;
+      this.drained = () => {
+        for (const worker of this.served.values()) if (worker.busy) return;
         resolve();
       };
       this.announce();
-      this.draining();
+      this.drained();
     });
-    for (const served of [...this.served.values()]) {
-      const tasks = [...served.queue.keys()].map((ticket) => [ticket, false, false] as const);
-      this.reply(served, [
-        HostOp.exited,
-        served.wid,
-        { kind: 'crashed', reason: 'its host stopped', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
-      ]);
-    }
+    for (const worker of this.served.values()) worker.giveBack();
     await this.stop();
   }
 
@@ -368,9 +205,9 @@ export class ClusterHost {
     if (this.timer) clearInterval(this.timer);
     if (this.loopWatch) clearInterval(this.loopWatch);
     this.outbox.flush();
-    const ports = [...this.served.values()].map((served) => served.port);
+    const workers = [...this.served.values()];
     this.served.clear();
-    await Promise.all(ports.map((port) => port.terminate()));
+    await Promise.all(workers.map((worker) => worker.terminate()));
     await this.nc.drain().catch(() => this.nc.close());
   }
 }

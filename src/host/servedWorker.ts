@@ -1,0 +1,206 @@
+import { HostOp, PoolOp, type ExitRecord, type WorkerSetupRecord } from '../nats/wire';
+import { threadsTransport } from '../transport/threads';
+import type { LoopWatch, RunObserver, WorkerExit, WorkerPort } from '../transport/transport';
+
+/** Tasks a host hands its thread beyond those the thread runs at once. */
+const handedAhead = 64;
+
+/** A task of the pool's, and the observer its local thread reports to. */
+interface HostedTask extends RunObserver<unknown> {
+  readonly ticket: number;
+}
+
+/** What a served worker needs from its host. */
+export interface WorkerRelay {
+  /** Sends one record to the worker's pool (batched per turn). */
+  send(record: unknown[]): void;
+  /** The thread ended (`exit`), or is ready (`undefined`). */
+  changed(worker: ServedWorker, exit: WorkerExit<unknown> | undefined): void;
+  /** A task ended: a draining host checks whether it is done. */
+  taskEnded(): void;
+  /** Whether the host is draining: it hands no more tasks to its threads. */
+  draining(): boolean;
+}
+
+/**
+ * One worker of a pool that a `looppool-worker` host serves, on a thread of its own: the
+ * pool's records (run, cancel, ping, sample, kill) become calls on the thread's port, and what
+ * the port reports becomes records for the pool. The thread port is the one a local pool uses,
+ * so a thread's death is reported with what it knows (which task started, which held the loop).
+ */
+export class ServedWorker {
+  /** Tasks not yet handed to the thread, by the pool's ticket. */
+  private readonly queue = new Map<number, unknown>();
+  /** Tasks handed to the thread: the pool's ticket → the thread's. */
+  private readonly handed = new Map<number, number>();
+  private readonly port: WorkerPort<unknown, unknown>;
+  /** Whether the pool was last told that the loop is blocked. */
+  private wasBlocked = false;
+  private ended = false;
+
+  constructor(
+    modulePath: string,
+    readonly poolId: string,
+    readonly wid: number,
+    readonly index: number,
+    private readonly setup: WorkerSetupRecord,
+    private readonly relay: WorkerRelay,
+  ) {
+    this.port = threadsTransport<unknown, unknown>(modulePath, {
+      workerData: setup.workerData,
+      concurrency: setup.concurrency,
+      gracePeriod: setup.gracePeriod,
+      blockingThreshold: setup.blockingThreshold,
+      taskTimeout: setup.taskTimeout,
+    })(index, {
+      emitted: (value) => relay.send([HostOp.emitted, wid, value]),
+      unsendable: (reason) => relay.send([HostOp.unsendable, wid, reason]),
+      // The port may report before its constructor returns: tell the host once this one has.
+      exited: (exit) => queueMicrotask(() => this.exited(exit)),
+    });
+    this.port.ready.then(
+      () => {
+        if (this.ended) return;
+        relay.send([HostOp.ready, wid]);
+        relay.changed(this, undefined);
+      },
+      () => {}, // reported by exited
+    );
+  }
+
+  /** `<pool name>#<index>`. */
+  get name(): string {
+    return `${this.setup.name}#${this.index}`;
+  }
+
+  /** Whether its thread holds tasks (a draining host waits until none does). */
+  get busy(): boolean {
+    return this.handed.size > 0;
+  }
+
+  /** One record of the pool's about this worker. */
+  handle(record: unknown[]): void {
+    const op = record[0] as number;
+    const { wid } = this;
+    switch (op) {
+      case PoolOp.run:
+        this.queue.set(record[2] as number, record[3]);
+        return this.handOn();
+      case PoolOp.cancel:
+        return this.cancel(record[2] as number);
+      case PoolOp.kill:
+        return this.port.kill();
+      case PoolOp.ping: {
+        const probe = (this.port as Partial<{ probe(answered: () => void): void }>).probe;
+        const answer = (): void => this.relay.send([HostOp.pong, wid, record[2], 0]);
+        if (probe) probe.call(this.port, answer);
+        else answer();
+        return;
+      }
+      case PoolOp.sample: {
+        const sample = (this.port as Partial<{ sample(): Promise<unknown> }>).sample;
+        void (sample ? sample.call(this.port) : Promise.resolve(undefined)).then((figures) =>
+          this.relay.send([HostOp.sampled, wid, record[2], figures]),
+        );
+        return;
+      }
+    }
+  }
+
+  /** Task `ticket` is abandoned: dropped if it waits, cancelled on the thread if handed over. */
+  cancel(ticket: number): void {
+    if (this.queue.delete(ticket)) return;
+    const local = this.handed.get(ticket);
+    if (local === undefined) return;
+    this.handed.delete(ticket);
+    this.port.cancel(local);
+    this.handOn();
+  }
+
+  /**
+   * With `blockingThreshold`: tells the pool when the thread's loop has been blocked for half
+   * the threshold or more (and by which task), and when it turns again.
+   * @returns whether this worker is watched at all.
+   */
+  checkLoop(): boolean {
+    const threshold = this.setup.blockingThreshold;
+    if (threshold === undefined) return false;
+    const blocked = (this.port as Partial<LoopWatch<unknown>>).blocked?.call(this.port);
+    if (blocked && blocked.ms >= threshold / 2) {
+      this.wasBlocked = true;
+      this.relay.send([HostOp.blocked, this.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0]);
+    } else if (this.wasBlocked) {
+      this.wasBlocked = false;
+      this.relay.send([HostOp.blocked, this.wid, 0, 0]);
+    }
+    return true;
+  }
+
+  /** The host stops: tell the pool which tasks it gives back unstarted (all it has not handed over). */
+  giveBack(): void {
+    const tasks = [...this.queue.keys()].map((ticket) => [ticket, false, false] as const);
+    this.relay.send([
+      HostOp.exited,
+      this.wid,
+      { kind: 'crashed', reason: 'its host stopped', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
+    ]);
+  }
+
+  /** Stops the thread; nothing more is reported. */
+  terminate(): Promise<void> {
+    this.ended = true;
+    return this.port.terminate();
+  }
+
+  /**
+   * Hands queued tasks to the thread, up to {@link handedAhead} beyond its concurrency, so that
+   * the thread never waits for the host between tiny tasks; none while the host drains (what
+   * it has not handed over, it gives back).
+   */
+  handOn(): void {
+    if (this.relay.draining() || this.ended) return;
+    const limit = this.setup.concurrency + handedAhead;
+    for (const [ticket, task] of this.queue) {
+      if (this.handed.size >= limit) return;
+      this.queue.delete(ticket);
+      this.handed.set(ticket, this.port.run(task, this.observer(ticket)));
+    }
+  }
+
+  private observer(ticket: number): HostedTask {
+    const { relay, wid } = this;
+    const ended = (): void => {
+      if (!this.handed.delete(ticket)) return;
+      this.handOn();
+      relay.taskEnded();
+    };
+    return {
+      ticket,
+      started: () => relay.send([HostOp.started, wid, ticket]),
+      next: (value) => relay.send([HostOp.next, wid, ticket, value]),
+      complete: () => {
+        ended();
+        relay.send([HostOp.complete, wid, ticket]);
+      },
+      error: (failure) => {
+        ended();
+        relay.send([HostOp.error, wid, ticket, failure]);
+      },
+    };
+  }
+
+  /** The thread ended: tell the pool what each task was doing (those never handed over never started). */
+  private exited(exit: WorkerExit<unknown>): void {
+    if (this.ended) return;
+    this.ended = true;
+    const tasks: Array<readonly [number, boolean | undefined, boolean | undefined]> = exit.tasks.map((task) => [
+      (task.observer as HostedTask).ticket,
+      task.started,
+      task.blocking,
+    ]);
+    for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
+    const record: ExitRecord = { kind: exit.kind, reason: exit.reason, crash: exit.crash, exitCode: exit.exitCode, error: exit.error, tasks };
+    this.relay.send(exit.kind === 'load' ? [HostOp.failed, this.wid, exit.reason, exit.error] : [HostOp.exited, this.wid, record]);
+    this.relay.changed(this, exit);
+  }
+}
