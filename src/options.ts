@@ -78,15 +78,6 @@ export interface MetricsOptions {
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
-   * Where workers run: `'thread'`, a worker thread of this process, or `'process'`, a child
-   * process each, forked with Node's IPC channel and `serialization: 'advanced'` (values
-   * cross as structured clones, as between threads). A process survives what a thread does
-   * not isolate (a native crash, `process.chdir`, `process.env`, signal handlers), but shares
-   * no memory: `transfer` copies, and a `SharedArrayBuffer` in `workerData` or a task is refused.
-   * @default 'thread'
-   */
-  workerType?: WorkerType;
-  /**
    * Workers: threads, or processes with `workerType: 'process'`.
    * @default os.availableParallelism() - 1, at least 1
    */
@@ -175,13 +166,23 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   resourceLimits?: ResourceLimits;
   /**
+   * Where workers run: `'thread'`, a worker thread of this process, or `'process'`, a child
+   * process each, forked with Node's IPC channel and `serialization: 'advanced'` (values
+   * cross as structured clones, as between threads). A process survives what a thread does
+   * not isolate (a native crash, `process.chdir`, `process.env`, signal handlers), but shares
+   * no memory: `transfer` copies, and a `SharedArrayBuffer` in `workerData` or a task is refused.
+   * @default 'thread'
+   */
+  workerType?: WorkerType;
+  /**
    * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
    * let the process exit. A second signal terminates at once.
    * @default false
    */
   stopOnSignals?: boolean;
   /**
-   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names.
+   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names, and the
+   * process title of a worker process (`ps`, `htop`).
    * @default 'looppool'
    */
   name?: string;
