@@ -79,23 +79,6 @@ export interface MetricsOptions {
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
-   * Where workers run: `'thread'`, a worker thread of this process, or `'process'`, a child
-   * process each, forked with Node's IPC channel and `serialization: 'advanced'` (values
-   * cross as structured clones, as between threads). A process survives what a thread does
-   * not isolate (a native crash, `process.chdir`, `process.env`, signal handlers), but shares
-   * no memory: `transfer` copies, and a `SharedArrayBuffer` in `workerData` or a task is refused.
-   * @default 'thread'
-   */
-  workerType?: WorkerType;
-  /**
-   * Workers served from other hosts instead of started here: `nats({ servers, pool })` of
-   * `looppool/nats` (see docs/cluster.md). The pool starts no thread or process; `size`
-   * workers are served by `looppool-worker` hosts, which run their own copy of the module.
-   * Not with an inline worker, nor with `workerType: 'process'`.
-   * @default none: workers run on this machine
-   */
-  transport?: ClusterTransport;
-  /**
    * Workers: threads, or processes with `workerType: 'process'`; with `transport`, the workers
    * the hosts of the cluster serve.
    * @default os.availableParallelism() - 1, at least 1
@@ -185,13 +168,31 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   resourceLimits?: ResourceLimits;
   /**
+   * Where workers run: `'thread'`, a worker thread of this process, or `'process'`, a child
+   * process each, forked with Node's IPC channel and `serialization: 'advanced'` (values
+   * cross as structured clones, as between threads). A process survives what a thread does
+   * not isolate (a native crash, `process.chdir`, `process.env`, signal handlers), but shares
+   * no memory: `transfer` copies, and a `SharedArrayBuffer` in `workerData` or a task is refused.
+   * @default 'thread'
+   */
+  workerType?: WorkerType;
+  /**
+   * Workers served from other hosts instead of started here: `nats({ servers, pool })` of
+   * `looppool/nats` (see docs/cluster.md). The pool starts no thread or process; `size`
+   * workers are served by `looppool-worker` hosts, which run their own copy of the module.
+   * Not with an inline worker, nor with `workerType: 'process'`.
+   * @default none: workers run on this machine
+   */
+  transport?: ClusterTransport;
+  /**
    * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
    * let the process exit. A second signal terminates at once.
    * @default false
    */
   stopOnSignals?: boolean;
   /**
-   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names.
+   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names, and the
+   * process title of a worker process (`ps`, `htop`).
    * @default 'looppool'
    */
   name?: string;

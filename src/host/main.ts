@@ -1,37 +1,62 @@
 #!/usr/bin/env node
 /**
- * `looppool-worker`: the worker host.
+ * `looppool-worker`: the worker host, the program each worker of `workerType: 'process'`
+ * runs. The pool forks it with an IPC channel (`serialization: 'advanced'`) and tells it which
+ * worker module to serve (see `host/protocol.ts`). `looppool-worker --stdio` serves the same
+ * messages as length-prefixed frames on stdin and stdout instead (see `streamChannel.ts`), for
+ * a pool that is not its parent.
  *
- * - Forked by a pool with `workerType: 'process'`, with an IPC channel (`serialization:
- *   'advanced'`): it serves that one worker (see `host/protocol.ts`). Like Looppool's workers,
- *   it then ignores SIGINT and SIGTERM (sent to the whole process group by Ctrl-C or a
- *   supervisor): the pool stops it by message. When the pool's process dies, even by SIGKILL,
- *   the channel closes and the host exits: no orphans.
- * - Started by hand, `looppool-worker ./image.worker.js --nats nats://host:4222 --pool images
- *   --threads 4`: it serves the pool named `images` through NATS, on 4 worker threads (see
- *   `host/cluster.ts` and docs/cluster.md). SIGINT and SIGTERM stop it gracefully; a second
- *   one stops it at once.
+ * Started by hand, `looppool-worker ./image.worker.js --nats nats://host:4222 --pool images
+ * --threads 4` serves the pool named `images` through NATS on 4 worker threads (see
+ * `host/cli.ts`, `host/cluster.ts` and docs/cluster.md); SIGINT and SIGTERM then stop it
+ * gracefully, and a second one at once.
+ *
+ * Like Looppool's workers, it ignores SIGINT and SIGTERM (sent to the whole process group by
+ * Ctrl-C or a supervisor): the pool stops it by message, after its tasks' abort handlers. When
+ * the pool's process dies, even by SIGKILL, the channel closes (or stdin ends) and the host
+ * exits: no orphans.
  *
  * @module
  */
+import { Writable } from 'node:stream';
+import type { Channel } from '../transport/channel';
 import { serveWorker } from './serve';
+import { streamChannel } from './streamChannel';
 
-if (typeof process.send === 'function') {
-  const ignore = (): void => {};
+const ignore = (): void => {};
+
+/** The channel to the pool: the IPC channel of a forked host, or stdin and stdout with `--stdio`. */
+function channel(): Channel | undefined {
+  if (process.argv.includes('--stdio')) {
+    process.stdin.on('end', () => process.exit(0));
+    // stdout carries the frames: what the worker's code prints goes to stderr instead.
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+    return streamChannel(process.stdin, new Writable({ write: (chunk: Buffer, _encoding, done) => void write(chunk, done) }));
+  }
+  if (typeof process.send !== 'function') return undefined;
+  process.on('disconnect', () => process.exit(0));
+  return {
+    postMessage: (message) => {
+      if (process.connected) process.send!(message);
+    },
+    on: (_event, listener) => process.on('message', listener as (message: unknown) => void),
+  };
+}
+
+const toPool = channel();
+if (!toPool && process.argv.length > 2) {
+  // A command line: serve a pool through NATS. Loaded only here: a worker process needs none of it.
+  void (require('./cli') as typeof import('./cli')).runCli(process.argv.slice(2));
+} else if (!toPool) {
+  process.stderr.write(
+    "looppool-worker serves a worker of a looppool pool: it is started by createPool or loopPool with workerType: 'process', " +
+      'not by hand (or with --stdio, by a program that speaks its protocol on stdin and stdout).\n' +
+      'To serve a pool on other hosts through NATS: looppool-worker <worker module> --nats <url> --pool <name> [--threads <n>] (--help says more).\n',
+  );
+  process.exit(2);
+} else {
   process.on('SIGINT', ignore);
   process.on('SIGTERM', ignore);
-  process.on('disconnect', () => process.exit(0));
-
-  serveWorker(
-    {
-      postMessage: (message) => {
-        if (process.connected) process.send!(message);
-      },
-      on: (_event, listener) => process.on('message', listener as (message: unknown) => void),
-    },
-    (code) => process.exit(code),
-  );
-} else {
-  // Loaded only here: a worker process needs none of the cluster's code.
-  void (require('./cli') as typeof import('./cli')).runCli(process.argv.slice(2));
+  serveWorker(toPool, (code) => process.exit(code));
 }

@@ -10,5 +10,6 @@ beforeEach(() => {
 afterEach(async () => {
   await whenThreadsEnd(3_000, childrenBefore);
   expect(threadResources()).toEqual([]);
-  expect({ childProcesses: childProcesses() }).toEqual({ childProcesses: childrenBefore });
+  // Fewer than before is fine: a child of an earlier suite in this jest worker may end meanwhile.
+  expect({ childProcessesLeftAlive: Math.max(0, childProcesses() - childrenBefore) }).toEqual({ childProcessesLeftAlive: 0 });
 });
