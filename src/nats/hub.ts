@@ -193,7 +193,7 @@ export class Hub {
 
   /**
    * Ends the workers of hosts silent for `ackWait` (checked every {@link lossCheckInterval} ms,
-   * so a loss is noticed at most that long after `ackWait`), and, every
+   * so a loss is noticed between `ackWait` less that interval and `ackWait`), and, every
    * {@link announceInterval} ms, tells each host in use that the pool is alive.
    */
   private tick(): void {
@@ -201,7 +201,8 @@ export class Hub {
     const beat = now - this.lastBeat >= announceInterval;
     if (beat) this.lastBeat = now;
     for (const host of [...this.hosts.values()]) {
-      if (now - host.lastSeen <= this.options.ackWait) {
+      // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
+      if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
         if (beat && host.ports.size > 0) this.send(host, [PoolOp.heartbeat, this.options.ackWait]);
         continue;
       }
