@@ -334,6 +334,12 @@ describeWithNats('nats transport', () => {
       const host = startHost(workerPath('echo.ts'), server.url, 'bad.name');
       expect(await host.exited).toBe(2);
       expect(host.output()).toMatch(/Expected --pool to be letters, digits, - and _[\s\S]*Usage: looppool-worker/);
+      const missing = startHost(workerPath('nope.ts'), server.url, 'images');
+      expect(await missing.exited).toBe(2);
+      expect(missing.output()).toMatch(/Expected the worker module to exist, got .*nope\.ts \(no such file\)/);
+      const halfTls = startHost(workerPath('echo.ts'), server.url, 'images', ['--tls-cert', 'client.pem']);
+      expect(await halfTls.exited).toBe(2);
+      expect(halfTls.output()).toMatch(/Expected --tls-cert and --tls-key together/);
     });
   });
 

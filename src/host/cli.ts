@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { poolNamePattern } from '../nats/wire';
@@ -6,6 +7,7 @@ import { ClusterHost } from './cluster';
 
 const usage = `Usage: looppool-worker <worker module> --nats <url>[,<url>...] --pool <name> [--threads <n>]
                        [--user <user> --pass <password> | --token <token>]
+                       [--tls-ca <file>] [--tls-cert <file> --tls-key <file>]
 
 Serves the worker module to the looppool pool named <name> through NATS, on <n> worker
 threads (default: the number of cores). SIGINT or SIGTERM stops it gracefully: it finishes
@@ -27,6 +29,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       user: { type: 'string' },
       pass: { type: 'string' },
       token: { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -37,11 +42,23 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!poolNamePattern.test(values.pool)) {
     throw new UsageError(`Expected --pool to be letters, digits, - and _ (it becomes a NATS subject token), got ${JSON.stringify(values.pool)}`);
   }
+  const modulePath = resolveWorkerModule(positionals[0]);
+  if (!existsSync(modulePath)) throw new UsageError(`Expected the worker module to exist, got ${modulePath} (no such file)`);
   const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`Expected --threads to be a positive integer, got ${values.threads}`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UsageError('Expected --tls-cert and --tls-key together (a client certificate and its key), got only one');
+  }
+  const tlsGiven = values['tls-ca'] !== undefined || values['tls-cert'] !== undefined;
   return {
     help: false as const,
-    modulePath: resolveWorkerModule(positionals[0]),
+    tls: tlsGiven
+      ? {
+          ...(values['tls-ca'] === undefined ? {} : { caFile: values['tls-ca'] }),
+          ...(values['tls-cert'] === undefined ? {} : { certFile: values['tls-cert'], keyFile: values['tls-key'] }),
+        }
+      : undefined,
+    modulePath,
     servers: values.nats.split(','),
     pool: values.pool,
     threads,
