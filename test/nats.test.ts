@@ -307,6 +307,26 @@ describeWithNats('nats transport', () => {
       }
     });
 
+    test('TLS passes through: a pool and a host that trust the server\'s CA, and a pool that does not', async () => {
+      const secured = await startNats(undefined, true);
+      const pool = poolName();
+      const host = startHost(workerPath('echo.ts'), secured.url, pool, ['--threads', '1', '--tls-ca', secured.caFile!]);
+      try {
+        await host.printed(/serving pool/);
+        const pooled = createPool(workerPath('echo.ts'), { size: 1, transport: nats({ servers: secured.url, pool, tls: { caFile: secured.caFile! } }) });
+        expect(await pooled.run('over tls')).toBe('over tls');
+        await pooled.terminate();
+        const untrusting = createPool(workerPath('echo.ts'), { size: 1, transport: nats({ servers: secured.url, pool, tls: {} }) });
+        const error = await untrusting.ready.then(() => undefined, (reason: unknown) => reason);
+        expect((error as Error).cause).toBeInstanceOf(ClusterError);
+        expect((error as Error).message).toMatch(/Could not connect to NATS at .*; check `tls`/);
+        await untrusting.terminate();
+      } finally {
+        await host.kill();
+        await secured.stop();
+      }
+    });
+
     test('a host with a wrong password says so and exits', async () => {
       const secured = await startNats({ user: 'etl', pass: 'right' });
       const host = startHost(workerPath('echo.ts'), secured.url, poolName(), ['--user', 'etl', '--pass', 'wrong']);

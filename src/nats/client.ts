@@ -51,7 +51,9 @@ export async function connectNats(options: NatsConnectOptions, name: string): Pr
     const what = error instanceof Error ? error.message : String(error);
     const hint = /author/i.test(what)
       ? 'check `user`/`pass` or `token`'
-      : 'check that nats-server runs there and that `servers` is right';
+      : /certificate|altname|tls|ssl/i.test(what)
+        ? "check `tls` (caFile: the CA that signed the server's certificate; certFile and keyFile, if the server wants a client certificate)"
+        : 'check that nats-server runs there and that `servers` is right';
     throw new ClusterError(`Could not connect to NATS at ${servers.join(', ')}: ${what}; ${hint}`, error);
   }
 }

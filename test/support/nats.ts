@@ -31,17 +31,27 @@ export function describeWithNats(name: string, body: () => void): void {
 
 export interface NatsServer {
   readonly url: string;
+  /** With `tls`: the certificate of the CA that signed the server's certificate. */
+  readonly caFile?: string;
   stop(): Promise<void>;
 }
 
-/** Starts nats-server with JetStream on a free port; `auth` adds a user and password. */
-export async function startNats(auth?: { user: string; pass: string }): Promise<NatsServer> {
+/**
+ * Starts nats-server with JetStream on a free port; `auth` adds a user and password, `tls`
+ * a certificate for 127.0.0.1 signed by a CA made for the occasion (with openssl).
+ */
+export async function startNats(auth?: { user: string; pass: string }, tls = false): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'looppool-nats-'));
   const args = ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', dir, '-js', '-sd', join(dir, 'js')];
-  if (auth) {
-    const config = join(dir, 'auth.conf');
-    writeFileSync(config, `authorization { user: "${auth.user}", password: "${auth.pass}" }\n`);
-    args.push('-c', config);
+  const config: string[] = [];
+  if (auth) config.push(`authorization { user: "${auth.user}", password: "${auth.pass}" }`);
+  if (tls) {
+    makeCertificates(dir);
+    config.push(`tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.key')}" }`);
+  }
+  if (config.length > 0) {
+    writeFileSync(join(dir, 'server.conf'), `${config.join('\n')}\n`);
+    args.push('-c', join(dir, 'server.conf'));
   }
   const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -64,12 +74,25 @@ export async function startNats(auth?: { user: string; pass: string }): Promise<
   }
   return {
     url,
+    ...(tls ? { caFile: join(dir, 'ca.pem') } : {}),
     async stop() {
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A CA, and a certificate for 127.0.0.1 signed by it, in `dir`. */
+function makeCertificates(dir: string): void {
+  const openssl = (...args: string[]): void => {
+    const result = spawnSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr || result.error}`);
+  };
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=looppool test CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext.cnf');
 }
 
 /** The built `looppool-worker` bin. */
