@@ -81,9 +81,11 @@ async function memory(server: NatsServer, pool: string, items: number): Promise<
   return samples;
 }
 
-async function kill(server: NatsServer): Promise<Record<string, number>> {
+async function kill(server: NatsServer, started: Host[]): Promise<Record<string, number>> {
   const pool = `bench-kill-${++pools}`;
-  const [victim] = await hosts(server, pool, 2);
+  const both = await hosts(server, pool, 2);
+  started.push(...both); // the survivor is stopped with the others
+  const [victim] = both;
   const count = 4_000;
   const seen = new Map<number, number>();
   let killedAt = 0;
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
     const items = Number(process.env['BENCH_PULL'] ?? 1_000_000);
     console.log(`pool.process of ${items} pulled records through 2 hosts, the producer's memory: ${(await memory(server, memoryPool, items)).join('; ')}`);
     await Promise.all(started.splice(0).map((host) => host.kill()));
-    const killed = await kill(server);
+    const killed = await kill(server, started);
     console.log(
       `SIGKILL of 1 of 2 hosts at 25% of 4,000 tasks of 1 ms: loss noticed after ${killed['noticedMs']} ms, ` +
         `every input ended ${killed['allEndedMs']} ms after the kill; duplicated ${killed['duplicated']}, lost ${killed['lost']}`,
