@@ -1,5 +1,6 @@
 /**
- * The pools the benchmark compares, behind one interface. Each gets 2 worker threads and at
+ * The pools the benchmark compares, behind one interface. Each gets 2 workers (threads; child
+ * processes for the {@link processContenders}) and at
  * most 64 tasks in flight: a pool that can run several tasks per worker is allowed 32 each
  * (piscina and tinypool `concurrentTasksPerWorker`, poolifier's task queue `concurrency`,
  * threads.js `concurrency`, looppool `concurrency`); workerpool runs one task at a time per
@@ -12,7 +13,7 @@ import { count, lastValueFrom, map, range } from 'rxjs';
 import { Piscina } from 'piscina';
 import { Pool as ThreadsPool, spawn, Transfer, Worker as ThreadsWorker } from 'threads';
 import workerpool from 'workerpool';
-import { createPool, loopPool, type LoopPool, type LoopPoolOptions } from 'looppool';
+import { createPool, loopPool, type LoopPool, type LoopPoolOptions, type WorkerType } from 'looppool';
 import { run as runOnMainThread } from './peers/tasks.cjs';
 
 /** A threads.js worker that exposes `run`. */
@@ -86,25 +87,40 @@ function perTask(
 }
 
 /** looppool's options: `moving()` says whether the current run transfers its buffers. */
-const looppoolOptions = (moving: () => boolean): LoopPoolOptions<unknown, Task> => ({
+const looppoolOptions = (moving: () => boolean, workerType: WorkerType = 'thread'): LoopPoolOptions<unknown, Task> => ({
   size,
   concurrency: perWorker,
   queueSize: 0,
   transfer: (task: Task) => transferable(task, moving()),
+  workerType,
 });
+
+/**
+ * The contenders whose workers are child processes (issue 15). They are compared with each
+ * other, not with the thread pools: tiny tasks, 5 ms CPU tasks and start-up only.
+ */
+export const processContenders: readonly string[] = ['looppool processes (pool.process)', 'tinypool (child_process)'];
+const processScenarios = ['a', 'b', 'e'];
 
 /**
  * looppool's long-lived pool, started before the runs as the peers are: tasks pulled from a
  * generator with `pool.process`, or pushed by `range` through the operator on the pool.
  */
-function looppoolPool(name: string, runOn: (pool: LoopPool<Task, unknown>, total: number, make: (i: number) => Task) => Promise<number>): Contender {
+function looppoolPool(
+  name: string,
+  runOn: (pool: LoopPool<Task, unknown>, total: number, make: (i: number) => Task) => Promise<number>,
+  workerType: WorkerType = 'thread',
+): Contender {
   let pool: LoopPool<Task, unknown> | undefined;
   let moving = false;
   return {
     name,
+    ...(workerType === 'process' ? { scenarios: processScenarios } : {}),
     async start() {
-      pool = createPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), looppoolOptions(() => moving));
-      await pool.ready;
+      pool = createPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), looppoolOptions(() => moving, workerType));
+      // Processes take tasks as each becomes ready, as tinypool's do: the first result need not
+      // wait for the second process to start (on 2 cores, they start one beside the other).
+      if (workerType === 'thread') await pool.ready;
     },
     runAll(total, make, transfer) {
       moving = transfer;
@@ -114,23 +130,54 @@ function looppoolPool(name: string, runOn: (pool: LoopPool<Task, unknown>, total
   };
 }
 
+/** Runs the tasks on a looppool pool, pulled from a generator by `pool.process`. */
+function pulled(pool: LoopPool<Task, unknown>, total: number, make: (i: number) => Task): Promise<number> {
+  function* tasks(): Generator<Task> {
+    for (let i = 0; i < total; i++) yield make(i);
+  }
+  return lastValueFrom(pool.process(tasks()).pipe(count()));
+}
+
 /** The options and calls piscina and its fork tinypool share. */
 interface PiscinaLikePool {
   run(task: unknown, options: { transferList: ArrayBuffer[] }): Promise<unknown>;
   destroy(): Promise<void>;
 }
-type PiscinaLikeOptions = { filename: string; minThreads: number; maxThreads: number; concurrentTasksPerWorker: number };
+type PiscinaLikeOptions = {
+  filename: string;
+  minThreads: number;
+  maxThreads: number;
+  concurrentTasksPerWorker: number;
+  runtime?: 'child_process';
+  env?: Record<string, string>;
+};
 
-/** piscina, or tinypool: `name` is also the stem of its worker file. */
-function piscinaLike(name: string, load: () => Promise<new (options: PiscinaLikeOptions) => PiscinaLikePool>): Contender {
-  return perTask(name, async () => {
+/** piscina, or tinypool (`runtime: 'child_process'` for its process workers): `stem` is that of its worker file. */
+function piscinaLike(
+  name: string,
+  load: () => Promise<new (options: PiscinaLikeOptions) => PiscinaLikePool>,
+  stem = name,
+  runtime?: 'child_process',
+): Contender {
+  const contender = perTask(name, async () => {
     const Pool = await load();
-    const pool = new Pool({ filename: join(peers, `${name}.worker.cjs`), minThreads: size, maxThreads: size, concurrentTasksPerWorker: perWorker });
+    const pool = new Pool({
+      filename: join(peers, `${stem}.worker.cjs`),
+      minThreads: size,
+      maxThreads: size,
+      concurrentTasksPerWorker: perWorker,
+      // tinypool gives a child process an environment of its own TINYPOOL_WORKER_ID alone
+      // unless told otherwise; looppool's inherit this process's, as Node's fork does. Both get
+      // it here, since what a child's environment holds changes its start-up (Node 20 reads the
+      // NODE_EXTRA_CA_CERTS file at start: about 55 ms on the machine of docs/performance.md).
+      ...(runtime ? { runtime, env: process.env as Record<string, string> } : {}),
+    });
     return {
       submit: (task, transfer) => pool.run(task, { transferList: transferable(task, transfer) }),
       close: () => pool.destroy(),
     };
   });
+  return runtime ? { ...contender, scenarios: processScenarios } : contender;
 }
 
 /**
@@ -206,12 +253,7 @@ export const contenders: Contender[] = [
   looppoolPool('looppool (operator on a pool)', (pool, total, make) =>
     lastValueFrom(range(0, total).pipe(map(make), loopPool(pool), count())),
   ),
-  looppoolPool('looppool (pool.process)', (pool, total, make) => {
-    function* tasks(): Generator<Task> {
-      for (let i = 0; i < total; i++) yield make(i);
-    }
-    return lastValueFrom(pool.process(tasks()).pipe(count()));
-  }),
+  looppoolPool('looppool (pool.process)', pulled),
   piscinaLike('piscina', async () => Piscina),
   piscinaLike('tinypool', async () => (await import('tinypool')).Tinypool), // ESM only
   perTask('workerpool', async () => {
@@ -245,4 +287,6 @@ export const contenders: Contender[] = [
       close: () => pool.terminate(true),
     };
   }),
+  looppoolPool('looppool processes (pool.process)', pulled, 'process'),
+  piscinaLike('tinypool (child_process)', async () => (await import('tinypool')).Tinypool, 'tinypool', 'child_process'),
 ];

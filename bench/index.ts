@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { processContenders } from './contenders';
 import { calibrate } from './peers/tasks.cjs';
 import { scenarios, type Measurement, type Scenario, type ScenarioResult } from './scenario';
 
@@ -20,7 +21,9 @@ const mainThread = 'main thread';
 const limit = 'limit';
 /** The same pool kept to the 32 tasks in flight per worker that the contenders may have. */
 const boundedLimit = 'limit at 32 in flight';
-const isPeer = (name: string): boolean => name !== mainThread && name !== limit && name !== boundedLimit && !looppool.includes(name);
+/** The thread pools looppool's threads are compared with; the process pools are compared with each other ({@link processGoals}). */
+const isPeer = (name: string): boolean =>
+  name !== mainThread && name !== limit && name !== boundedLimit && !looppool.includes(name) && !processContenders.includes(name);
 
 /** Runs one scenario in a fresh process, so that no scenario inherits another's heap or JIT state. */
 function runScenario(scenario: Scenario, burnPerMs: number): ScenarioResult {
@@ -100,6 +103,20 @@ function goals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
   return [...lines, ''];
 }
 
+/** The goal of issue 15: looppool's worker processes at least as good as tinypool's `runtime: 'child_process'` on every row. */
+function processGoals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
+  const [ours, theirs] = processContenders as [string, string];
+  const lines = ['### Goals of worker processes', '', `| scenario | ${ours} vs ${theirs} |`, '| --- | ---: |'];
+  for (const id of ['a', 'b', 'e']) {
+    const scenario = scenarios.find((s) => s.id === id)!;
+    const a = results.get(id)?.find((m) => m.name === ours)?.value;
+    const b = results.get(id)?.find((m) => m.name === theirs)?.value;
+    const cell = a === undefined || b === undefined ? 'not run' : `${better(scenario, a, b).toFixed(3)}× ${better(scenario, a, b) >= 1 ? 'met' : 'not met'}`;
+    lines.push(`| ${scenario.title} | ${cell} |`);
+  }
+  return [...lines, ''];
+}
+
 function main(): void {
   const wanted = process.argv.slice(2);
   const chosen = wanted.length ? scenarios.filter((s) => wanted.includes(s.id) || wanted.includes(s.id[0]!)) : scenarios;
@@ -116,6 +133,7 @@ function main(): void {
     console.log(table(scenario, measurements).join('\n'));
   }
   console.log(goals(results).join('\n'));
+  console.log(processGoals(results).join('\n'));
   console.log(`Ran in ${((performance.now() - started) / 60_000).toFixed(1)} min.`);
 }
 

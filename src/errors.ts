@@ -94,6 +94,11 @@ export type CrashReason = 'exited' | 'uncaught error' | 'out of memory' | 'unres
 export class WorkerCrashError extends LoopPoolError {
   /** Always `'WorkerCrashError'`. */
   override readonly name = 'WorkerCrashError';
+  /**
+   * The signal that ended the worker's process (`'SIGSEGV'`, `'SIGABRT'`), for a worker of
+   * `workerType: 'process'` that a signal killed; undefined otherwise.
+   */
+  readonly signal: NodeJS.Signals | undefined;
 
   constructor(
     /** Index of the worker that ended. */
@@ -115,6 +120,17 @@ export class WorkerCrashError extends LoopPoolError {
           (isErrorLike(cause) ? `: ${cause.name}: ${cause.message}` : ''),
       cause === undefined ? undefined : { cause },
     );
+    this.signal = cause instanceof KilledBySignal || cause instanceof WorkerCrashError ? cause.signal : undefined;
+  }
+}
+
+/**
+ * @internal The cause of a {@link WorkerCrashError} whose worker process a signal ended, so
+ * that the error names it (`signal`).
+ */
+export class KilledBySignal extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`the worker process was killed by ${signal}`);
   }
 }
 

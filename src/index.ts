@@ -29,6 +29,7 @@ export type {
   PoolOptions,
   StatsdClient,
   StatsdClientOptions,
+  WorkerType,
 } from './options';
 export type {
   UntypedWorkerModule,

@@ -8,6 +8,13 @@ import type { PoolStats } from './metrics/stats';
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
 export type AckMode = 'auto' | 'manual';
 
+/**
+ * Where each worker runs: `'thread'`, a `worker_threads` thread of this process; `'process'`,
+ * a child process of its own (the `looppool-worker` host), isolated from native crashes and
+ * process-wide state.
+ */
+export type WorkerType = 'thread' | 'process';
+
 /** What to do with an input that arrives while the input buffer is full. */
 export type OverflowStrategy = 'error' | 'drop-newest' | 'drop-oldest';
 
@@ -71,7 +78,7 @@ export interface MetricsOptions {
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
-   * Worker threads.
+   * Workers: threads, or processes with `workerType: 'process'`.
    * @default os.availableParallelism() - 1, at least 1
    */
   size?: number;
@@ -103,9 +110,10 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   bufferSize?: number;
   /**
-   * Data for every worker: `ctx.workerData` in `init` and `process`, and `workerData` of
-   * `node:worker_threads`. It is structured-cloned once per worker; a `SharedArrayBuffer`
-   * inside it is shared, not copied.
+   * Data for every worker: `ctx.workerData` in `init` and `process`, and, in a thread,
+   * `workerData` of `node:worker_threads`. It is structured-cloned once per worker; a
+   * `SharedArrayBuffer` inside it is shared with a thread, not copied (a worker process
+   * refuses one: `TypeError` at once).
    * @default undefined
    */
   workerData?: D;
@@ -150,12 +158,22 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   gracePeriod?: number;
   /**
-   * Heap limits of each worker thread, as `worker_threads` takes them. A worker that runs
-   * out of memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is
-   * replaced.
+   * Heap limits of each worker, as `worker_threads` takes them. A worker that runs out of
+   * memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is replaced.
+   * For a worker process, `maxOldGenerationSizeMb` becomes its `--max-old-space-size` and
+   * `maxYoungGenerationSizeMb` its `--max-semi-space-size`; the other two are for threads only.
    * @default undefined (Node's defaults)
    */
   resourceLimits?: ResourceLimits;
+  /**
+   * Where workers run: `'thread'`, a worker thread of this process, or `'process'`, a child
+   * process each, forked with Node's IPC channel and `serialization: 'advanced'` (values
+   * cross as structured clones, as between threads). A process survives what a thread does
+   * not isolate (a native crash, `process.chdir`, `process.env`, signal handlers), but shares
+   * no memory: `transfer` copies, and a `SharedArrayBuffer` in `workerData` or a task is refused.
+   * @default 'thread'
+   */
+  workerType?: WorkerType;
   /**
    * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
    * let the process exit. A second signal terminates at once.
@@ -163,7 +181,8 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   stopOnSignals?: boolean;
   /**
-   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names.
+   * The pool's name: worker `i` is `<name>#<i>` in stats, errors and metric names, and the
+   * process title of a worker process (`ps`, `htop`).
    * @default 'looppool'
    */
   name?: string;
@@ -221,6 +240,7 @@ export interface PipelineOptions {
 
 /** {@link PoolOptions} with every default filled in. */
 export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
+  readonly workerType: WorkerType;
   readonly size: number;
   readonly concurrency: number;
   readonly queueSize: number;
@@ -263,6 +283,7 @@ export const operatorOptionNames = [
   'taskTimeout',
   'gracePeriod',
   'resourceLimits',
+  'workerType',
   'stopOnSignals',
   'name',
   'statsInterval',
@@ -300,7 +321,10 @@ export function resolveOptions<D, T>(
       ? { size: sizeOrOptions }
       : checkNames(sizeOrOptions, kind === 'pool' ? poolOptions : operatorOptions);
   const concurrency = positiveInteger('concurrency', options.concurrency, 1);
+  const workerType = oneOf('workerType', options.workerType, ['thread', 'process'] as const, 'thread');
+  if (workerType === 'process') checkForProcesses(options);
   return {
+    workerType,
     size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
     concurrency,
     queueSize: count('queueSize', options.queueSize, concurrency),
@@ -430,6 +454,55 @@ function resourceLimits(value: unknown): ResourceLimits | undefined {
     positiveNumber(`resourceLimits.${name}`, limits[name]);
   }
   return limits as ResourceLimits;
+}
+
+/**
+ * What a worker process cannot take: shared memory in `workerData`, and the limits of
+ * `resourceLimits` that have no Node flag (only the heap limits become the child's flags).
+ */
+function checkForProcesses(options: PoolOptions<unknown, unknown>): void {
+  const shared = findSharedMemory(options.workerData, 'workerData');
+  if (shared) {
+    throw new TypeError(
+      `Expected \`workerData\` to hold no SharedArrayBuffer with workerType 'process', got one at ${shared}: ` +
+        "a worker process shares no memory with the pool. Send an ArrayBuffer (it is copied), or use workerType 'thread'",
+    );
+  }
+  for (const name of ['codeRangeSizeMb', 'stackSizeMb']) {
+    if ((options.resourceLimits as Record<string, unknown> | undefined)?.[name] !== undefined) {
+      throw new TypeError(
+        `\`resourceLimits.${name}\` applies to worker threads only; with workerType 'process' set ` +
+          'maxOldGenerationSizeMb or maxYoungGenerationSizeMb (they become the child\'s --max-old-space-size and --max-semi-space-size)',
+      );
+    }
+  }
+}
+
+/** Where in `value` a SharedArrayBuffer is (a path such as `workerData.counters`), if anywhere. */
+function findSharedMemory(value: unknown, path: string, seen = new Set<object>()): string | undefined {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return undefined;
+  seen.add(value);
+  if (value instanceof SharedArrayBuffer) return path;
+  if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer ? path : undefined;
+  if (value instanceof Map) {
+    for (const [key, entry] of value) {
+      const found = findSharedMemory(key, `${path}.keys()`, seen) ?? findSharedMemory(entry, `${path}.get(${String(key)})`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Set) {
+    for (const entry of value) {
+      const found = findSharedMemory(entry, `${path}.values()`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, entry] of Object.entries(value)) {
+    const found = findSharedMemory(entry, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function positiveNumber(name: string, value: unknown): void {

@@ -1,6 +1,8 @@
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { InlineWorker } from './testing/inlineWorker';
+import type { WorkerType } from './options';
 import { inlineTransport } from './transport/inline';
+import { processesTransport } from './transport/processes';
 import { threadsTransport } from './transport/threads';
 import type { Transport } from './transport/transport';
 import type { WorkerDefinition } from './worker/definition';
@@ -52,6 +54,9 @@ export interface ResolvedWorker<T, R> {
 
 /** What transports need to know of the options. */
 export interface TransportOptions {
+  readonly workerType: WorkerType;
+  /** The pool's name, for worker processes' titles. */
+  readonly name: string;
   readonly workerData: unknown;
   readonly concurrency: number;
   readonly resourceLimits: ResourceLimits | undefined;
@@ -61,7 +66,10 @@ export interface TransportOptions {
   readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
 }
 
-/** Checks the `worker` argument at once and picks the transport: threads for a module, in-process for an inline worker. */
+/**
+ * Checks the `worker` argument at once and picks the transport: threads or processes for a
+ * module (`workerType`), in-process for an inline worker.
+ */
 export function resolveWorkerSource<T, R>(worker: unknown): ResolvedWorker<T, R> {
   if (worker instanceof InlineWorker) {
     const definition = (worker as InlineWorker<T, R, unknown>).definition;
@@ -71,5 +79,9 @@ export function resolveWorkerSource<T, R>(worker: unknown): ResolvedWorker<T, R>
     };
   }
   const modulePath = resolveWorkerModule(worker);
-  return { transport: (options) => threadsTransport<T, R>(modulePath, options), name: modulePath };
+  return {
+    transport: (options) =>
+      options.workerType === 'process' ? processesTransport<T, R>(modulePath, options) : threadsTransport<T, R>(modulePath, options),
+    name: modulePath,
+  };
 }

@@ -3,10 +3,11 @@ import { concatMap, count, defer, finalize, firstValueFrom, lastValueFrom, scan,
 import { BufferOverflowError, createPool, loopPool, type LoopPool, type PoolStats } from 'looppool';
 import type { StatefulResult, StatefulTask } from './workers/stateful';
 import { workerPath } from './support/paths';
+import { tally } from './support/tally';
+import { workerTypes } from './support/workerTypes';
 
 const stateful = workerPath('stateful.ts');
 const echo = workerPath('echo.ts');
-const counters = (): Int32Array => new Int32Array(new SharedArrayBuffer(16 * 4));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function* sleeps(count: number): Generator<StatefulTask> {
@@ -31,7 +32,8 @@ function watch(pool: LoopPool<never, unknown, unknown>) {
   };
 }
 
-describe('backpressure on real threads', () => {
+describe.each(workerTypes)('backpressure on real workers (%s)', (workerType) => {
+  const counters = (): ReturnType<typeof tally> => tally(workerType, 16);
   let pool: LoopPool<StatefulTask, StatefulResult> | undefined;
   afterEach(async () => {
     await pool?.terminate();
@@ -39,7 +41,7 @@ describe('backpressure on real threads', () => {
   });
 
   it('keeps tasks in flight, queued and waiting within their bounds while a generator is pulled', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, concurrency: 3, queueSize: 2, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, concurrency: 3, queueSize: 2, workerData: counters() });
     const watcher = watch(pool as never);
     let results = 0;
     await lastValueFrom(pool.process(sleeps(3_000)).pipe(concatMap(async () => void (results++, watcher.sample()))), {
@@ -54,7 +56,7 @@ describe('backpressure on real threads', () => {
   });
 
   it('reads an async iterable and a Readable in object mode only a bounded way ahead', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
     async function* generated(): AsyncGenerator<StatefulTask> {
       yield* sleeps(500);
     }
@@ -68,7 +70,7 @@ describe('backpressure on real threads', () => {
   });
 
   it('closes the source when the subscriber leaves early: the generator’s finally runs', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
     let read = 0;
     let closed = false;
     function* endless(): Generator<StatefulTask> {
@@ -87,7 +89,7 @@ describe('backpressure on real threads', () => {
   });
 
   it('with manual acks, a sink ten times slower than the workers gets everything, with bounded results outstanding', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
     const watcher = watch(pool as never);
     let received = 0;
     let done = 0;
@@ -116,7 +118,7 @@ describe('backpressure on real threads', () => {
       for (let i = 1; i <= 100; i++) yield i;
     }
     const totals$ = defer(() => {
-      const owned = createPool<number, number>(echo, 2);
+      const owned = createPool<number, number>(echo, { size: 2, workerType });
       return owned.process(rows()).pipe(finalize(() => void owned.stop()));
     }).pipe(scan((sum, price) => sum + price, 0));
     await expect(lastValueFrom(totals$)).resolves.toBe(5050);
@@ -125,7 +127,7 @@ describe('backpressure on real threads', () => {
   describe('overflow, for a hot source', () => {
     it('"error" fails with BufferOverflowError naming the size', async () => {
       const source = new Subject<number>();
-      const output = lastValueFrom(source.pipe(loopPool<number, number>(echo, { size: 1, overflow: { size: 10, strategy: 'error' } })));
+      const output = lastValueFrom(source.pipe(loopPool<number, number>(echo, { workerType, size: 1, overflow: { size: 10, strategy: 'error' } })));
       for (let i = 0; i < 100; i++) source.next(i);
       const error = await output.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BufferOverflowError);
@@ -134,8 +136,9 @@ describe('backpressure on real threads', () => {
 
     it('"drop-newest" and "drop-oldest" keep the buffer within its size and count what they drop', async () => {
       for (const strategy of ['drop-newest', 'drop-oldest'] as const) {
-        const shared = createPool<number, number>(echo, { size: 1, queueSize: 0 });
+        const shared = createPool<number, number>(echo, { workerType, size: 1, queueSize: 0 });
         try {
+          await shared.ready; // a worker process takes its first input only once ready
           const source = new Subject<number>();
           const results = lastValueFrom(source.pipe(loopPool(shared, { overflow: { size: 10, strategy } }), toArray()));
           for (let i = 0; i < 100; i++) source.next(i);
@@ -153,8 +156,9 @@ describe('backpressure on real threads', () => {
     });
 
     it('without a bound, shows the waiting inputs in stats()', async () => {
-      const shared = createPool<number, number>(echo, { size: 1, queueSize: 0 });
+      const shared = createPool<number, number>(echo, { workerType, size: 1, queueSize: 0 });
       try {
+        await shared.ready; // a worker process takes its first input only once ready
         const source = new Subject<number>();
         const results = firstValueFrom(source.pipe(loopPool(shared), toArray()));
         for (let i = 0; i < 1_000; i++) source.next(i);

@@ -24,6 +24,8 @@ describe('benchmark', () => {
       'workerpool',
       'poolifier',
       'threads.js Pool',
+      'looppool processes (pool.process)',
+      'tinypool (child_process)',
     ]);
     for (const { value } of result.measurements) expect(value).toBeGreaterThan(0);
   });

@@ -1,19 +1,20 @@
 import { from, lastValueFrom, take, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { loopPool, TaskError, type LoopPoolOptions } from 'looppool';
+import { loopPool, TaskError, type LoopPoolOptions, type WorkerType } from 'looppool';
 import { inlineWorker } from 'looppool/testing';
 import conformance, { type Case } from './workers/conformance';
 import { workerPath } from './support/paths';
+import { workerTypes } from './support/workerTypes';
 
 /**
- * One spec, two transports: the same worker definition runs on threads in real time and
+ * One spec, three transports: the same worker definition runs on threads and on processes in real time and
  * inline (under a TestScheduler where its outputs are scheduler-driven), and both must emit
  * the same values in ordered mode and the same multiset in unordered mode.
  */
 type Outcome = { values: number[]; error?: { name: string; index: number; cause: string } };
 
-const onThreads = (options: LoopPoolOptions): OperatorFunction<Case, number> =>
-  loopPool<Case, number>(workerPath('conformance.ts'), options);
+const onWorkers = (workerType: WorkerType) => (options: LoopPoolOptions): OperatorFunction<Case, number> =>
+  loopPool<Case, number>(workerPath('conformance.ts'), { ...options, workerType });
 const inline = (options: LoopPoolOptions): OperatorFunction<Case, number> => loopPool(inlineWorker(conformance), options);
 
 function outcome(output: Observable<number>): Promise<Outcome> {
@@ -41,7 +42,8 @@ const tasks = (kind: Case['kind']): Case[] =>
 
 const sortedValues = (o: Outcome): number[] => [...o.values].sort((a, b) => a - b);
 
-describe('conformance: threads and inline agree', () => {
+describe.each(workerTypes)('conformance: %s workers and inline agree', (workerType) => {
+  const onThreads = onWorkers(workerType);
   describe.each([
     ['values', 'value', true],
     ['Promises', 'promise', false],

@@ -11,9 +11,7 @@ import {
   WorkerLoadError,
 } from 'looppool';
 import { workerPath } from './support/paths';
-
-const run = <T, R>(worker: string, inputs: T[], size = 1): Promise<R[]> =>
-  lastValueFrom(from(inputs).pipe(loopPool<T, R>(worker, size), toArray()));
+import { workerTypes } from './support/workerTypes';
 
 const failure = async (promise: Promise<unknown>): Promise<Error> => {
   try {
@@ -26,7 +24,10 @@ const failure = async (promise: Promise<unknown>): Promise<Error> => {
 
 const execFileAsync = promisify(execFile);
 
-describe('errors', () => {
+describe.each(workerTypes)('errors (%s workers)', (workerType) => {
+  const run = <T, R>(worker: string, inputs: T[], size = 1): Promise<R[]> =>
+    lastValueFrom(from(inputs).pipe(loopPool<T, R>(worker, { size, workerType }), toArray()));
+
   it('TaskError keeps the remote name, message, stack and code, and names the input and the worker', async () => {
     const error = await failure(run(workerPath('failing.ts'), ['fine', 'throw'], 1));
     expect(error).toBeInstanceOf(TaskError);
@@ -57,7 +58,7 @@ describe('errors', () => {
     const results: unknown[] = [];
     const error = await failure(
       lastValueFrom(
-        from(['throw', ...Array(50).fill('fine')]).pipe(loopPool<string, string>(workerPath('failing.ts'), 2)),
+        from(['throw', ...Array(50).fill('fine')]).pipe(loopPool<string, string>(workerPath('failing.ts'), { size: 2, workerType })),
       ).then((value) => results.push(value)),
     );
     expect(error).toBeInstanceOf(TaskError);
@@ -92,7 +93,8 @@ describe('errors', () => {
       },
     );
 
-    it.each(['missing.ts', 'syntaxError.js', 'noDefine.ts', 'initThrows.ts'])(
+    // threads.js's spawn() only: a worker process is not started through it.
+    (workerType === 'thread' ? it.each : it.skip.each)(['missing.ts', 'syntaxError.js', 'noDefine.ts', 'initThrows.ts'])(
       'comes within a second for %s and leaves no timer behind (threads.js alone waits 10 s)',
       async (file) => {
         const { stdout } = await execFileAsync(process.execPath, [join(__dirname, 'support', 'loadFailureChild.js'), workerPath(file)]);
@@ -123,7 +125,7 @@ describe('errors', () => {
       const reported: Error[] = [];
       const results = await lastValueFrom(
         from(['emit-function', 'after']).pipe(
-          loopPool<string, string>(workerPath('emitter.ts'), { size: 1, onError: (error) => reported.push(error) }),
+          loopPool<string, string>(workerPath('emitter.ts'), { size: 1, workerType, onError: (error) => reported.push(error) }),
           toArray(),
         ),
       );
@@ -135,7 +137,7 @@ describe('errors', () => {
 
     it('reports workerData that cannot be cloned', async () => {
       const error = await failure(
-        lastValueFrom(of(1).pipe(loopPool(workerPath('echo.ts'), { size: 1, workerData: { f: () => 0 } }))),
+        lastValueFrom(of(1).pipe(loopPool(workerPath('echo.ts'), { size: 1, workerType, workerData: { f: () => 0 } }))),
       );
       expect(error).toBeInstanceOf(SerializationError);
       expect(error).toMatchObject({ subject: 'workerData' });
@@ -161,6 +163,6 @@ describe('errors', () => {
   it('errors from the source pass through untouched', async () => {
     const sourceError = new Error('source failed');
     const source = new Observable<number>((subscriber) => subscriber.error(sourceError));
-    await expect(lastValueFrom(source.pipe(loopPool(workerPath('echo.ts'), 1)))).rejects.toBe(sourceError);
+    await expect(lastValueFrom(source.pipe(loopPool(workerPath('echo.ts'), { size: 1, workerType })))).rejects.toBe(sourceError);
   });
 });

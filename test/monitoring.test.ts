@@ -11,13 +11,15 @@ import {
 } from 'looppool';
 import type { FaultTask } from './workers/faulty';
 import { workerPath } from './support/paths';
+import { tally } from './support/tally';
 import { until } from './support/until';
+import { itSharing, workerTypes } from './support/workerTypes';
 
 const faulty = workerPath('faulty.ts');
-const counters = (): Int32Array => new Int32Array(new SharedArrayBuffer(64 * 4));
 const ok = (id: number): FaultTask => ({ id, fault: 'none' });
 
-describe('monitoring', () => {
+describe.each(workerTypes)('monitoring (%s workers)', (workerType) => {
+  const counters = (): ReturnType<typeof tally> => tally(workerType, 64);
   let pool: LoopPool<FaultTask, number> | undefined;
   afterEach(async () => {
     await pool?.terminate();
@@ -25,7 +27,7 @@ describe('monitoring', () => {
   });
 
   it('stats$ measures every worker and the pool every statsInterval', async () => {
-    pool = createPool<FaultTask, number>(faulty, { name: 'etl', size: 2, statsInterval: 100, workerData: counters() });
+    pool = createPool<FaultTask, number>(faulty, { workerType, name: 'etl', size: 2, statsInterval: 100, workerData: counters() });
     await pool.ready;
     await Promise.all(Array.from({ length: 50 }, (_, id) => pool!.put(ok(id))));
     const [first, second] = await firstValueFrom(pool.stats$.pipe(take(2), toArray()));
@@ -50,7 +52,7 @@ describe('monitoring', () => {
   });
 
   it('stats() answers at once, with the counts of now', async () => {
-    pool = createPool<FaultTask, number>(faulty, { size: 2, workerData: counters() });
+    pool = createPool<FaultTask, number>(faulty, { workerType, size: 2, workerData: counters() });
     await pool.put(ok(0));
     await pool.put({ id: 1, fault: 'throw' }).catch(() => {});
     const stats: PoolStats = pool.stats();
@@ -62,7 +64,7 @@ describe('monitoring', () => {
 
   it('errors$ and onError carry every task error, of puts and pipelines, and every crash, named', async () => {
     const seen: LoopPoolError[] = [];
-    pool = createPool<FaultTask, number>(faulty, { name: 'jobs', size: 1, workerData: counters(), onError: (e) => seen.push(e) });
+    pool = createPool<FaultTask, number>(faulty, { workerType, name: 'jobs', size: 1, workerData: counters(), onError: (e) => seen.push(e) });
     const viaStream: LoopPoolError[] = [];
     pool.errors$.subscribe((error) => viaStream.push(error));
     await pool.put({ id: 0, fault: 'throw' }).catch(() => {});
@@ -76,8 +78,9 @@ describe('monitoring', () => {
     expect(seen[2]).toMatchObject({ workerName: 'jobs#0', exitCode: 7, reason: 'exited' });
   });
 
-  it('warns when a worker’s loop is blocked past blockingThreshold, naming the worker and the task', async () => {
-    pool = createPool<FaultTask, number>(faulty, { name: 'api', size: 2, blockingThreshold: 100, workerData: counters() });
+  // Threads only: a worker process shares no memory for the heartbeat that blockingThreshold reads.
+  itSharing(workerType)('warns when a worker’s loop is blocked past blockingThreshold, naming the worker and the task', async () => {
+    pool = createPool<FaultTask, number>(faulty, { workerType, name: 'api', size: 2, blockingThreshold: 100, workerData: counters() });
     const errors: LoopPoolError[] = [];
     pool.errors$.subscribe((error) => errors.push(error));
     const warning = firstValueFrom(pool.warnings$);
@@ -93,13 +96,15 @@ describe('monitoring', () => {
     expect(errors).toHaveLength(1);
   });
 
-  it('gives the operator onStats and onError too', async () => {
+  // Threads only: a worker process shares no memory for the heartbeat that blockingThreshold reads.
+  itSharing(workerType)('gives the operator onStats and onError too', async () => {
     const stats: PoolStats[] = [];
     const errors: LoopPoolError[] = [];
     const inputs = [ok(0), { id: 1, fault: 'busy' } as FaultTask, ok(2)];
     const records = await lastValueFrom(
       from(inputs).pipe(
         loopPool<FaultTask, number>(faulty, {
+          workerType,
           size: 1,
           settle: true,
           statsInterval: 50,

@@ -10,14 +10,16 @@ import {
 } from 'looppool';
 import type { StatefulResult, StatefulTask } from './workers/stateful';
 import { workerPath } from './support/paths';
+import { load, tally } from './support/tally';
 import { until } from './support/until';
+import { itSharing, workerTypes } from './support/workerTypes';
 
 const stateful = workerPath('stateful.ts');
-const counters = (): Int32Array => new Int32Array(new SharedArrayBuffer(16 * 4));
 const sleep = (ms: number): StatefulTask => ({ kind: 'sleep', ms });
 const whoami: StatefulTask = { kind: 'whoami' };
 
-describe('createPool', () => {
+describe.each(workerTypes)('createPool (%s workers)', (workerType) => {
+  const counters = (): ReturnType<typeof tally> => tally(workerType, 16);
   let pool: LoopPool<StatefulTask, StatefulResult> | undefined;
   afterEach(async () => {
     await pool?.terminate();
@@ -26,21 +28,21 @@ describe('createPool', () => {
 
   it('starts its workers at once: ready resolves once every init has run', async () => {
     const shared = counters();
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 3, workerData: shared });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 3, workerData: shared });
     await pool.ready;
-    expect(Array.from(shared.slice(8, 11))).toEqual([1, 1, 1]);
+    expect([8, 9, 10].map((slot) => load(shared, slot))).toEqual([1, 1, 1]);
   });
 
   it('rejects ready with WorkerLoadError when a worker cannot load', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(workerPath('initThrows.ts'), 2);
+    pool = createPool<StatefulTask, StatefulResult>(workerPath('initThrows.ts'), { size: 2, workerType });
     await expect(pool.ready).rejects.toBeInstanceOf(WorkerLoadError);
     await expect(firstValueFrom(pool.results$)).rejects.toBeInstanceOf(WorkerLoadError);
     expect(() => pool!.put(whoami)).toThrow(PoolClosedError);
   });
 
-  it('shares a SharedArrayBuffer in workerData with every worker instead of copying it', async () => {
-    const shared = counters();
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: shared });
+  itSharing(workerType)('shares a SharedArrayBuffer in workerData with every worker instead of copying it', async () => {
+    const shared = new Int32Array(new SharedArrayBuffer(16 * 4));
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: shared });
     await pool.ready;
     await pool.broadcast({ kind: 'refresh', version: 1 });
     // The workers wrote into the very memory this thread holds.
@@ -48,14 +50,14 @@ describe('createPool', () => {
   });
 
   it('delivers the results of put tasks on results$, and resolves each put when its task is done', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
     const results = firstValueFrom(pool.results$.pipe(take(3), toArray()));
     await Promise.all([pool.put(whoami), pool.put(whoami), pool.put(sleep(5))]);
     expect((await results).map((r) => r.kind).sort()).toEqual(['sleep', 'whoami', 'whoami']);
   });
 
   it('runs a targeted put on that worker alone', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 4, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 4, workerData: counters() });
     const results = firstValueFrom(pool.results$.pipe(take(20), toArray()));
     for (let i = 0; i < 20; i++) void pool.put(whoami, { worker: i % 2 === 0 ? 3 : 1 });
     const workers = (await results).map((r) => r.worker);
@@ -64,7 +66,7 @@ describe('createPool', () => {
   });
 
   it('throws RangeError for a worker index out of range', () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
     expect(() => pool!.put(whoami, { worker: 2 })).toThrow(
       new RangeError('Expected `worker` to be an integer from 0 to 1, got 2 (number)'),
     );
@@ -72,7 +74,7 @@ describe('createPool', () => {
   });
 
   it('spreads untargeted tasks evenly over the workers', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 4, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 4, workerData: counters() });
     await pool.ready;
     const results = firstValueFrom(pool.results$.pipe(take(8), toArray()));
     for (let i = 0; i < 8; i++) void pool.put(sleep(30));
@@ -83,7 +85,7 @@ describe('createPool', () => {
 
   it('broadcasts to every worker exactly once, in order, while they are busy', async () => {
     const shared = counters();
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 4, concurrency: 2, workerData: shared });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 4, concurrency: 2, workerData: shared });
     const results: StatefulResult[] = [];
     pool.results$.subscribe((result) => results.push(result));
     await pool.ready;
@@ -91,7 +93,7 @@ describe('createPool', () => {
     const first = pool.broadcast({ kind: 'refresh', version: 1 });
     const second = pool.broadcast({ kind: 'refresh', version: 2 });
     await Promise.all([first, second, ...busy]);
-    expect(Array.from(shared.slice(0, 4))).toEqual([2, 2, 2, 2]);
+    expect([0, 1, 2, 3].map((slot) => load(shared, slot))).toEqual([2, 2, 2, 2]);
     // On each worker version 1 ran, then version 2: each reports them in that order.
     for (let worker = 0; worker < 4; worker++) {
       const refreshes = results.filter((r) => r.worker === worker && r.kind === 'refresh').map((r) => r.version);
@@ -100,8 +102,9 @@ describe('createPool', () => {
   });
 
   it('merges values workers send with ctx.emit into results$, and keeps results until someone subscribes', async () => {
-    const emitter = createPool<string, string>(workerPath('emitter.ts'), 2);
+    const emitter = createPool<string, string>(workerPath('emitter.ts'), { size: 2, workerType });
     try {
+      await emitter.ready; // both inits have emitted (a worker process takes tasks only once ready)
       await emitter.put('a');
       await emitter.put('b');
       expect(emitter.stats().pendingResults).toBe(6); // ready 0, ready 1, and a note and a result per task
@@ -115,6 +118,7 @@ describe('createPool', () => {
 
   it('with manual acks, holds dispatch while the buffer is full, and resumes on done()', async () => {
     const manual = createPool<StatefulTask, StatefulResult>(stateful, {
+      workerType,
       size: 2,
       workerData: counters(),
       ack: 'manual',
@@ -147,7 +151,7 @@ describe('createPool', () => {
   });
 
   it('rejects the put of a failed task with TaskError and reports it on errors$; the pool goes on', async () => {
-    pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 1, workerData: counters() });
+    pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 1, workerData: counters() });
     const errors = firstValueFrom(pool.errors$);
     await expect(pool.put({ kind: 'fail' })).rejects.toBeInstanceOf(TaskError);
     expect(await errors).toMatchObject({ name: 'TaskError', index: 0, workerIndex: 0 });
@@ -156,7 +160,7 @@ describe('createPool', () => {
 
   describe('loopPool(pool)', () => {
     it('runs a pipeline on the pool without owning it: unsubscribing leaves the pool running', async () => {
-      pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+      pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
       const first = await lastValueFrom(from([whoami, whoami]).pipe(loopPool(pool), toArray()));
       expect(first).toHaveLength(2);
       const subscription = from([sleep(1_000)]).pipe(loopPool(pool)).subscribe();
@@ -167,7 +171,7 @@ describe('createPool', () => {
     });
 
     it('lets two pipelines share the pool, each seeing only its own results', async () => {
-      pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+      pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
       const direct: StatefulResult[] = [];
       pool.results$.subscribe((r) => direct.push(r));
       const [a, b] = await Promise.all([
@@ -180,7 +184,7 @@ describe('createPool', () => {
     });
 
     it('rejects pool options given to a pipeline', () => {
-      pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 1, workerData: counters() });
+      pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 1, workerData: counters() });
       expect(() => loopPool(pool!, { size: 2 } as never)).toThrow(
         new TypeError('`size` belongs to the pool: set it in createPool(...), not in loopPool(pool, ...)'),
       );
@@ -188,8 +192,8 @@ describe('createPool', () => {
   });
 
   describe('stop()', () => {
-    it('finishes every queued and running task, delivers the results, then ends the threads', async () => {
-      pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+    it('finishes every queued and running task, delivers the results, then ends the workers', async () => {
+      pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
       const results = lastValueFrom(pool.results$.pipe(toArray()));
       const puts = Array.from({ length: 30 }, (_, i) => pool!.put(i % 3 === 0 ? sleep(5) : whoami));
       const stopped = pool.stop();
@@ -203,7 +207,7 @@ describe('createPool', () => {
     });
 
     it('lets an open pipeline finish what it took, then error with PoolClosedError', async () => {
-      pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 2, workerData: counters() });
+      pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 2, workerData: counters() });
       const source = new Subject<StatefulTask>();
       const seen: StatefulResult[] = [];
       const ended = new Promise((resolve) =>
@@ -219,7 +223,7 @@ describe('createPool', () => {
 
   describe('terminate()', () => {
     it('stops at once; unfinished tasks fail with PoolClosedError', async () => {
-      pool = createPool<StatefulTask, StatefulResult>(stateful, { size: 1, workerData: counters() });
+      pool = createPool<StatefulTask, StatefulResult>(stateful, { workerType, size: 1, workerData: counters() });
       await pool.ready;
       const running = pool.put(sleep(10_000));
       const queued = pool.put(whoami);

@@ -10,17 +10,19 @@ import {
 import type { Fault, FaultTask } from './workers/faulty';
 import type { StatefulResult, StatefulTask } from './workers/stateful';
 import { workerPath } from './support/paths';
+import { load, tally } from './support/tally';
 import { until } from './support/until';
+import { workerTypes } from './support/workerTypes';
 
 const faulty = workerPath('faulty.ts');
-const counters = (): Int32Array => new Int32Array(new SharedArrayBuffer(64 * 4));
 const tasks = (...faults: Fault[]): FaultTask[] => faults.map((fault, id) => ({ id, fault }));
 const failure = (promise: Promise<unknown>): Promise<unknown> => promise.then(
   () => { throw new Error('expected a failure'); },
   (error: unknown) => error,
 );
 
-describe('nothing lost', () => {
+describe.each(workerTypes)('nothing lost (%s workers)', (workerType) => {
+  const counters = (): ReturnType<typeof tally> => tally(workerType, 64);
   let pool: LoopPool<FaultTask, number> | undefined;
   afterEach(async () => {
     await pool?.terminate();
@@ -32,7 +34,7 @@ describe('nothing lost', () => {
       'replaces a worker that dies (%s), runs init again, and retries its task',
       async (fault) => {
         const shared = counters();
-        pool = createPool<FaultTask, number>(faulty, { size: 2, workerData: shared, retries: 1 });
+        pool = createPool<FaultTask, number>(faulty, { workerType, size: 2, workerData: shared, retries: 1 });
         await pool.ready;
         const outcome = await Promise.allSettled([pool.put({ id: 0, fault }), pool.put({ id: 1, fault: 'none' })]);
         if (fault === 'crash-once') {
@@ -44,13 +46,13 @@ describe('nothing lost', () => {
         }
         const restarts = pool.stats().workers.reduce((sum, w) => sum + w.restarts, 0);
         expect(restarts).toBe(fault === 'crash-once' ? 1 : 2);
-        await until(() => Atomics.load(shared, 1) === 2 + restarts); // init ran in every replacement
+        await until(() => load(shared, 1) === 2 + restarts); // init ran in every replacement
         await expect(pool.put({ id: 2, fault: 'none' })).resolves.toBeUndefined(); // the pool goes on
       },
     );
 
     it('fails a task that keeps crashing its worker with WorkerCrashError, after `retries` more runs', async () => {
-      pool = createPool<FaultTask, number>(faulty, { size: 1, workerData: counters(), retries: 2 });
+      pool = createPool<FaultTask, number>(faulty, { workerType, size: 1, workerData: counters(), retries: 2 });
       const error = await failure(pool.put({ id: 0, fault: 'crash' }));
       expect(error).toBeInstanceOf(WorkerCrashError);
       expect(error).toMatchObject({ index: 0, workerIndex: 0, exitCode: 7, reason: 'exited' });
@@ -61,7 +63,7 @@ describe('nothing lost', () => {
       const inputs = tasks('none', 'none', 'crash-once', 'none', 'none', 'crash-once', 'none');
       const results = await lastValueFrom(
         from(inputs).pipe(
-          loopPool<FaultTask, number>(faulty, { size: 2, ordered: true, workerData: counters() }),
+          loopPool<FaultTask, number>(faulty, { workerType, size: 2, ordered: true, workerData: counters() }),
           toArray(),
         ),
       );
@@ -73,7 +75,7 @@ describe('nothing lost', () => {
       // test/supervision.test.ts (12.2); this is the plain case, with a replacement.
       const results = await lastValueFrom(
         from(tasks('crash-once', 'crash-once', 'none')).pipe(
-          loopPool<FaultTask, number>(faulty, { size: 2, workerData: counters() }),
+          loopPool<FaultTask, number>(faulty, { workerType, size: 2, workerData: counters() }),
           toArray(),
         ),
       );
@@ -82,7 +84,7 @@ describe('nothing lost', () => {
 
     it('charges a retry for a crash under a task handed over before the worker was ready', async () => {
       // A task that always crashes, put before the worker is ready, runs exactly 1 + retries times.
-      pool = createPool<FaultTask, number>(faulty, { size: 1, workerData: counters(), retries: 2 });
+      pool = createPool<FaultTask, number>(faulty, { workerType, size: 1, workerData: counters(), retries: 2 });
       await expect(pool.put({ id: 0, fault: 'crash' })).rejects.toBeInstanceOf(WorkerCrashError);
       expect(pool.stats().workers[0]!.restarts).toBe(3);
     });
@@ -93,7 +95,7 @@ describe('nothing lost', () => {
       // reach the main thread, or task 0 is retried and reported twice.
       const records = await lastValueFrom(
         from(tasks('later', 'crash')).pipe(
-          loopPool<FaultTask, number>(faulty, { size: 1, concurrency: 1, queueSize: 1, settle: true, workerData: counters() }),
+          loopPool<FaultTask, number>(faulty, { workerType, size: 1, concurrency: 1, queueSize: 1, settle: true, workerData: counters() }),
           toArray(),
         ),
       );
@@ -104,8 +106,9 @@ describe('nothing lost', () => {
     });
 
     it('replays the broadcasts a crashed worker had run, in order, before any new task', async () => {
-      const shared = new Int32Array(new SharedArrayBuffer(16 * 4));
+      const shared = tally(workerType, 16);
       const stateful = createPool<StatefulTask, StatefulResult>(workerPath('stateful.ts'), {
+        workerType,
         size: 2,
         workerData: shared,
         retries: 0,
@@ -116,13 +119,13 @@ describe('nothing lost', () => {
         await stateful.broadcast({ kind: 'refresh', version: 1 }, { key: 'table' });
         await stateful.broadcast({ kind: 'refresh', version: 2 }, { key: 'table' }); // replaces version 1 in the history
         await stateful.broadcast({ kind: 'refresh', version: 3 }, { key: 'other' });
-        expect(Array.from(shared.slice(0, 2))).toEqual([3, 3]);
+        expect([0, 1].map((slot) => load(shared, slot))).toEqual([3, 3]);
         const before = results.length;
         await expect(stateful.put({ kind: 'exit' }, { worker: 1 })).rejects.toBeInstanceOf(WorkerCrashError);
         await stateful.put({ kind: 'whoami' }, { worker: 1 });
         // The replacement ran init, then version 2 and version 3 (the latest per key), then whoami.
-        expect(Array.from(shared.slice(8, 10))).toEqual([1, 2]);
-        expect(Array.from(shared.slice(0, 2))).toEqual([3, 5]);
+        expect([8, 9].map((slot) => load(shared, slot))).toEqual([1, 2]);
+        expect([0, 1].map((slot) => load(shared, slot))).toEqual([3, 5]);
         // The replays' results are not delivered again: results$ saw them from the first runs.
         expect(results.slice(before).map((r) => `${r.worker} ${r.kind} ${r.version}`)).toEqual(['1 whoami 3']);
       } finally {
@@ -131,7 +134,7 @@ describe('nothing lost', () => {
     });
 
     it('fails the pool with a clear error when workers crash more often than maxRestarts', async () => {
-      pool = createPool<FaultTask, number>(faulty, { size: 1, workerData: counters(), maxRestarts: 3 });
+      pool = createPool<FaultTask, number>(faulty, { workerType, size: 1, workerData: counters(), maxRestarts: 3 });
       const poolError = firstValueFrom(pool.results$).catch((error: unknown) => error);
       const taskError = await failure(pool.put({ id: 0, fault: 'poison-init' }));
       expect(taskError).toBeInstanceOf(WorkerCrashError);
@@ -143,6 +146,7 @@ describe('nothing lost', () => {
 
     it('reports a worker that runs out of memory as WorkerCrashError with reason "out of memory", and replaces it', async () => {
       pool = createPool<FaultTask, number>(faulty, {
+        workerType,
         size: 1,
         workerData: counters(),
         retries: 0,
@@ -160,18 +164,18 @@ describe('nothing lost', () => {
   describe('timeouts', () => {
     it('fails a task past taskTimeout with TaskTimeoutError after aborting its signal; a worker that answers is kept', async () => {
       const shared = counters();
-      pool = createPool<FaultTask, number>(faulty, { size: 1, workerData: shared, taskTimeout: 100 });
+      pool = createPool<FaultTask, number>(faulty, { workerType, size: 1, workerData: shared, taskTimeout: 100 });
       const error = await failure(pool.put({ id: 0, fault: 'hang' }));
       expect(error).toBeInstanceOf(TaskTimeoutError);
       expect(error).toMatchObject({ index: 0, workerIndex: 0, timeout: 100 });
       expect((error as Error).message).toBe("Task 0 (input: { id: 0, fault: 'hang' }) ran longer than taskTimeout (100 ms) on worker 0");
-      await until(() => Atomics.load(shared, 0) === 1); // ctx.signal was aborted
+      await until(() => load(shared, 0) === 1); // ctx.signal was aborted
       await expect(pool.put({ id: 1, fault: 'none' })).resolves.toBeUndefined();
       expect(pool.stats().workers[0]!.restarts).toBe(0);
     });
 
     it('replaces a worker whose loop stays blocked past gracePeriod, and retries the tasks it held', async () => {
-      pool = createPool<FaultTask, number>(faulty, { size: 1, queueSize: 2, workerData: counters(), taskTimeout: 100, gracePeriod: 100 });
+      pool = createPool<FaultTask, number>(faulty, { workerType, size: 1, queueSize: 2, workerData: counters(), taskTimeout: 100, gracePeriod: 100 });
       await pool.ready;
       const spin = pool.put({ id: 0, fault: 'spin' });
       const behind = pool.put({ id: 1, fault: 'none' }); // handed to the worker, waiting behind the spin
@@ -183,14 +187,14 @@ describe('nothing lost', () => {
 
   it('unsubscribing a pipeline of a shared pool aborts its tasks’ signals and never sends the rest', async () => {
     const shared = counters();
-    pool = createPool<FaultTask, number>(faulty, { size: 2, workerData: shared });
+    pool = createPool<FaultTask, number>(faulty, { workerType, size: 2, workerData: shared });
     const subscription = from(tasks('hang', 'hang', 'hang', 'hang', 'hang', 'hang', 'hang', 'hang'))
       .pipe(loopPool(pool))
       .subscribe();
     await until(() => pool!.stats().workers.every((w) => w.inFlight === 1));
     expect(pool.stats().waiting).toBe(4); // two running, two at the workers, four never sent
     subscription.unsubscribe();
-    await until(() => Atomics.load(shared, 0) === 2); // the two running tasks saw their signal abort
+    await until(() => load(shared, 0) === 2); // the two running tasks saw their signal abort
     expect(pool.stats()).toMatchObject({ waiting: 0, workers: [{ inFlight: 0, queued: 0 }, { inFlight: 0, queued: 0 }] });
   });
 
@@ -198,7 +202,7 @@ describe('nothing lost', () => {
     it('emits a record per result and per failure instead of erroring, in input order', async () => {
       const records = await lastValueFrom(
         from(tasks('none', 'throw', 'none', 'crash', 'none')).pipe(
-          loopPool<FaultTask, number>(faulty, { size: 2, ordered: true, settle: true, workerData: counters(), retries: 0 }),
+          loopPool<FaultTask, number>(faulty, { workerType, size: 2, ordered: true, settle: true, workerData: counters(), retries: 0 }),
           toArray(),
         ),
       );
@@ -209,7 +213,7 @@ describe('nothing lost', () => {
     });
 
     it('works on a shared pool and through pool.process', async () => {
-      pool = createPool<FaultTask, number>(faulty, { size: 2, workerData: counters() });
+      pool = createPool<FaultTask, number>(faulty, { workerType, size: 2, workerData: counters() });
       const records = await lastValueFrom(pool.process(tasks('none', 'throw', 'none'), { settle: true, ordered: true }).pipe(take(3), toArray()));
       expect(records.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     });

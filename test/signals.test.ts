@@ -1,14 +1,28 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { WorkerType } from 'looppool';
 
-/** Starts the child, waits for results to flow, sends SIGINT, and collects its report and exit code. */
-function interrupt(mode: 'operator' | 'pool'): Promise<{ code: number | null; report: { taken: number; results: number; error: string | null } }> {
+/**
+ * Starts the child, waits for results to flow, sends SIGINT to its whole process group (as
+ * Ctrl-C in a terminal does: worker processes get it too, and ignore it), and collects its
+ * report and exit code.
+ */
+function interrupt(
+  mode: 'operator' | 'pool',
+  workerType: WorkerType,
+): Promise<{ code: number | null; report: { taken: number; results: number; error: string | null } }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, 'support', 'signalChild.ts'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(__dirname, 'support', 'signalChild.ts'), mode, workerType], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true, // a process group of its own
+    });
     let output = '';
+    let sent = false;
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('ready\n') && !child.killed) child.kill('SIGINT');
+      if (!output.includes('ready\n') || sent) return;
+      sent = true;
+      process.kill(-child.pid!, 'SIGINT');
     });
     child.on('error', reject);
     child.on('exit', (code) => {
@@ -19,10 +33,15 @@ function interrupt(mode: 'operator' | 'pool'): Promise<{ code: number | null; re
 }
 
 describe('stopOnSignals', () => {
-  it.each(['operator', 'pool'] as const)(
-    'on SIGINT the %s stops taking input, finishes every input taken, and lets the process exit',
-    async (mode) => {
-      const { code, report } = await interrupt(mode);
+  it.each([
+    ['operator', 'thread'],
+    ['pool', 'thread'],
+    ['operator', 'process'],
+    ['pool', 'process'],
+  ] as const)(
+    'on SIGINT to its process group the %s (%s workers) stops taking input, finishes every input taken, and lets the process exit',
+    async (mode, workerType) => {
+      const { code, report } = await interrupt(mode, workerType);
       expect(code).toBe(0); // the process ended by itself: no handle left, no forced exit
       expect(report.error).toBe('PoolClosedError'); // the source had not completed
       expect(report.taken).toBeGreaterThanOrEqual(5);

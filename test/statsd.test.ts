@@ -3,13 +3,17 @@ import { createPool, type LoopPool } from 'looppool';
 import type { FaultTask } from './workers/faulty';
 import { workerPath } from './support/paths';
 import { startStatsd, type StatsdServer } from './support/statsdServer';
+import { tally } from './support/tally';
 import { until } from './support/until';
+import { workerTypes } from './support/workerTypes';
 
 const faulty = workerPath('faulty.ts');
-const counters = (): Int32Array => new Int32Array(new SharedArrayBuffer(64 * 4));
 
 /** Against a real statsd daemon, started here on 127.0.0.1 and read back through its management port. */
-describe('statsd metrics through hot-shots', () => {
+describe.each(workerTypes)('statsd metrics through hot-shots (%s workers)', (workerType) => {
+  const counters = (): ReturnType<typeof tally> => tally(workerType, 64);
+  /** Blocked-loop warnings come from a heartbeat in shared memory: threads only. */
+  const blocks = workerType === 'thread' ? 1 : undefined;
   let server: StatsdServer;
   let pool: LoopPool<FaultTask, number> | undefined;
   beforeAll(async () => {
@@ -23,6 +27,7 @@ describe('statsd metrics through hot-shots', () => {
 
   it('sends gauges, counters and timings under <prefix>.worker.<n>', async () => {
     pool = createPool<FaultTask, number>(faulty, {
+      workerType,
       name: 'etl',
       size: 2,
       workerData: counters(),
@@ -33,7 +38,7 @@ describe('statsd metrics through hot-shots', () => {
     await Promise.all(Array.from({ length: 20 }, (_, id) => pool!.put({ id, fault: 'none' })));
     await pool.put({ id: 20, fault: 'throw' }).catch(() => {});
     await pool.put({ id: 21, fault: 'crash-once' }, { worker: 0 }); // one restart of worker 0
-    await pool.put({ id: 22, fault: 'busy' }, { worker: 1 }); // one blocked-loop warning on worker 1
+    await pool.put({ id: 22, fault: 'busy' }, { worker: 1 }); // one blocked-loop warning on worker 1 (a thread)
     const p = 'looppool.etl';
     const workerGauges = [0, 1].flatMap((n) =>
       ['elu', 'loop_delay.p50', 'loop_delay.p99', 'loop_delay.max', 'heap.used', 'heap.total', 'in_flight', 'queued'].map(
@@ -44,7 +49,7 @@ describe('statsd metrics through hot-shots', () => {
     // (every 100 ms here), which for the replaced worker 0 may come after its last task.
     await until(async () => {
       const [c, g] = await Promise.all([server.counters(), server.gauges()]);
-      const done = (c[`${p}.worker.0.done`] ?? 0) + (c[`${p}.worker.1.done`] ?? 0) === 22 && c[`${p}.worker.1.blocked`] === 1;
+      const done = (c[`${p}.worker.0.done`] ?? 0) + (c[`${p}.worker.1.done`] ?? 0) === 22 && c[`${p}.worker.1.blocked`] === blocks;
       return done && workerGauges.every((name) => name in g);
     });
     const [gauges, counts, timers] = await Promise.all([server.gauges(), server.counters(), server.timers()]);
@@ -56,7 +61,7 @@ describe('statsd metrics through hot-shots', () => {
     }
     expect((counts[`${p}.worker.0.failed`] ?? 0) + (counts[`${p}.worker.1.failed`] ?? 0)).toBe(1);
     expect(counts[`${p}.worker.0.restarts`]).toBe(1);
-    expect(counts[`${p}.worker.1.blocked`]).toBe(1);
+    expect(counts[`${p}.worker.1.blocked`]).toBe(blocks);
     expect(timers[`${p}.task_duration`]!.length).toBeGreaterThan(0);
   });
 
@@ -64,6 +69,7 @@ describe('statsd metrics through hot-shots', () => {
     const client = new StatsD({ host: '127.0.0.1', port: server.port });
     try {
       pool = createPool<FaultTask, number>(faulty, {
+        workerType,
         size: 1,
         workerData: counters(),
         metrics: { statsd: client, prefix: 'app.pool', interval: 100 },

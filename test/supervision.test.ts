@@ -23,15 +23,16 @@ import {
 import type { Fault, FaultTask } from './workers/faulty';
 import type { StatefulResult, StatefulTask } from './workers/stateful';
 import { workerPath } from './support/paths';
+import { load, tally, type Tally } from './support/tally';
 import { whenThreadsEnd } from './support/threads';
+import { itSharing, workerTypes } from './support/workerTypes';
 
 const faulty = workerPath('faulty.ts');
 type Value = number | string;
 type SettledRecord = Settled<FaultTask, Value>;
 
-/** Shared counters of the faulty worker: see `FaultCounters`; `[8 + id]` counts the runs of task `id`. */
-const counters = (): Int32Array => new Int32Array(new SharedArrayBuffer(64 * 4));
-const runsOf = (shared: Int32Array, id: number): number => Atomics.load(shared, 8 + id);
+/** Counts of the faulty worker (see `FaultCounters`): `[8 + id]` counts the runs of task `id`. */
+const runsOf = (shared: Tally, id: number): number => load(shared, 8 + id);
 const task = (id: number, fault: Fault, more: Partial<FaultTask> = {}): FaultTask => ({ id, fault, ...more });
 
 /** What an output emitted, and how it ended. */
@@ -147,7 +148,8 @@ function block(ms: number): void {
   while (Date.now() < until);
 }
 
-describe('issue 12: supervision', () => {
+describe.each(workerTypes)('issue 12: supervision (%s workers)', (workerType) => {
+  const counters = (): Tally => tally(workerType, 64);
   let pool: LoopPool<FaultTask, Value> | undefined;
   afterEach(async () => {
     await pool?.terminate();
@@ -163,6 +165,7 @@ describe('issue 12: supervision', () => {
       const { values, error } = await collect(
         from([task(0, 'ms'), task(1, 'spin')]).pipe(
           loopPool<FaultTask, Value>(faulty, {
+            workerType,
             size: 1,
             concurrency: 1,
             settle: true,
@@ -185,6 +188,7 @@ describe('issue 12: supervision', () => {
       const { values, error } = await collect(
         from([task(0, 'ms'), task(1, 'oom-counted')]).pipe(
           loopPool<FaultTask, Value>(faulty, {
+            workerType,
             size: 1,
             concurrency: 1,
             settle: true,
@@ -202,7 +206,8 @@ describe('issue 12: supervision', () => {
   });
 
   describe('12.2 the wrong task is blamed', () => {
-    it('does not charge an attempt to a task that only waited at a worker that died before its readiness was seen', async () => {
+    // Threads only: it holds the worker's init through shared memory, and the race it forces is a thread's.
+    itSharing(workerType)('does not charge an attempt to a task that only waited at a worker that died before its readiness was seen', async () => {
       // Concurrency 1, queueSize 1, retries 0: input 0 kills the worker synchronously, input 1
       // ('none') waits behind it at the worker and never runs there. If the worker dies before
       // the main thread has read its "ready" answer, input 0 moves out of the running place
@@ -214,17 +219,17 @@ describe('issue 12: supervision', () => {
       // and had time to exit. When the loop turns again, both the "ready" answer and the exit
       // are waiting, and the exit is read first. In a process that has not yet run a worker
       // thread the answer came first in our runs (Node 20), so a warm-up pool runs before.
-      const warmUp = createPool<FaultTask, Value>(faulty, { size: 1, workerData: counters() });
+      const warmUp = createPool<FaultTask, Value>(faulty, { workerType, size: 1, workerData: counters() });
       await warmUp.put(task(0, 'none'));
       await warmUp.terminate();
 
-      const shared = counters();
+      const shared = new Int32Array(new SharedArrayBuffer(64 * 4));
       Atomics.store(shared, 3, 1); // hold the first init
-      pool = createPool<FaultTask, Value>(faulty, { size: 1, concurrency: 1, queueSize: 1, retries: 0, workerData: shared });
+      pool = createPool<FaultTask, Value>(faulty, { workerType, size: 1, concurrency: 1, queueSize: 1, retries: 0, workerData: shared });
       const crashing = outcomeOf(pool.put(task(0, 'exit-now')));
       const waiting = outcomeOf(pool.put(task(1, 'none')));
       const deadline = Date.now() + 10_000;
-      while (Atomics.load(shared, 1) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (load(shared, 1) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
       Atomics.store(shared, 4, 1);
       Atomics.notify(shared, 4); // release init...
       while (runsOf(shared, 0) === 0 && Date.now() < deadline); // ...and block until input 0 has run,
@@ -236,7 +241,8 @@ describe('issue 12: supervision', () => {
       expect(runsOf(shared, 0)).toBe(1);
     });
 
-    it('with concurrency 2, times out only the task that spins after an await, not its healthy neighbour', async () => {
+    // Threads only: which of two tasks holds the loop is read in shared memory, which a process does not have.
+    itSharing(workerType)('with concurrency 2, times out only the task that spins after an await, not its healthy neighbour', async () => {
       // Input 0 resolves after 50 ms; input 1 awaits a 1 ms timer and then spins, so the loop
       // never lets input 0 finish. Both clocks start together, input 0's first. The spin runs
       // in a timer callback, where the worker does not record which task runs, so at f14eb33
@@ -246,6 +252,7 @@ describe('issue 12: supervision', () => {
       const { values, error } = await collect(
         from([task(0, 'sleep', { ms: 50 }), task(1, 'spin-after-await')]).pipe(
           loopPool<FaultTask, Value>(faulty, {
+            workerType,
             size: 1,
             concurrency: 2,
             settle: true,
@@ -272,7 +279,7 @@ describe('issue 12: supervision', () => {
 
     it.each(['stream-then-exit', 'observable-then-exit'] as const)('unordered (%s): errors with WorkerCrashError after the values, none twice', async (kind) => {
       const { values, error } = await collect(
-        from(inputs(kind)).pipe(loopPool<FaultTask, Value>(faulty, { ...options, workerData: counters() })),
+        from(inputs(kind)).pipe(loopPool<FaultTask, Value>(faulty, { workerType, ...options, workerData: counters() })),
       );
       expect(values).toEqual(['0.0', '0.1', '0.2']);
       expect(error).toBeInstanceOf(WorkerCrashError);
@@ -281,7 +288,7 @@ describe('issue 12: supervision', () => {
 
     it.each(['stream-then-exit', 'observable-then-exit'] as const)('ordered (%s): errors with WorkerCrashError after the values, none twice', async (kind) => {
       const { values, error } = await collect(
-        from(inputs(kind)).pipe(loopPool<FaultTask, Value>(faulty, { ...options, ordered: true, workerData: counters() })),
+        from(inputs(kind)).pipe(loopPool<FaultTask, Value>(faulty, { workerType, ...options, ordered: true, workerData: counters() })),
       );
       expect(values).toEqual(['0.0', '0.1', '0.2']);
       expect(error).toBeInstanceOf(WorkerCrashError);
@@ -290,7 +297,7 @@ describe('issue 12: supervision', () => {
 
     it.each(['stream-then-exit', 'observable-then-exit'] as const)('settle (%s): its fulfilled records, one rejected record, and the other inputs complete', async (kind) => {
       const { values, error } = await collect(
-        from(inputs(kind)).pipe(loopPool<FaultTask, Value>(faulty, { ...options, settle: true, workerData: counters() })),
+        from(inputs(kind)).pipe(loopPool<FaultTask, Value>(faulty, { workerType, ...options, settle: true, workerData: counters() })),
       );
       expect(error).toBeUndefined();
       const of = (index: number): string[] => values.filter((record) => record.index === index).map(brief);
@@ -308,7 +315,7 @@ describe('issue 12: supervision', () => {
       // retry of input 0 never starts: nothing is emitted, and the output never ends.
       const { values, error } = await collect(
         from([task(0, 'sleep-then-crash-once', { ms: 300 }), task(1, 'throw')]).pipe(
-          loopPool<FaultTask, Value>(faulty, { size: 2, ordered: true, workerData: counters() }),
+          loopPool<FaultTask, Value>(faulty, { workerType, size: 2, ordered: true, workerData: counters() }),
         ),
       );
       expect(values).toEqual([0]);
@@ -321,7 +328,7 @@ describe('issue 12: supervision', () => {
       // guards the rule for the rewrite.
       const { values, error } = await collect(
         from([task(0, 'sleep-then-crash-once', { ms: 300 }), task(1, 'throw')]).pipe(
-          loopPool<FaultTask, Value>(faulty, { size: 2, ordered: true, settle: true, workerData: counters() }),
+          loopPool<FaultTask, Value>(faulty, { workerType, size: 2, ordered: true, settle: true, workerData: counters() }),
         ),
       );
       expect(error).toBeUndefined();
@@ -340,6 +347,7 @@ describe('issue 12: supervision', () => {
       const { values, error } = await collect(
         from([task(0, 'sleep', { ms: 300 }), task(1, 'none'), task(2, 'sleep-then-crash-once', { ms: 50 })]).pipe(
           loopPool<FaultTask, Value>(faulty, {
+            workerType,
             size: 1,
             concurrency: 3,
             queueSize: 0,
@@ -363,7 +371,7 @@ describe('issue 12: supervision', () => {
       async (module) => {
         // put() and stop() are called before the load fails. At f14eb33 the put task goes back
         // to the queue of a worker that will never be replaced, and stop() waits for it for ever.
-        pool = createPool<FaultTask, Value>(workerPath(module), { size: 1 });
+        pool = createPool<FaultTask, Value>(workerPath(module), { workerType, size: 1 });
         const errors: LoopPoolError[] = [];
         pool.errors$.subscribe((error) => errors.push(error));
         const put = outcomeOf(pool.put(task(0, 'none')));
@@ -378,7 +386,7 @@ describe('issue 12: supervision', () => {
 
     it('on a pool that has already failed to load, stop() rejects with that failure', async () => {
       // The other order. At f14eb33 stop() resolved, as if the pool had stopped cleanly.
-      pool = createPool<FaultTask, Value>(workerPath('syntaxError.js'), { size: 1 });
+      pool = createPool<FaultTask, Value>(workerPath('syntaxError.js'), { workerType, size: 1 });
       const failure = await outcomeOf(pool.ready);
       expect(failure).toMatchObject({ status: 'rejected', reason: expect.any(WorkerLoadError) });
       await expect(within(pool.stop(), 'stop()')).rejects.toBeInstanceOf(WorkerLoadError);
@@ -392,7 +400,7 @@ describe('issue 12: supervision', () => {
       // with maxRestarts 0, the put task was queued for a retry on a worker that was never
       // replaced, and neither put nor stop() ever settled; with maxRestarts 1, stop()
       // resolved, as if the pool had stopped cleanly.
-      pool = createPool<FaultTask, Value>(faulty, { size: 1, retries: 1, maxRestarts, workerData: counters() });
+      pool = createPool<FaultTask, Value>(faulty, { workerType, size: 1, retries: 1, maxRestarts, workerData: counters() });
       const errors: LoopPoolError[] = [];
       pool.errors$.subscribe((error) => errors.push(error));
       await pool.ready;
@@ -416,6 +424,7 @@ describe('issue 12: supervision', () => {
       const { values, error } = await collect(
         from([task(0, 'bytes-crash-once', { buf: buffer() }), task(1, 'bytes', { buf: buffer() }), task(2, 'bytes', { buf: buffer() })]).pipe(
           loopPool<FaultTask, Value>(faulty, {
+            workerType,
             size: 1,
             concurrency: 1,
             queueSize: 1,
@@ -430,6 +439,12 @@ describe('issue 12: supervision', () => {
       // Summaries only: jest cannot print an input whose buffer was detached.
       const records = byIndex(values);
       expect(records.filter((record) => record.status === 'fulfilled' && record.value === 0).map(brief)).toEqual([]);
+      if (workerType === 'process') {
+        // A process cannot take a buffer away from this one: `transfer` copies, so the inputs
+        // are still here and run again on the replacement, in full.
+        expect(records.map(brief)).toEqual(['0 fulfilled 1024', '1 fulfilled 1024', '2 fulfilled 1024']);
+        return;
+      }
       expect(records.map(brief)).toEqual(['0 rejected WorkerCrashError', '1 rejected WorkerCrashError', '2 fulfilled 1024']);
       for (const record of records.slice(0, 2)) {
         expect((record as Extract<SettledRecord, { status: 'rejected' }>).reason.message).toMatch(/transfer/);
@@ -453,7 +468,7 @@ describe('issue 12: supervision', () => {
       const attempt = async (value: number): Promise<unknown> => {
         let created: LoopPool<FaultTask, Value>;
         try {
-          created = createPool<FaultTask, Value>(faulty, { size: 1, workerData: counters(), [name]: value });
+          created = createPool<FaultTask, Value>(faulty, { workerType, size: 1, workerData: counters(), [name]: value });
         } catch (error) {
           return error;
         }
@@ -480,6 +495,7 @@ describe('issue 12: supervision', () => {
       const { values, error } = await collect(
         from([task(0, 'hang'), task(1, 'sleep', { ms: 1100 }), task(2, 'sleep-then-busy', { ms: 1100 })]).pipe(
           loopPool<FaultTask, Value>(faulty, {
+            workerType,
             size: 1,
             concurrency: 1,
             queueSize: 1,
@@ -494,7 +510,7 @@ describe('issue 12: supervision', () => {
       expect(error).toBeUndefined();
       expect(byIndex(values).map(brief)).toEqual(['0 rejected TaskTimeoutError', '1 fulfilled 1', '2 fulfilled 2']);
       expect(runsOf(shared, 2)).toBe(1); // never killed, never run again
-      expect(Atomics.load(shared, 1)).toBe(1); // init ran once: the worker was never replaced
+      expect(load(shared, 1)).toBe(1); // init ran once: the worker was never replaced
     });
 
     it('leaves no timer behind once the output has completed and the workers have stopped', async () => {
@@ -508,6 +524,7 @@ describe('issue 12: supervision', () => {
         const { values, error } = await collect(
           from([task(0, 'hang'), task(1, 'ms')]).pipe(
             loopPool<FaultTask, Value>(faulty, {
+            workerType,
               size: 1,
               concurrency: 1,
               queueSize: 1,
@@ -537,8 +554,8 @@ describe('issue 12: supervision', () => {
       // The scenario of 'replays the broadcasts…' in reliability.test.ts, which at f14eb33
       // expects the replayed results ('1 refresh 2', '1 refresh 3') on results$: that
       // expectation changes with this rule. The replay itself still runs (the counters).
-      const shared = new Int32Array(new SharedArrayBuffer(16 * 4));
-      const stateful = createPool<StatefulTask, StatefulResult>(workerPath('stateful.ts'), { size: 2, workerData: shared, retries: 0 });
+      const shared = tally(workerType, 16);
+      const stateful = createPool<StatefulTask, StatefulResult>(workerPath('stateful.ts'), { workerType, size: 2, workerData: shared, retries: 0 });
       try {
         const results: StatefulResult[] = [];
         stateful.results$.subscribe((result) => results.push(result));
@@ -556,7 +573,7 @@ describe('issue 12: supervision', () => {
         const before = results.length;
         await expect(stateful.put({ kind: 'exit' }, { worker: 1 })).rejects.toBeInstanceOf(WorkerCrashError);
         await stateful.put({ kind: 'whoami' }, { worker: 1 });
-        expect(Array.from(shared.slice(0, 2))).toEqual([3, 5]); // worker 1's replacement replayed versions 2 and 3
+        expect([0, 1].map((slot) => load(shared, slot))).toEqual([3, 5]); // worker 1's replacement replayed versions 2 and 3
         expect(results.slice(before).map((r) => `${r.worker} ${r.kind} ${r.version}`)).toEqual(['1 whoami 3']);
       } finally {
         await stateful.terminate();
@@ -568,7 +585,7 @@ describe('issue 12: supervision', () => {
       const errors: LoopPoolError[] = [];
       const { values, error } = await collect(
         from(['a', 'emit-function', 'b']).pipe(
-          loopPool<string, string>(workerPath('emitter.ts'), { size: 1, onError: (e) => errors.push(e) }),
+          loopPool<string, string>(workerPath('emitter.ts'), { workerType, size: 1, onError: (e) => errors.push(e) }),
         ),
       );
       expect(error).toBeUndefined();
@@ -593,7 +610,7 @@ describe('issue 12: supervision', () => {
     it('a pool drops it too and reports it to errors$; its tasks go on', async () => {
       // This one passed at f14eb33 (the pool already follows the rule): it guards the rule for
       // the rewrite.
-      const emitter = createPool<string, string>(workerPath('emitter.ts'), { size: 1 });
+      const emitter = createPool<string, string>(workerPath('emitter.ts'), { workerType, size: 1 });
       try {
         const errors: LoopPoolError[] = [];
         emitter.errors$.subscribe((e) => errors.push(e));

@@ -13,6 +13,17 @@ describe('transfer', () => {
     expect(new Uint8Array(result)[0]).toBe(42);
   });
 
+  it('copies with worker processes, which cannot take memory from this one: the buffer stays usable here', async () => {
+    const buffer = new ArrayBuffer(1024 * 1024);
+    const result = await firstValueFrom(
+      of(buffer).pipe(loopPool<ArrayBuffer, ArrayBuffer>(workerPath('buffers.ts'), { size: 1, workerType: 'process', transfer: (task) => [task] })),
+    );
+    expect(buffer.byteLength).toBe(1024 * 1024); // copied, not detached
+    expect(new Uint8Array(buffer)[0]).toBe(0);
+    expect(result.byteLength).toBe(1024 * 1024);
+    expect(new Uint8Array(result)[0]).toBe(42);
+  });
+
   it('copies when no transfer is given', async () => {
     const buffer = new ArrayBuffer(16);
     const result = await firstValueFrom(of(buffer).pipe(loopPool<ArrayBuffer, ArrayBuffer>(workerPath('buffers.ts'), 1)));

@@ -117,7 +117,13 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Whether the worker can take one more task now. */
   get hasRoom(): boolean {
     const { concurrency, queueSize } = this.host.options;
-    return this.runs.size < concurrency + queueSize && !this.sequential && !this.probing && !this.down;
+    return (
+      this.runs.size < concurrency + queueSize &&
+      !this.sequential &&
+      !this.probing &&
+      !this.down &&
+      (this.isReady || !this.current.takesTasksWhenReady)
+    );
   }
 
   /** Tasks handed over and not ended. */
@@ -244,6 +250,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
       this.isReady = true;
       this.lastHeard = asyncScheduler.now();
       this.armClock();
+      if (port.takesTasksWhenReady) this.host.pump(); // it may take what waited for it
     }, noop);
     return port;
   }

@@ -1,4 +1,5 @@
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
+import type { Channel } from './channel';
 
 /** How long (ms) one postMessage should take to clone its batch. */
 const targetCloneTime = 0.2;
@@ -20,7 +21,7 @@ export class Batcher {
   /** Triples per message, adapted after every post. */
   private limit = maxTriples;
 
-  constructor(private readonly port: MessagePort) {}
+  constructor(private readonly port: Pick<Channel, 'postMessage'>) {}
 
   /**
    * Posts `batch`, split into messages of at most the current limit. A message that cannot

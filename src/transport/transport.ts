@@ -88,6 +88,11 @@ export interface WorkerPort<T, R> {
    */
   readonly startsAtOnce?: boolean;
   /**
+   * True when tasks should be handed over only once `ready` has resolved: a worker that is slow
+   * to start (a process) would hold them meanwhile, while the others could run them.
+   */
+  readonly takesTasksWhenReady?: boolean;
+  /**
    * Hands a task to the worker; what happens to it goes to `observer`, until it ends or is
    * cancelled. A worker runs tasks in the order they were handed over. `transfer` lists what
    * of the task to move rather than copy, where the port can move things (a thread); it

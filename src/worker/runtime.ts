@@ -1,7 +1,8 @@
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
+import type { Channel } from '../transport/channel';
 import { activeSlot, activityId, Op, serializeError, startedSlot } from '../transport/protocol';
 import type { WorkerFigures } from '../transport/transport';
 import type { WorkerContext, WorkerDefinition } from './definition';
@@ -45,14 +46,15 @@ export class WorkerRuntime<T, R, D> {
   private readonly oneAtATime: boolean;
 
   constructor(
-    private readonly port: MessagePort,
+    /** A thread's MessagePort, or a worker process's channel to the pool. */
+    private readonly port: Channel,
     readonly definition: WorkerDefinition<T, R, D>,
     readonly index: number,
     readonly workerData: D,
     concurrency: number,
     /** Follow each task into its continuations (see `WorkerSetup.followContinuations`). */
     followContinuations: boolean,
-    /** Shared with the main thread: which task holds the loop, which started last; see `WorkerSetup.activity`. */
+    /** Shared with the main thread: which task holds the loop, which started last; see `WorkerSetup.activity`. In a process, a plain array nobody else reads. */
     private readonly activity: Int32Array,
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
     private readonly exit: () => void,

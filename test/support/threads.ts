@@ -2,10 +2,17 @@
 export const threadResources = (): string[] =>
   process.getActiveResourcesInfo().filter((resource) => resource === 'MessagePort' || resource === 'Worker');
 
-/** Waits (up to `ms`) until no worker thread of this process is alive. Termination is asynchronous. */
-export async function whenThreadsEnd(ms = 3_000): Promise<void> {
+/** Child processes of this process that are alive: worker processes, and those a test started itself. */
+export const childProcesses = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'ProcessWrap').length;
+
+/**
+ * Waits (up to `ms`) until no worker thread of this process is alive, and no more child
+ * processes than `children` (those that outlive a test on purpose, a statsd server's).
+ * Termination is asynchronous.
+ */
+export async function whenThreadsEnd(ms = 3_000, children = 0): Promise<void> {
   const deadline = Date.now() + ms;
-  while (threadResources().length > 0 && Date.now() < deadline) {
+  while ((threadResources().length > 0 || childProcesses() > children) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

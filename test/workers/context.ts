@@ -7,10 +7,10 @@ interface Data {
 
 let fromInit = '';
 
-/** Reports what the worker sees: its index, its thread, and what init made of workerData. */
+/** Reports what the worker sees: its index, its thread and process, and what init made of workerData. */
 export default defineWorker({
   init(ctx: { workerData: Data; index: number }) {
     fromInit = `${ctx.workerData.greeting} from ${ctx.index}`;
   },
-  process: (task: number, ctx) => ({ task, index: ctx.index, threadId, fromInit, workerData: ctx.workerData }),
+  process: (task: number, ctx) => ({ task, index: ctx.index, threadId, pid: process.pid, fromInit, workerData: ctx.workerData }),
 });

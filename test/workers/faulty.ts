@@ -1,4 +1,5 @@
 import { defineWorker } from 'looppool/worker';
+import { add, load, type Tally } from '../support/tally';
 
 /** How a task of the faulty worker misbehaves. */
 export type Fault =
@@ -43,7 +44,7 @@ export interface FaultTask {
  * flag and `[4]` release (see `init`), and from `[8]`, runs per task id (for 'crash-once' and
  * the faults that count their runs).
  */
-export type FaultCounters = Int32Array;
+export type FaultCounters = Tally;
 
 const timer = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -55,7 +56,7 @@ function block(ms: number): void {
 
 /** `${id}.0`, `${id}.1`, `${id}.2`, a timer turn apart; then, if `exitFirst` and this is the first run of `id`, the thread exits. */
 async function* stream(id: number, counters: FaultCounters, exitFirst: boolean): AsyncIterable<string> {
-  const run = exitFirst ? Atomics.add(counters, 8 + id, 1) : 1;
+  const run = exitFirst ? add(counters, 8 + id) : 1;
   for (let value = 0; value < 3; value++) {
     await timer(1);
     yield `${id}.${value}`;
@@ -67,7 +68,7 @@ async function* stream(id: number, counters: FaultCounters, exitFirst: boolean):
 function observable(id: number, counters: FaultCounters): { subscribe(observer: { next(v: string): void; complete(): void }): { unsubscribe(): void } } {
   return {
     subscribe(observer) {
-      const run = Atomics.add(counters, 8 + id, 1);
+      const run = add(counters, 8 + id);
       let value = 0;
       const tick = setInterval(() => {
         observer.next(`${id}.${value++}`);
@@ -83,15 +84,15 @@ function observable(id: number, counters: FaultCounters): { subscribe(observer: 
 
 export default defineWorker({
   init(ctx: { workerData: FaultCounters }) {
-    Atomics.add(ctx.workerData, 1, 1);
-    if (Atomics.load(ctx.workerData, 2) === 1) process.exit(9);
+    add(ctx.workerData, 1);
+    if (load(ctx.workerData, 2) !== 0) process.exit(9);
     // Held: the first init waits (up to 10 s) until the test stores 1 in [4], so that the test
     // can choose what the main thread is doing when this worker becomes ready.
-    if (Atomics.load(ctx.workerData, 3) === 1) Atomics.wait(ctx.workerData, 4, 0, 10_000);
+    if (typeof ctx.workerData !== 'string' && load(ctx.workerData, 3) === 1) Atomics.wait(ctx.workerData, 4, 0, 10_000);
   },
   process({ id, fault, ms, buf }: FaultTask, ctx): number | string | Promise<number> | AsyncIterable<string> | ReturnType<typeof observable> {
     const counters = ctx.workerData as FaultCounters;
-    ctx.signal.addEventListener('abort', () => Atomics.add(counters, 0, 1));
+    ctx.signal.addEventListener('abort', () => add(counters, 0));
     switch (fault) {
       case 'later':
         return new Promise((resolve) => setTimeout(() => resolve(id), 10));
@@ -100,7 +101,7 @@ export default defineWorker({
       case 'crash':
         process.exit(7);
       case 'crash-once':
-        if (Atomics.add(counters, 8 + id, 1) === 0) process.exit(7);
+        if (add(counters, 8 + id) === 0) process.exit(7);
         return id;
       case 'uncaught':
         setTimeout(() => {
@@ -124,7 +125,7 @@ export default defineWorker({
         return id;
       }
       case 'poison-init':
-        Atomics.store(counters, 2, 1);
+        add(counters, 2);
         process.exit(7);
       case 'ms':
         return timer(1).then(() => id);
@@ -135,22 +136,22 @@ export default defineWorker({
           for (;;);
         });
       case 'exit-now':
-        Atomics.add(counters, 8 + id, 1);
+        add(counters, 8 + id);
         process.exit(7);
       case 'sleep-then-crash-once': {
-        const run = Atomics.add(counters, 8 + id, 1);
+        const run = add(counters, 8 + id);
         return timer(ms ?? 300).then(() => {
           if (run === 0) process.exit(7);
           return id;
         });
       }
       case 'oom-counted': {
-        Atomics.add(counters, 8 + id, 1);
+        add(counters, 8 + id);
         const hoard: number[][] = [];
         for (;;) hoard.push(new Array<number>(1e6).fill(id));
       }
       case 'sleep-then-busy':
-        Atomics.add(counters, 8 + id, 1);
+        add(counters, 8 + id);
         return timer(1).then(() => {
           block(ms ?? 300);
           return id;
@@ -164,7 +165,7 @@ export default defineWorker({
       case 'bytes':
         return buf?.byteLength ?? -1;
       case 'bytes-crash-once':
-        if (Atomics.add(counters, 8 + id, 1) === 0) process.exit(7);
+        if (add(counters, 8 + id) === 0) process.exit(7);
         return buf?.byteLength ?? -1;
       default:
         return id;

@@ -1,4 +1,5 @@
 import { defineWorker } from 'looppool/worker';
+import { add, type Tally } from '../support/tally';
 
 /** What the stateful worker can be asked. */
 export type StatefulTask =
@@ -19,13 +20,13 @@ export interface StatefulResult {
  * Shared counters: `[index]` counts `refresh` tasks per worker, `[8 + index]` counts `init`
  * runs per worker (up to 8 workers).
  */
-export type Counters = Int32Array;
+export type Counters = Tally;
 
 let version = 0;
 
 export default defineWorker({
   init(ctx: { index: number; workerData: Counters; emit(value: StatefulResult): void }) {
-    Atomics.add(ctx.workerData, 8 + ctx.index, 1);
+    add(ctx.workerData, 8 + ctx.index);
   },
   async process(task: StatefulTask, ctx): Promise<StatefulResult> {
     const counters = ctx.workerData as Counters;
@@ -34,7 +35,7 @@ export default defineWorker({
         await new Promise((resolve) => setTimeout(resolve, task.ms));
         break;
       case 'refresh':
-        Atomics.add(counters, ctx.index, 1);
+        add(counters, ctx.index);
         version = task.version;
         break;
       case 'fail':

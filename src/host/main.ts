@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * `looppool-worker`: the worker host, the program each worker of `workerType: 'process'`
+ * runs. The pool forks it with an IPC channel (`serialization: 'advanced'`) and tells it which
+ * worker module to serve (see `host/protocol.ts`). `looppool-worker --stdio` serves the same
+ * messages as length-prefixed frames on stdin and stdout instead (see `streamChannel.ts`), for
+ * a pool that is not its parent.
+ *
+ * Like Looppool's workers, it ignores SIGINT and SIGTERM (sent to the whole process group by
+ * Ctrl-C or a supervisor): the pool stops it by message, after its tasks' abort handlers. When
+ * the pool's process dies, even by SIGKILL, the channel closes (or stdin ends) and the host
+ * exits: no orphans.
+ *
+ * @module
+ */
+import { Writable } from 'node:stream';
+import type { Channel } from '../transport/channel';
+import { serveWorker } from './serve';
+import { streamChannel } from './streamChannel';
+
+const ignore = (): void => {};
+
+/** The channel to the pool: the IPC channel of a forked host, or stdin and stdout with `--stdio`. */
+function channel(): Channel | undefined {
+  if (process.argv.includes('--stdio')) {
+    process.stdin.on('end', () => process.exit(0));
+    // stdout carries the frames: what the worker's code prints goes to stderr instead.
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+    return streamChannel(process.stdin, new Writable({ write: (chunk: Buffer, _encoding, done) => void write(chunk, done) }));
+  }
+  if (typeof process.send !== 'function') return undefined;
+  process.on('disconnect', () => process.exit(0));
+  return {
+    postMessage: (message) => {
+      if (process.connected) process.send!(message);
+    },
+    on: (_event, listener) => process.on('message', listener as (message: unknown) => void),
+  };
+}
+
+const toPool = channel();
+if (!toPool) {
+  process.stderr.write(
+    "looppool-worker serves a worker of a looppool pool: it is started by createPool or loopPool with workerType: 'process', " +
+      'not by hand (or with --stdio, by a program that speaks its protocol on stdin and stdout).\n',
+  );
+  process.exit(2);
+}
+process.on('SIGINT', ignore);
+process.on('SIGTERM', ignore);
+serveWorker(toPool, (code) => process.exit(code));

@@ -1,0 +1,93 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { Channel } from '../transport/channel';
+import { activitySlots } from '../transport/protocol';
+import { endOnFatal } from '../worker/fatal';
+import { loadDefinition, loadFailure } from '../worker/load';
+import { WorkerRuntime } from '../worker/runtime';
+import { HostOp, isHostMessage, type HostSetup } from './protocol';
+
+/**
+ * Serves one worker over `channel`, the host side of `host/protocol.ts`: waits for the
+ * setup, loads the worker module, runs `init`, answers `ready` (or `failed`), then runs the
+ * tasks that arrive with the same runtime as a thread. Nothing here knows what carries the
+ * messages: a worker process's IPC channel, or a stream to another host.
+ *
+ * @param exit ends the host's process with the given code: after a stop message, on an
+ *   uncaught error, or when the worker does not start.
+ */
+export function serveWorker(channel: Channel, exit: (code: number) => void): void {
+  const tasks = new TaskInbox(channel);
+  let previousElu: EventLoopUtilization | undefined;
+  let started = false;
+  channel.on('message', (message) => {
+    if (!isHostMessage(message)) return tasks.deliver(message);
+    if (message[0] === HostOp.setup && !started) {
+      started = true;
+      void start(message[2] as HostSetup, tasks, exit);
+    } else if (message[0] === HostOp.sample) {
+      const elu = performance.eventLoopUtilization(previousElu);
+      previousElu = performance.eventLoopUtilization();
+      channel.postMessage([HostOp.sample, message[1], elu.utilization]);
+    }
+  });
+}
+
+async function start(setup: HostSetup, tasks: TaskInbox, exit: (code: number) => void): Promise<void> {
+  process.title = setup.title;
+  const failed = (failure: unknown): void => {
+    tasks.reply([HostOp.failed, 0, failure]);
+    exit(1);
+  };
+  let definition;
+  try {
+    definition = await loadDefinition(setup.modulePath);
+  } catch (error) {
+    return failed(loadFailure(error));
+  }
+  // No one reads the activity words of a process: they stay in this process's memory.
+  const activity = new Int32Array(activitySlots);
+  const runtime = new WorkerRuntime(tasks, definition, setup.index, setup.workerData, setup.concurrency, false, activity, () => exit(0));
+  endOnFatal(runtime, exit);
+  try {
+    await runtime.start();
+  } catch (error) {
+    return failed(loadFailure(error, 'init threw'));
+  }
+  tasks.reply([HostOp.ready, 0, 0]);
+  runtime.listen();
+}
+
+/**
+ * The runtime's end of the channel: batches of tasks that arrive before the runtime listens
+ * (the pool sends tasks while the worker starts) wait here, in order, and are handed over
+ * when it does.
+ */
+class TaskInbox implements Channel {
+  /** Batches received before the runtime listened; emptied when it does. */
+  private waiting: unknown[][] = [];
+  private listener: ((message: unknown[]) => void) | undefined;
+
+  constructor(private readonly channel: Channel) {}
+
+  postMessage(message: unknown[]): void {
+    this.channel.postMessage(message);
+  }
+
+  /** Sends one of the host's own messages. */
+  reply(message: unknown[]): void {
+    this.channel.postMessage(message);
+  }
+
+  on(_event: 'message', listener: (message: unknown[]) => void): this {
+    this.listener = listener;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const message of waiting) listener(message);
+    return this;
+  }
+
+  deliver(message: unknown[]): void {
+    if (this.listener) this.listener(message);
+    else this.waiting.push(message);
+  }
+}
