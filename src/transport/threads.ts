@@ -3,6 +3,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Batcher, type BatchTransfers } from './batcher';
+import { Outbox } from './outbox';
 import {
   activeSlot,
   activityId,
@@ -79,11 +80,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   private readonly transferredIds = new Set<number>();
   /** Id of the last task sent; ids start at 1. */
   private lastId = 0;
-  /** Triples waiting for the flush, after the messages that arrived in this turn of the loop. */
-  private outbox: unknown[] = [];
-  /** What the outbox's tasks transfer, by the index of their triple; empty without `transfer`. */
-  private transfers = new Map<number, readonly TransferListItem[]>();
-  private flushScheduled = false;
+  /** Triples for the worker, posted once this turn's messages are read; dropped once stopped. */
+  private readonly outbox = new Outbox((batch, transfers) => {
+    if (this.state !== 'stopped') this.post(batch, transfers);
+  });
   /** This side of the worker's MessagePort. */
   private readonly port: MessagePort;
   /** The worker's side, until `connect` has transferred it: closed here if the worker never got it. */
@@ -212,15 +212,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   async terminate(): Promise<void> {
     if (this.state === 'stopped') return this.exit;
     const graceful = this.state === 'ready';
-    this.state = 'stopped';
     this.forgetAll();
     this.settleReady = undefined;
     if (graceful) {
-      this.outbox.push(Op.stop, 0, 0);
-      this.post(this.outbox, this.transfers);
-      this.outbox = [];
-      this.transfers = new Map();
+      this.outbox.add(Op.stop, 0, 0);
+      this.outbox.flush();
     }
+    this.state = 'stopped';
+    this.outbox.clear();
     const thread = this.thread;
     if (thread) {
       const timer = setTimeout(() => void thread.terminate(), graceful ? this.options.gracePeriod : 0);
@@ -329,26 +328,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   }
 
   private send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
-    if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
-    this.outbox.push(op, id, payload);
-    // After the messages that arrived in this turn: the results of one message free places
-    // that new tasks take at once, and posting those per message would send batches of one
-    // or two triples (measured: 2.2 triples a message on tiny tasks, against 32 this way).
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+    this.outbox.add(op, id, payload, transfer);
   }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.state === 'stopped' || this.outbox.length === 0) return;
-    const batch = this.outbox;
-    const transfers = this.transfers;
-    this.outbox = [];
-    this.transfers = new Map();
-    this.post(batch, transfers);
-  };
 
   private post(batch: unknown[], transfers: BatchTransfers): void {
     this.batcher.post(batch, transfers, (part, partTransfers) => this.postOneByOne(part, partTransfers));
@@ -383,6 +364,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       // The worker may have been ready, and died under a task, before the answer to connect arrived.
       const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
       this.state = 'stopped';
+      this.outbox.clear();
       this.port.close();
       this.workerEnd.close();
       if (!wasReady) {
