@@ -180,36 +180,35 @@ function piscinaLike(
   return runtime ? { ...contender, scenarios: processScenarios } : contender;
 }
 
-/** Numbers per message of the {@link limit} pool. */
-const limitBatch = 256;
-/** Messages in flight per worker of the {@link limit} pool. */
-const limitInFlight = 4;
-
 /**
- * The limit: a hand-written pool with no features, as fast as 2 threads and `postMessage` go.
- * The main thread posts plain arrays of 256 numbers, 4 arrays in flight per worker, to 2
- * workers, each of which applies the task to every number and posts the array back
- * (`peers/limit.worker.cjs`): no task ids, no per-task results, no queues, no retries, no
- * supervision, no ordering. Tiny tasks (scenario a) only; its inputs are the numbers
- * themselves, not the task objects of `make`.
+ * A limit: a hand-written pool with no features, as fast as 2 threads and `postMessage` go.
+ * The main thread posts plain arrays of `batch` inputs, `inFlight` arrays in flight per
+ * worker, to 2 workers, each of which applies the task to every input and posts the array
+ * back: no task ids, no per-task results, no queues, no retries, no supervision, no
+ * ordering. Tiny tasks (scenario a) only.
+ *
+ * `limit` posts 256 plain numbers at a time, 4 arrays in flight per worker (1,024 tasks;
+ * `peers/limit.worker.cjs`). `limit at 32 in flight` keeps to the rules of the
+ * other contenders: the task objects of `make` (`{ s: 'tiny', x }`), and 32 tasks in flight
+ * per worker, one array of 32 (`peers/limit-tasks.worker.cjs`).
  */
-function limit(): Contender {
+function limit(name: string, batch: number, inFlight: number, taskObjects: boolean): Contender {
   let workers: Worker[] = [];
   return {
-    name: 'limit',
+    name,
     scenarios: ['a'],
     async start() {
-      workers = Array.from({ length: size }, () => new Worker(join(peers, 'limit.worker.cjs')));
+      workers = Array.from({ length: size }, () => new Worker(join(peers, taskObjects ? 'limit-tasks.worker.cjs' : 'limit.worker.cjs')));
       await Promise.all(workers.map((worker) => once(worker, 'online')));
     },
-    runAll: (total) =>
+    runAll: (total, make) =>
       new Promise<number>((resolve) => {
         let next = 0;
         let done = 0;
         const post = (worker: Worker): void => {
           if (next >= total) return;
-          const xs = new Array<number>(Math.min(limitBatch, total - next));
-          for (let i = 0; i < xs.length; i++) xs[i] = next + i;
+          const xs = new Array<number | Task>(Math.min(batch, total - next));
+          for (let i = 0; i < xs.length; i++) xs[i] = taskObjects ? make(next + i) : next + i;
           next += xs.length;
           worker.postMessage(xs);
         };
@@ -221,7 +220,7 @@ function limit(): Contender {
         });
         workers.forEach((worker, i) => worker.on('message', listeners[i]!));
         if (total === 0) return resolve(0);
-        for (let k = 0; k < limitInFlight; k++) workers.forEach(post);
+        for (let k = 0; k < inFlight; k++) workers.forEach(post);
       }),
     stop: async () => void (await Promise.all(workers.map((worker) => worker.terminate()))),
   };
@@ -234,7 +233,8 @@ export const contenders: Contender[] = [
     runAll: (total, make) => feed(total, inFlight, async (i) => runOnMainThread(make(i))),
     stop: async () => {},
   },
-  limit(),
+  limit('limit', 256, 4, false),
+  limit('limit at 32 in flight', perWorker, 1, true),
   {
     // The operator on a worker path starts its workers with each subscription, so its
     // start-up (scenario e) is in every run.

@@ -125,6 +125,8 @@ describe.each(workerTypes)('createPool (%s workers)', (workerType) => {
       bufferSize: 3,
     });
     try {
+      // A worker process takes tasks only once it is ready: until then the other one takes them all.
+      await manual.ready;
       const deliveries: Array<Delivery<StatefulResult>> = [];
       manual.results$.subscribe((delivery) => deliveries.push(delivery));
       const puts = Array.from({ length: 10 }, () => manual.put(whoami));

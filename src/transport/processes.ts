@@ -7,6 +7,7 @@ import { KilledBySignal } from '../errors';
 import { HostOp, isHostMessage, type HostSetup } from '../host/protocol';
 import type { LoadFailure } from '../worker/load';
 import { Batcher, type BatchTransfers } from './batcher';
+import { Outbox } from './outbox';
 import { Op, reviveError, type SerializedError } from './protocol';
 import type {
   Introspectable,
@@ -72,9 +73,10 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   private readonly running = new Map<number, Sent<R>>();
   /** Id of the last task sent; ids start at 1. */
   private lastId = 0;
-  /** Triples waiting for the flush at the end of this turn. */
-  private outbox: unknown[] = [];
-  private flushScheduled = false;
+  /** Triples for the worker, posted once this turn's messages are read; dropped once stopped. */
+  private readonly outbox = new Outbox((batch) => {
+    if (this.state !== 'stopped') this.post(batch);
+  });
   private readonly batcher: Batcher;
   private readonly child: ChildProcess | undefined;
   private state: 'starting' | 'ready' | 'stopped' = 'starting';
@@ -179,14 +181,14 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   async terminate(): Promise<void> {
     if (this.state === 'stopped') return this.exit;
     const graceful = this.state === 'ready';
-    this.state = 'stopped';
     this.running.clear();
     this.settleReady = undefined;
     if (graceful) {
-      this.outbox.push(Op.stop, 0, 0);
-      this.post(this.outbox);
-      this.outbox = [];
+      this.outbox.add(Op.stop, 0, 0);
+      this.outbox.flush();
     }
+    this.state = 'stopped';
+    this.outbox.clear();
     const child = this.child;
     if (child) {
       const timer = setTimeout(() => child.kill('SIGKILL'), graceful ? this.options.gracePeriod : 0);
@@ -269,20 +271,8 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   }
 
   private send(op: Op, id: number, payload: unknown): void {
-    this.outbox.push(op, id, payload);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flush);
-    }
+    this.outbox.add(op, id, payload);
   }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.state === 'stopped' || this.outbox.length === 0) return;
-    const batch = this.outbox;
-    this.outbox = [];
-    this.post(batch);
-  };
 
   private post(batch: unknown[]): void {
     this.batcher.post(batch, noTransfers, (part) => this.postOneByOne(part));
@@ -306,6 +296,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
     if (this.state === 'stopped') return;
     const wasReady = this.state === 'ready';
     this.state = 'stopped';
+    this.outbox.clear();
     const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
     const error = this.lastError ?? (signal ? new KilledBySignal(signal) : this.channelError);
     if (!wasReady) {

@@ -3,6 +3,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Batcher, type BatchTransfers } from './batcher';
+import { Outbox } from './outbox';
 import {
   activeSlot,
   activityId,
@@ -61,15 +62,6 @@ export function threadsTransport<T, R>(modulePath: string, options: ThreadsTrans
 
 type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectResult> };
 
-/** A task sent to the worker and not ended. */
-interface Sent<R> {
-  readonly observer: RunObserver<R>;
-  /** The worker said it started (or sent a result). */
-  started: boolean;
-  /** Its input was transferred, not copied. */
-  readonly transferred: boolean;
-}
-
 /**
  * One worker thread. threads.js spawns it and carries one call, `connect`, which hands the
  * worker a MessagePort; every task and result then travels on that port in batches, so a
@@ -81,14 +73,17 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   /** Resolves when the thread has exited, for whatever reason. */
   private readonly exit: Promise<void> = Promise.resolve();
   /** Tasks sent and not yet ended, by id (the ticket), in the order they were sent. */
-  private readonly running = new Map<number, Sent<R>>();
+  private readonly running = new Map<number, RunObserver<R>>();
+  /** Of those, the ones the worker said it started (tiny tasks end first and never get here). */
+  private readonly startedIds = new Set<number>();
+  /** Of those, the ones whose input was transferred, not copied. */
+  private readonly transferredIds = new Set<number>();
   /** Id of the last task sent; ids start at 1. */
   private lastId = 0;
-  /** Triples waiting for the flush at the end of this turn. */
-  private outbox: unknown[] = [];
-  /** What the outbox's tasks transfer, by the index of their triple; empty without `transfer`. */
-  private transfers = new Map<number, readonly TransferListItem[]>();
-  private flushScheduled = false;
+  /** Triples for the worker, posted once this turn's messages are read; dropped once stopped. */
+  private readonly outbox = new Outbox((batch, transfers) => {
+    if (this.state !== 'stopped') this.post(batch, transfers);
+  });
   /** This side of the worker's MessagePort. */
   private readonly port: MessagePort;
   /** The worker's side, until `connect` has transferred it: closed here if the worker never got it. */
@@ -161,13 +156,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
     const id = ++this.lastId;
     const transfer = only ?? this.options.transfer?.(task as never);
-    this.running.set(id, { observer, started: false, transferred: transfer !== undefined && transfer.length > 0 });
+    this.running.set(id, observer);
+    if (transfer !== undefined && transfer.length > 0) this.transferredIds.add(id);
     if (this.state !== 'stopped') this.send(Op.run, id, task, transfer);
     return id;
   }
 
   cancel(ticket: number): void {
-    if (this.running.delete(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
+    if (this.forget(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
   }
 
   probe(answered: () => void): void {
@@ -198,7 +194,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
 
   blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
     if (!this.heartbeat || this.state !== 'ready' || this.heartbeat[0] === 0) return undefined;
-    return { ms: Date.now() - this.heartbeat[0]!, observer: this.holder(Atomics.load(this.activity, activeSlot))?.observer };
+    return { ms: Date.now() - this.heartbeat[0]!, observer: this.holder(Atomics.load(this.activity, activeSlot)) };
   }
 
   kill(): void {
@@ -216,15 +212,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   async terminate(): Promise<void> {
     if (this.state === 'stopped') return this.exit;
     const graceful = this.state === 'ready';
-    this.state = 'stopped';
-    this.running.clear();
+    this.forgetAll();
     this.settleReady = undefined;
     if (graceful) {
-      this.outbox.push(Op.stop, 0, 0);
-      this.post(this.outbox, this.transfers);
-      this.outbox = [];
-      this.transfers = new Map();
+      this.outbox.add(Op.stop, 0, 0);
+      this.outbox.flush();
     }
+    this.state = 'stopped';
+    this.outbox.clear();
     const thread = this.thread;
     if (thread) {
       const timer = setTimeout(() => void thread.terminate(), graceful ? this.options.gracePeriod : 0);
@@ -266,21 +261,21 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       const payload = batch[i + 2];
       switch (op) {
         case Op.next:
-          this.running.get(id)?.observer.next(payload as R);
+          this.running.get(id)?.next(payload as R);
           break;
         case Op.last: {
-          const sent = this.running.get(id);
-          if (!sent) break;
-          this.running.delete(id);
-          sent.observer.next(payload as R);
-          sent.observer.complete();
+          const observer = this.running.get(id);
+          if (!observer) break;
+          this.forget(id);
+          observer.next(payload as R);
+          observer.complete();
           break;
         }
         case Op.started: {
-          const sent = this.running.get(id);
-          if (sent && !sent.started) {
-            sent.started = true;
-            sent.observer.started();
+          const observer = this.running.get(id);
+          if (observer && !this.startedIds.has(id)) {
+            this.startedIds.add(id);
+            observer.started();
           }
           break;
         }
@@ -310,32 +305,31 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
 
   /** The task's last message: it completed or failed. */
   private settle(op: Op, id: number, payload: unknown): void {
-    const sent = this.running.get(id);
-    if (!sent) return;
-    this.running.delete(id);
-    if (op === Op.complete) sent.observer.complete();
-    else if (op === Op.error) sent.observer.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
-    else sent.observer.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+    const observer = this.running.get(id);
+    if (!observer) return;
+    this.forget(id);
+    if (op === Op.complete) observer.complete();
+    else if (op === Op.error) observer.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
+    else observer.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+  }
+
+  /** Task `id` has ended or is no longer wanted; false if it was not running. */
+  private forget(id: number): boolean {
+    if (!this.running.delete(id)) return false;
+    if (this.startedIds.size > 0) this.startedIds.delete(id);
+    if (this.transferredIds.size > 0) this.transferredIds.delete(id);
+    return true;
+  }
+
+  private forgetAll(): void {
+    this.running.clear();
+    this.startedIds.clear();
+    this.transferredIds.clear();
   }
 
   private send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
-    if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
-    this.outbox.push(op, id, payload);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flush);
-    }
+    this.outbox.add(op, id, payload, transfer);
   }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.state === 'stopped' || this.outbox.length === 0) return;
-    const batch = this.outbox;
-    const transfers = this.transfers;
-    this.outbox = [];
-    this.transfers = new Map();
-    this.post(batch, transfers);
-  };
 
   private post(batch: unknown[], transfers: BatchTransfers): void {
     this.batcher.post(batch, transfers, (part, partTransfers) => this.postOneByOne(part, partTransfers));
@@ -348,17 +342,17 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       try {
         this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
       } catch (error) {
-        const sent = this.running.get(id);
-        this.running.delete(id);
-        sent?.observer.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
+        const observer = this.running.get(id);
+        this.forget(id);
+        observer?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
       }
     }
   }
 
   /** The task whose activity id is `active`, if it is still running. */
-  private holder(active: number): Sent<R> | undefined {
+  private holder(active: number): RunObserver<R> | undefined {
     if (active === 0) return undefined;
-    for (const [id, sent] of this.running) if (activityId(id) === active) return sent;
+    for (const [id, observer] of this.running) if (activityId(id) === active) return observer;
     return undefined;
   }
 
@@ -370,6 +364,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       // The worker may have been ready, and died under a task, before the answer to connect arrived.
       const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
       this.state = 'stopped';
+      this.outbox.clear();
       this.port.close();
       this.workerEnd.close();
       if (!wasReady) {
@@ -383,15 +378,15 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       const active = this.killed ? this.blockedBy : Atomics.load(this.activity, activeSlot);
       const lastStarted = Atomics.load(this.activity, startedSlot);
       const tasks: Array<TaskAtExit<R>> = [];
-      for (const [id, sent] of this.running) {
+      for (const [id, observer] of this.running) {
         tasks.push({
-          observer: sent.observer,
-          started: sent.started || startedBy(id, lastStarted),
+          observer,
+          started: this.startedIds.has(id) || startedBy(id, lastStarted),
           blocking: active !== 0 && activityId(id) === active,
-          transferred: sent.transferred,
+          transferred: this.transferredIds.has(id),
         });
       }
-      this.running.clear();
+      this.forgetAll();
       this.listener.exited({ kind: 'crashed', reason: crash, crash, exitCode: code, error: this.lastError, tasks });
     });
   }
@@ -415,8 +410,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   }
 
   private loadFailed(reason: string, error: Error | undefined, workerDataUnsendable = false): void {
-    const tasks = [...this.running.values()].map(({ observer, transferred }) => ({ observer, started: false, blocking: false, transferred }));
-    this.running.clear();
+    const tasks = [...this.running].map(([id, observer]) => ({ observer, started: false, blocking: false, transferred: this.transferredIds.has(id) }));
+    this.forgetAll();
     const exit: WorkerExit<R> = { kind: 'load', reason, crash: 'exited', exitCode: this.exitCode ?? 1, error, tasks, workerDataUnsendable };
     this.settleReady?.reject(exit);
     this.settleReady = undefined;
