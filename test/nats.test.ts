@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { ClusterError, createPool, LoopBlockedWarning, loopPool, SerializationError, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
@@ -266,6 +268,41 @@ describeWithNats('nats transport', () => {
       expect(await pooled.run('still here')).toBe('still here');
     } finally {
       await pooled.terminate();
+    }
+  });
+
+  test('a result its host cannot encode fails its task with SerializationError in its place; the worker goes on', async () => {
+    // A SharedArrayBuffer crosses from the thread to its host, but not to the pool.
+    const dir = mkdtempSync(join(tmpdir(), 'looppool-unsendable-'));
+    const module = join(dir, 'shared.worker.js');
+    writeFileSync(
+      module,
+      `const { defineWorker } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'worker', 'index.js'))});
+      const { from } = require(${JSON.stringify(require.resolve('rxjs'))});
+      module.exports = defineWorker((task) => {
+        if (task === 'shared') return new SharedArrayBuffer(8);
+        if (task === 'stream') return from([1, new SharedArrayBuffer(8), 3]);
+        return task;
+      });\n`,
+    );
+    const pool = poolName();
+    const host = startHost(module, server.url, pool, ['--threads', '1']);
+    hosts.push(host);
+    await host.printed(/serving pool/);
+    const transport = nats({ servers: server.url, pool });
+    const pooled = createPool<string, unknown>(module, { size: 1, transport });
+    try {
+      await pooled.ready;
+      await expect(pooled.run('shared')).rejects.toBeInstanceOf(SerializationError);
+      const seen: unknown[] = [];
+      await expect(lastValueFrom(pooled.process(from(['stream'])).pipe(tap((value) => seen.push(value))))).rejects.toBeInstanceOf(
+        SerializationError,
+      );
+      expect(seen).toEqual([1]); // not 3, nor a completion after the error
+      expect(await pooled.run('still here')).toBe('still here');
+    } finally {
+      await pooled.terminate();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -165,17 +165,20 @@ export class ClusterHost {
     }
   }
 
-  /** A result that cannot be encoded fails its task; an emitted value is dropped with a word to the pool. */
-  private unsendable(subject: string, record: unknown[], reason: string): void {
+  /**
+   * A result that cannot be encoded fails its task, in its place (the task is cancelled on
+   * its thread if it still runs); an emitted value is dropped with a word to the pool.
+   */
+  private unsendable(subject: string, record: unknown[], reason: string): unknown[] | undefined {
     const [op, wid, ticket] = record as [number, number, number];
     if (op === HostOp.next) {
-      this.outbox.add(subject, [HostOp.error, wid, ticket, { kind: 'unserializable', subject: 'result', reason }]);
       for (const worker of this.served.values()) {
         if (worker.wid === wid && subject === this.subjects.pool(worker.poolId)) worker.cancel(ticket);
       }
-    } else if (op === HostOp.emitted) {
-      this.outbox.add(subject, [HostOp.unsendable, wid, reason]);
+      return [HostOp.error, wid, ticket, { kind: 'unserializable', subject: 'result', reason }];
     }
+    if (op === HostOp.emitted) return [HostOp.unsendable, wid, reason];
+    return undefined;
   }
 
   /**

@@ -213,8 +213,10 @@ export class Hub {
     if (beat && this.waiting.length > 0) this.discover();
   }
 
-  private unsendable(record: unknown[], reason: string): void {
+  /** A task that cannot be encoded fails (its port tells the host to drop it); nothing goes in its place. */
+  private unsendable(record: unknown[], reason: string): undefined {
     const port = this.ports.get(record[1] as number);
     if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, reason);
+    return undefined;
   }
 }

@@ -123,7 +123,14 @@ export function decode(data: Uint8Array): unknown[][] {
 /**
  * Collects records for several subjects during one turn of the event loop and publishes
  * each subject's records as one message at its end. A batch that cannot be cloned is sent
- * record by record, and `unsendable` says which record could not go.
+ * record by record, and `unsendable` says which record could not go and what goes in its
+ * place, so that what follows it (a task's `complete` after its uncloneable `next`) does not
+ * overtake its replacement.
+ *
+ * Not the thread ports' `Outbox` (src/transport/outbox.ts), though both send once per turn:
+ * that one posts one worker's flat triples with their transfer lists to one port; this one
+ * keeps records for several subjects and encodes each batch itself, record by record when
+ * one cannot be cloned.
  */
 export class Outbox {
   private readonly pending = new Map<string, unknown[][]>();
@@ -135,7 +142,7 @@ export class Outbox {
   constructor(
     private readonly header: unknown[],
     private readonly publish: (subject: string, data: Uint8Array) => void,
-    private readonly unsendable: (subject: string, record: unknown[], reason: string) => void,
+    private readonly unsendable: (subject: string, record: unknown[], reason: string) => unknown[] | undefined,
   ) {}
 
   add(subject: string, record: unknown[]): void {
@@ -170,7 +177,8 @@ export class Outbox {
           encode([record]);
           sendable.push(record);
         } catch (error) {
-          this.unsendable(subject, record, error instanceof Error ? error.message : String(error));
+          const replacement = this.unsendable(subject, record, error instanceof Error ? error.message : String(error));
+          if (replacement) sendable.push(replacement);
         }
       }
       if (sendable.length > 1) this.send(subject, encode(sendable));
