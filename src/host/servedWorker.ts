@@ -31,6 +31,14 @@ export interface WorkerRelay {
 export class ServedWorker {
   /** Tasks not yet handed to the thread, by the pool's ticket. */
   private readonly queue = new Map<number, unknown>();
+  /**
+   * The tickets of {@link queue} in the order they came, from `head` on (a cancelled one is
+   * skipped): handing on never walks the Map from its start, where the holes left by the
+   * tasks handed on make each hand-over cost grow with the queue (1.4 µs a task in a profile
+   * of 200,000 tiny tasks with a queueSize of 2,048; 0.14 µs this way).
+   */
+  private order: number[] = [];
+  private head = 0;
   /** Tasks handed to the thread: the pool's ticket → the thread's. */
   private readonly handed = new Map<number, number>();
   private readonly port: WorkerPort<unknown, unknown>;
@@ -85,6 +93,7 @@ export class ServedWorker {
     switch (op) {
       case PoolOp.run:
         this.queue.set(record[2] as number, record[3]);
+        this.order.push(record[2] as number);
         return this.handOn();
       case PoolOp.cancel:
         return this.cancel(record[2] as number);
@@ -160,10 +169,20 @@ export class ServedWorker {
   handOn(): void {
     if (this.relay.draining() || this.ended) return;
     const limit = this.setup.concurrency + handedAhead;
-    for (const [ticket, task] of this.queue) {
-      if (this.handed.size >= limit) return;
-      this.queue.delete(ticket);
+    const { order, queue } = this;
+    while (this.handed.size < limit && this.head < order.length) {
+      const ticket = order[this.head++]!;
+      if (!queue.has(ticket)) continue; // cancelled while it waited
+      const task = queue.get(ticket);
+      queue.delete(ticket);
       this.handed.set(ticket, this.port.run(task, this.observer(ticket)));
+    }
+    if (this.head === order.length) {
+      this.order = [];
+      this.head = 0;
+    } else if (this.head >= 1_024) {
+      this.order = order.slice(this.head);
+      this.head = 0;
     }
   }
 
