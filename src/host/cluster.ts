@@ -116,6 +116,7 @@ export class ClusterHost {
     if (!this.pools.has(poolId)) this.pools.set(poolId, { lastSeen: performance.now(), ackWait: 3_000 });
     const relay: WorkerRelay = {
       send: (record) => this.outbox.add(to, record),
+      newest: () => this.outbox.newest(to),
       changed: (worker, exit) => this.changed(key, worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,
@@ -171,7 +172,7 @@ export class ClusterHost {
    */
   private unsendable(subject: string, record: unknown[], reason: string): unknown[] | undefined {
     const [op, wid, ticket] = record as [number, number, number];
-    if (op === HostOp.next) {
+    if (op === HostOp.next || op === HostOp.last) {
       for (const worker of this.served.values()) {
         if (worker.wid === wid && subject === this.subjects.pool(worker.poolId)) worker.cancel(ticket);
       }

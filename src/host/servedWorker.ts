@@ -1,19 +1,40 @@
 import { HostOp, PoolOp, type ExitRecord, type WorkerSetupRecord } from '../nats/wire';
 import { threadsTransport } from '../transport/threads';
-import type { LoopWatch, RunObserver, WorkerExit, WorkerPort } from '../transport/transport';
+import type { LoopWatch, RunObserver, TaskFailure, WorkerExit, WorkerPort } from '../transport/transport';
 
 /** Tasks a host hands its thread beyond those the thread runs at once. */
 const handedAhead = 64;
 
-/** A task of the pool's, and the observer its local thread reports to. */
-interface HostedTask extends RunObserver<unknown> {
-  readonly ticket: number;
+/** A task of the pool's: the observer its local thread reports to, which tells the pool. */
+class HostedTask implements RunObserver<unknown> {
+  constructor(
+    private readonly worker: ServedWorker,
+    readonly ticket: number,
+  ) {}
+
+  started(): void {
+    this.worker.taskStarted(this.ticket);
+  }
+
+  next(value: unknown): void {
+    this.worker.taskNext(this.ticket, value);
+  }
+
+  complete(): void {
+    this.worker.taskCompleted(this.ticket);
+  }
+
+  error(failure: TaskFailure): void {
+    this.worker.taskFailed(this.ticket, failure);
+  }
 }
 
 /** What a served worker needs from its host. */
 export interface WorkerRelay {
   /** Sends one record to the worker's pool (batched per turn). */
   send(record: unknown[]): void;
+  /** The newest record for the worker's pool not yet sent (it may be another worker's): it can still be changed. */
+  newest(): unknown[] | undefined;
   /** The thread ended (`exit`), or is ready (`undefined`). */
   changed(worker: ServedWorker, exit: WorkerExit<unknown> | undefined): void;
   /** A task ended: a draining host checks whether it is done. */
@@ -175,7 +196,7 @@ export class ServedWorker {
       if (!queue.has(ticket)) continue; // cancelled while it waited
       const task = queue.get(ticket);
       queue.delete(ticket);
-      this.handed.set(ticket, this.port.run(task, this.observer(ticket)));
+      this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket)));
     }
     if (this.head === order.length) {
       this.order = [];
@@ -186,26 +207,39 @@ export class ServedWorker {
     }
   }
 
-  private observer(ticket: number): HostedTask {
-    const { relay, wid } = this;
-    const ended = (): void => {
-      if (!this.handed.delete(ticket)) return;
-      this.handOn();
-      relay.taskEnded();
-    };
-    return {
-      ticket,
-      started: () => relay.send([HostOp.started, wid, ticket]),
-      next: (value) => relay.send([HostOp.next, wid, ticket, value]),
-      complete: () => {
-        ended();
-        relay.send([HostOp.complete, wid, ticket]);
-      },
-      error: (failure) => {
-        ended();
-        relay.send([HostOp.error, wid, ticket, failure]);
-      },
-    };
+  /** Task `ticket` said it started, on the thread. */
+  taskStarted(ticket: number): void {
+    this.relay.send([HostOp.started, this.wid, ticket]);
+  }
+
+  /** Task `ticket` produced `value`. */
+  taskNext(ticket: number, value: unknown): void {
+    this.relay.send([HostOp.next, this.wid, ticket, value]);
+  }
+
+  /**
+   * Task `ticket` completed. When its last result still waits in the outbox as the newest
+   * record for the pool (a task that returned one value, the common case), that record
+   * becomes `last`: one record per task instead of two, as the thread's own outbox does.
+   */
+  taskCompleted(ticket: number): void {
+    if (!this.taskEnded(ticket)) return;
+    const newest = this.relay.newest();
+    if (newest && newest[0] === HostOp.next && newest[1] === this.wid && newest[2] === ticket) newest[0] = HostOp.last;
+    else this.relay.send([HostOp.complete, this.wid, ticket]);
+  }
+
+  /** Task `ticket` failed. */
+  taskFailed(ticket: number, failure: TaskFailure): void {
+    if (this.taskEnded(ticket)) this.relay.send([HostOp.error, this.wid, ticket, failure]);
+  }
+
+  /** Task `ticket` ended on the thread: its place goes to the next; false if it was cancelled. */
+  private taskEnded(ticket: number): boolean {
+    if (!this.handed.delete(ticket)) return false;
+    this.handOn();
+    this.relay.taskEnded();
+    return true;
   }
 
   /** The thread ended: tell the pool what each task was doing (those never handed over never started). */

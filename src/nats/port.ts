@@ -168,25 +168,31 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
         this.end({ kind: 'load', reason, crash: 'exited', exitCode: 1, error, tasks: [] });
         return;
       }
-      case HostOp.started:
-        return this.task(record[2] as number, (sent) => this.start(sent));
-      case HostOp.next:
-        return this.task(record[2] as number, (sent) => {
-          this.start(sent);
-          sent.observer.next(record[3] as R);
-        });
+      case HostOp.started: {
+        const sent = this.running.get(record[2] as number);
+        if (sent) this.start(sent);
+        return;
+      }
+      case HostOp.next: {
+        const sent = this.running.get(record[2] as number);
+        if (!sent) return;
+        this.start(sent);
+        sent.observer.next(record[3] as R);
+        return;
+      }
+      case HostOp.last:
       case HostOp.complete:
-        return this.task(record[2] as number, (sent, ticket) => {
-          this.running.delete(ticket);
-          this.start(sent);
-          sent.observer.complete();
-        });
-      case HostOp.error:
-        return this.task(record[2] as number, (sent, ticket) => {
-          this.running.delete(ticket);
-          this.start(sent);
-          sent.observer.error(record[3] as TaskFailure);
-        });
+      case HostOp.error: {
+        const ticket = record[2] as number;
+        const sent = this.running.get(ticket);
+        if (!sent) return;
+        this.running.delete(ticket);
+        this.start(sent);
+        if (op === HostOp.error) return sent.observer.error(record[3] as TaskFailure);
+        if (op === HostOp.last) sent.observer.next(record[3] as R);
+        sent.observer.complete();
+        return;
+      }
       case HostOp.emitted:
         return this.listener.emitted(record[2] as R);
       case HostOp.unsendable:
@@ -249,11 +255,6 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     if (sent.started) return;
     sent.started = true;
     sent.observer.started();
-  }
-
-  private task(ticket: number, act: (sent: Sent<T, R>, ticket: number) => void): void {
-    const sent = this.running.get(ticket);
-    if (sent) act(sent, ticket);
   }
 
   private request(op: number, answered: (payload: unknown) => void): number {

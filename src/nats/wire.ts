@@ -11,7 +11,7 @@ import { deserialize, serialize } from 'node:v8';
  * looppool.<pool>.hosts          host → pools   [hostId, free threads, threads, label], every 500 ms
  * looppool.<pool>.discover       pool → hosts   announce yourselves now
  * looppool.<pool>.host.<hostId>  pool → host    records of PoolOp: setup, run, cancel, stop, ping, sample, heartbeat
- * looppool.<pool>.pool.<poolId>  host → pool    records of HostOp: ready, started, next, complete, error, exited, ...
+ * looppool.<pool>.pool.<poolId>  host → pool    records of HostOp: ready, started, next, last, complete, error, exited, ...
  * ```
  *
  * A record names its worker by `wid`, a number the pool gives each incarnation of a worker
@@ -67,6 +67,8 @@ export const HostOp = {
   sampled: 12,
   /** `[blocked, wid, ms, ticket]`: the thread's loop has not turned for `ms` ms, running `ticket` (0: unknown); `ms` 0: it turns again. */
   blocked: 13,
+  /** `[last, wid, ticket, value]`: `next` then `complete` in one record, for a task whose last result and end go in one batch. */
+  last: 14,
 } as const;
 
 /** What a host needs to start one worker of a pool. */
@@ -153,6 +155,12 @@ export class Outbox {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** The newest record waiting for `subject`, which may still be changed before it goes. */
+  newest(subject: string): unknown[] | undefined {
+    const records = this.pending.get(subject);
+    return records && records.length > 1 ? records[records.length - 1] : undefined;
   }
 
   /** Publishes everything collected so far. */
