@@ -429,6 +429,35 @@ describeWithNats('nats transport', () => {
     for (const error of errors) expect(error.message).toMatch(/was lost with its host/);
   }, 30_000);
 
+  test('SIGTERM with tiny tasks, which a host hands its thread by the hundred: every input once', async () => {
+    const pool = poolName();
+    const leaving = await serve('echo.ts', pool, 1);
+    await serve('echo.ts', pool, 1);
+    const count = 20_000;
+    const pooled = createPool<{ id: number }, { id: number }>(workerPath('echo.ts'), {
+      size: 2,
+      queueSize: 2_048,
+      retries: 0, // a task that ran and was given back would fail: none may be
+      transport: nats({ servers: server.url, pool }),
+    });
+    try {
+      await pooled.ready;
+      let seen = 0;
+      const results = await lastValueFrom(
+        pooled.process(from(Array.from({ length: count }, (_, id) => ({ id })))).pipe(
+          tap(() => {
+            if (++seen === count / 4) leaving.child.kill('SIGTERM');
+          }),
+          toArray(),
+        ),
+      );
+      expect(results.map(({ id }) => id).sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, id) => id));
+      expect(await leaving.exited).toBe(0);
+    } finally {
+      await pooled.terminate();
+    }
+  }, 30_000);
+
   test('backpressure holds across the cluster: in flight never past size × (concurrency + queueSize)', async () => {
     const pool = poolName();
     await serve('echo.ts', pool);

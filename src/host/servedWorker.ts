@@ -2,8 +2,14 @@ import { HostOp, PoolOp, type ExitRecord, type WorkerSetupRecord } from '../nats
 import { threadsTransport } from '../transport/threads';
 import type { LoopWatch, RunObserver, TaskFailure, WorkerExit, WorkerPort } from '../transport/transport';
 
-/** Tasks a host hands its thread beyond those the thread runs at once. */
-const handedAhead = 64;
+/**
+ * Tasks a host hands its thread beyond those the thread runs at once: as many as the thread
+ * ends in `ms` at the rate it last ended them, and from `least` to `most`. Tasks of a
+ * millisecond or more get `least` (a draining host waits for at most that many more);
+ * tiny tasks get up to `most`, so that host and thread exchange a few large batches, not
+ * many small ones: each post and each NATS message costs far more than a tiny task.
+ */
+const handedAhead = { least: 64, most: 1_024, ms: 20 } as const;
 
 /** A task of the pool's: the observer its local thread reports to, which tells the pool. */
 class HostedTask implements RunObserver<unknown> {
@@ -66,6 +72,10 @@ export class ServedWorker {
   /** Whether the pool was last told that the loop is blocked. */
   private wasBlocked = false;
   private ended = false;
+  /** Tasks handed ahead now ({@link handedAhead}), from the rate of the last {@link handedAhead.least} tasks that ended. */
+  private ahead: number = handedAhead.least;
+  private endedSince = 0;
+  private since = performance.now();
 
   constructor(
     modulePath: string,
@@ -189,7 +199,7 @@ export class ServedWorker {
    */
   handOn(): void {
     if (this.relay.draining() || this.ended) return;
-    const limit = this.setup.concurrency + handedAhead;
+    const limit = this.setup.concurrency + this.ahead;
     const { order, queue } = this;
     while (this.handed.size < limit && this.head < order.length) {
       const ticket = order[this.head++]!;
@@ -237,6 +247,13 @@ export class ServedWorker {
   /** Task `ticket` ended on the thread: its place goes to the next; false if it was cancelled. */
   private taskEnded(ticket: number): boolean {
     if (!this.handed.delete(ticket)) return false;
+    if (++this.endedSince === handedAhead.least) {
+      const now = performance.now();
+      const perMs = this.endedSince / Math.max(now - this.since, 0.001);
+      this.ahead = Math.min(handedAhead.most, Math.max(handedAhead.least, Math.round(perMs * handedAhead.ms)));
+      this.endedSince = 0;
+      this.since = now;
+    }
     this.handOn();
     this.relay.taskEnded();
     return true;
