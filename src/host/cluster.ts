@@ -30,8 +30,8 @@ export class ClusterHost {
   private readonly hostId = randomBytes(8).toString('hex');
   private readonly label = `${hostname()}:${process.pid}`;
   private readonly subjects;
-  /** The workers it serves, by `<poolId>:<wid>`. */
-  private readonly served = new Map<string, ServedWorker>();
+  /** The workers it serves, by pool, then by `wid` (no key built per record). */
+  private readonly served = new Map<string, Map<number, ServedWorker>>();
   /** When each pool was last heard from, and how long it may stay silent. */
   private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
   private readonly outbox: Outbox;
@@ -62,7 +62,20 @@ export class ClusterHost {
   }
 
   private get free(): number {
-    return this.drained || this.stopping ? 0 : this.options.threads - this.served.size;
+    return this.drained || this.stopping ? 0 : this.options.threads - this.workers().length;
+  }
+
+  private workers(): ServedWorker[] {
+    return [...this.served.values()].flatMap((workers) => [...workers.values()]);
+  }
+
+  /** Forgets `worker`; false if it was not served (any more). */
+  private forget(worker: ServedWorker): boolean {
+    const workers = this.served.get(worker.poolId);
+    if (workers?.get(worker.wid) !== worker) return false;
+    workers.delete(worker.wid);
+    if (workers.size === 0) this.served.delete(worker.poolId);
+    return true;
   }
 
   private listen(): void {
@@ -99,15 +112,14 @@ export class ClusterHost {
       return;
     }
     if (op === PoolOp.setup) return this.setup(poolId, wid, record[2] as number, record[3] as WorkerSetupRecord);
-    const worker = this.served.get(`${poolId}:${wid}`);
+    const worker = this.served.get(poolId)?.get(wid);
     if (!worker) return;
     if (op === PoolOp.stop) this.release(worker, 'stopped by its pool');
     else worker.handle(record);
   }
 
   private setup(poolId: string, wid: number, index: number, setup: WorkerSetupRecord): void {
-    const key = `${poolId}:${wid}`;
-    if (this.served.has(key)) return;
+    if (this.served.get(poolId)?.has(wid)) return;
     const to = this.subjects.pool(poolId);
     if (this.free <= 0) {
       this.outbox.add(to, [HostOp.refused, wid]);
@@ -117,19 +129,21 @@ export class ClusterHost {
     const relay: WorkerRelay = {
       send: (record) => this.outbox.add(to, record),
       newest: () => this.outbox.newest(to),
-      changed: (worker, exit) => this.changed(key, worker, exit),
+      changed: (worker, exit) => this.changed(worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,
     };
-    this.served.set(key, new ServedWorker(this.options.modulePath, poolId, wid, index, setup, relay));
+    let workers = this.served.get(poolId);
+    if (!workers) this.served.set(poolId, (workers = new Map()));
+    workers.set(wid, new ServedWorker(this.options.modulePath, poolId, wid, index, setup, relay));
     if (setup.blockingThreshold !== undefined) this.watchLoops();
   }
 
   /** A worker's thread is ready (`exit` undefined) or ended. */
-  private changed(key: string, worker: ServedWorker, exit: WorkerExit<unknown> | undefined): void {
-    if (this.served.get(key) !== worker) return;
+  private changed(worker: ServedWorker, exit: WorkerExit<unknown> | undefined): void {
+    if (this.served.get(worker.poolId)?.get(worker.wid) !== worker) return;
     if (!exit) return this.log(`serving worker ${worker.index} of pool ${this.options.pool} (${worker.name})`);
-    this.served.delete(key);
+    this.forget(worker);
     this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.reason}`);
     this.drained?.();
   }
@@ -139,7 +153,7 @@ export class ClusterHost {
     if (this.loopWatch) return;
     this.loopWatch = setInterval(() => {
       let watched = false;
-      for (const worker of this.served.values()) watched = worker.checkLoop() || watched;
+      for (const worker of this.workers()) watched = worker.checkLoop() || watched;
       if (watched) return;
       clearInterval(this.loopWatch);
       this.loopWatch = undefined;
@@ -148,7 +162,7 @@ export class ClusterHost {
 
   /** Stops a worker the pool no longer wants (or whose pool went silent). */
   private release(worker: ServedWorker, why: string): void {
-    this.served.delete(`${worker.poolId}:${worker.wid}`);
+    this.forget(worker);
     void worker.terminate();
     this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: ${why}`);
     this.drained?.();
@@ -160,8 +174,8 @@ export class ClusterHost {
     for (const [poolId, pool] of this.pools) {
       if (now - pool.lastSeen <= pool.ackWait) continue;
       this.pools.delete(poolId);
-      for (const worker of [...this.served.values()]) {
-        if (worker.poolId === poolId) this.release(worker, `its pool was not heard from for ${pool.ackWait} ms`);
+      for (const worker of [...(this.served.get(poolId)?.values() ?? [])]) {
+        this.release(worker, `its pool was not heard from for ${pool.ackWait} ms`);
       }
     }
   }
@@ -173,7 +187,7 @@ export class ClusterHost {
   private unsendable(subject: string, record: unknown[], reason: string): unknown[] | undefined {
     const [op, wid, ticket] = record as [number, number, number];
     if (op === HostOp.next || op === HostOp.last) {
-      for (const worker of this.served.values()) {
+      for (const worker of this.workers()) {
         if (worker.wid === wid && subject === this.subjects.pool(worker.poolId)) worker.cancel(ticket);
       }
       return [HostOp.error, wid, ticket, { kind: 'unserializable', subject: 'result', reason }];
@@ -192,13 +206,13 @@ export class ClusterHost {
     this.log('stopping: finishing what runs, giving back what has not started');
     await new Promise<void>((resolve) => {
       this.drained = () => {
-        for (const worker of this.served.values()) if (worker.busy) return;
+        for (const worker of this.workers()) if (worker.busy) return;
         resolve();
       };
       this.announce();
       this.drained();
     });
-    for (const worker of this.served.values()) worker.giveBack();
+    for (const worker of this.workers()) worker.giveBack();
     await this.stop();
   }
 
@@ -209,7 +223,7 @@ export class ClusterHost {
     if (this.timer) clearInterval(this.timer);
     if (this.loopWatch) clearInterval(this.loopWatch);
     this.outbox.flush();
-    const workers = [...this.served.values()];
+    const workers = this.workers();
     this.served.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));
     await this.nc.drain().catch(() => this.nc.close());
