@@ -47,7 +47,7 @@ export class ClusterHost {
   ) {
     this.subjects = subjects(options.pool);
     this.outbox = new Outbox(
-      [this.hostId],
+      this.hostId,
       (subject, data) => nc.publish(subject, data),
       (subject, record, reason) => this.unsendable(subject, record, reason),
     );
@@ -97,38 +97,39 @@ export class ClusterHost {
   }
 
   private received(data: Uint8Array): void {
-    const records = decode(data);
-    const [poolId] = (records.shift() ?? []) as [string?];
+    const batch = decode(data);
+    const poolId = batch[0];
     if (typeof poolId !== 'string') return;
     const known = this.pools.get(poolId);
     if (known) known.lastSeen = performance.now();
-    for (const record of records) this.handle(poolId, record);
+    for (let at = 1; at + 4 <= batch.length; at += 4) {
+      this.handle(poolId, batch[at] as number, batch[at + 1] as number, batch[at + 2], batch[at + 3]);
+    }
   }
 
-  private handle(poolId: string, record: unknown[]): void {
-    const [op, wid] = record as [number, number];
+  private handle(poolId: string, op: number, wid: number, a: unknown, b: unknown): void {
     if (op === PoolOp.heartbeat) {
-      this.pools.set(poolId, { lastSeen: performance.now(), ackWait: Number(record[1]) || 3_000 });
+      this.pools.set(poolId, { lastSeen: performance.now(), ackWait: Number(a) || 3_000 });
       return;
     }
-    if (op === PoolOp.setup) return this.setup(poolId, wid, record[2] as number, record[3] as WorkerSetupRecord);
+    if (op === PoolOp.setup) return this.setup(poolId, wid, a as number, b as WorkerSetupRecord);
     const worker = this.served.get(poolId)?.get(wid);
     if (!worker) return;
     if (op === PoolOp.stop) this.release(worker, 'stopped by its pool');
-    else worker.handle(record);
+    else worker.handle(op, a, b);
   }
 
   private setup(poolId: string, wid: number, index: number, setup: WorkerSetupRecord): void {
     if (this.served.get(poolId)?.has(wid)) return;
     const to = this.subjects.pool(poolId);
     if (this.free <= 0) {
-      this.outbox.add(to, [HostOp.refused, wid]);
+      this.outbox.add(to, HostOp.refused, wid);
       return;
     }
     if (!this.pools.has(poolId)) this.pools.set(poolId, { lastSeen: performance.now(), ackWait: 3_000 });
     const relay: WorkerRelay = {
-      send: (record) => this.outbox.add(to, record),
-      newest: () => this.outbox.newest(to),
+      send: (op, wid, a, b) => this.outbox.add(to, op, wid, a, b),
+      retag: (op, wid, a, retagged) => this.outbox.retag(to, op, wid, a, retagged),
       changed: (worker, exit) => this.changed(worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,

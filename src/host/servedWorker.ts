@@ -37,10 +37,10 @@ class HostedTask implements RunObserver<unknown> {
 
 /** What a served worker needs from its host. */
 export interface WorkerRelay {
-  /** Sends one record to the worker's pool (batched per turn). */
-  send(record: unknown[]): void;
-  /** The newest record for the worker's pool not yet sent (it may be another worker's): it can still be changed. */
-  newest(): unknown[] | undefined;
+  /** Sends one record, `[op, wid, a, b]`, to the worker's pool (batched per turn). */
+  send(op: number, wid: number, a?: unknown, b?: unknown): void;
+  /** If the newest record waiting for the worker's pool is `[op, wid, a, …]`, its op becomes `to`. */
+  retag(op: number, wid: number, a: unknown, to: number): boolean;
   /** The thread ended (`exit`), or is ready (`undefined`). */
   changed(worker: ServedWorker, exit: WorkerExit<unknown> | undefined): void;
   /** A task ended: a draining host checks whether it is done. */
@@ -92,15 +92,15 @@ export class ServedWorker {
       blockingThreshold: setup.blockingThreshold,
       taskTimeout: setup.taskTimeout,
     })(index, {
-      emitted: (value) => relay.send([HostOp.emitted, wid, value]),
-      unsendable: (reason) => relay.send([HostOp.unsendable, wid, reason]),
+      emitted: (value) => relay.send(HostOp.emitted, wid, value),
+      unsendable: (reason) => relay.send(HostOp.unsendable, wid, reason),
       // The port may report before its constructor returns: tell the host once this one has.
       exited: (exit) => queueMicrotask(() => this.exited(exit)),
     });
     this.port.ready.then(
       () => {
         if (this.ended) return;
-        relay.send([HostOp.ready, wid]);
+        relay.send(HostOp.ready, wid);
         relay.changed(this, undefined);
       },
       () => {}, // reported by exited
@@ -117,22 +117,21 @@ export class ServedWorker {
     return this.handed.size > 0;
   }
 
-  /** One record of the pool's about this worker. */
-  handle(record: unknown[]): void {
-    const op = record[0] as number;
+  /** One record of the pool's about this worker: `[op, wid, a, b]`. */
+  handle(op: number, a: unknown, b: unknown): void {
     const { wid } = this;
     switch (op) {
       case PoolOp.run:
-        this.queue.set(record[2] as number, record[3]);
-        this.order.push(record[2] as number);
+        this.queue.set(a as number, b);
+        this.order.push(a as number);
         return this.handOn();
       case PoolOp.cancel:
-        return this.cancel(record[2] as number);
+        return this.cancel(a as number);
       case PoolOp.kill:
         return this.port.kill();
       case PoolOp.ping: {
         const probe = (this.port as Partial<{ probe(answered: () => void): void }>).probe;
-        const answer = (): void => this.relay.send([HostOp.pong, wid, record[2], 0]);
+        const answer = (): void => this.relay.send(HostOp.pong, wid, a);
         if (probe) probe.call(this.port, answer);
         else answer();
         return;
@@ -140,7 +139,7 @@ export class ServedWorker {
       case PoolOp.sample: {
         const sample = (this.port as Partial<{ sample(): Promise<unknown> }>).sample;
         void (sample ? sample.call(this.port) : Promise.resolve(undefined)).then((figures) =>
-          this.relay.send([HostOp.sampled, wid, record[2], figures]),
+          this.relay.send(HostOp.sampled, wid, a, figures),
         );
         return;
       }
@@ -168,10 +167,10 @@ export class ServedWorker {
     const blocked = (this.port as Partial<LoopWatch<unknown>>).blocked?.call(this.port);
     if (blocked && blocked.ms >= threshold / 2) {
       this.wasBlocked = true;
-      this.relay.send([HostOp.blocked, this.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0]);
+      this.relay.send(HostOp.blocked, this.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0);
     } else if (this.wasBlocked) {
       this.wasBlocked = false;
-      this.relay.send([HostOp.blocked, this.wid, 0, 0]);
+      this.relay.send(HostOp.blocked, this.wid, 0, 0);
     }
     return true;
   }
@@ -179,11 +178,11 @@ export class ServedWorker {
   /** The host stops: tell the pool which tasks it gives back unstarted (all it has not handed over). */
   giveBack(): void {
     const tasks = [...this.queue.keys()].map((ticket) => [ticket, false, false] as const);
-    this.relay.send([
+    this.relay.send(
       HostOp.exited,
       this.wid,
       { kind: 'crashed', reason: 'its host stopped', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
-    ]);
+    );
   }
 
   /** Stops the thread; nothing more is reported. */
@@ -219,12 +218,12 @@ export class ServedWorker {
 
   /** Task `ticket` said it started, on the thread. */
   taskStarted(ticket: number): void {
-    this.relay.send([HostOp.started, this.wid, ticket]);
+    this.relay.send(HostOp.started, this.wid, ticket);
   }
 
   /** Task `ticket` produced `value`. */
   taskNext(ticket: number, value: unknown): void {
-    this.relay.send([HostOp.next, this.wid, ticket, value]);
+    this.relay.send(HostOp.next, this.wid, ticket, value);
   }
 
   /**
@@ -234,14 +233,12 @@ export class ServedWorker {
    */
   taskCompleted(ticket: number): void {
     if (!this.taskEnded(ticket)) return;
-    const newest = this.relay.newest();
-    if (newest && newest[0] === HostOp.next && newest[1] === this.wid && newest[2] === ticket) newest[0] = HostOp.last;
-    else this.relay.send([HostOp.complete, this.wid, ticket]);
+    if (!this.relay.retag(HostOp.next, this.wid, ticket, HostOp.last)) this.relay.send(HostOp.complete, this.wid, ticket);
   }
 
   /** Task `ticket` failed. */
   taskFailed(ticket: number, failure: TaskFailure): void {
-    if (this.taskEnded(ticket)) this.relay.send([HostOp.error, this.wid, ticket, failure]);
+    if (this.taskEnded(ticket)) this.relay.send(HostOp.error, this.wid, ticket, failure);
   }
 
   /** Task `ticket` ended on the thread: its place goes to the next; false if it was cancelled. */
@@ -270,7 +267,8 @@ export class ServedWorker {
     ]);
     for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
     const record: ExitRecord = { kind: exit.kind, reason: exit.reason, crash: exit.crash, exitCode: exit.exitCode, error: exit.error, tasks };
-    this.relay.send(exit.kind === 'load' ? [HostOp.failed, this.wid, exit.reason, exit.error] : [HostOp.exited, this.wid, record]);
+    if (exit.kind === 'load') this.relay.send(HostOp.failed, this.wid, exit.reason, exit.error);
+    else this.relay.send(HostOp.exited, this.wid, record);
     this.relay.changed(this, exit);
   }
 }

@@ -57,7 +57,7 @@ export class Hub {
   ) {
     this.subjects = subjects(options.pool);
     this.outbox = new Outbox(
-      [this.poolId],
+      this.poolId,
       (subject, data) => this.nc?.publish(subject, data),
       (_subject, record, reason) => this.unsendable(record, reason),
     );
@@ -77,8 +77,9 @@ export class Hub {
     };
   }
 
-  send(host: HostEntry, record: unknown[]): void {
-    this.outbox.add(host.subject, record);
+  /** Sends the record `[op, wid, a, b]` to `host` (batched per turn). */
+  send(host: HostEntry, op: number, wid: number, a?: unknown, b?: unknown): void {
+    this.outbox.add(host.subject, op, wid, a, b);
   }
 
   /**
@@ -92,7 +93,7 @@ export class Hub {
     const host = port.host;
     if (host) {
       host.ports.delete(port);
-      if (stop) this.send(host, [PoolOp.stop, port.wid]);
+      if (stop) this.send(host, PoolOp.stop, port.wid);
     }
     return this.ports.size === 0 ? this.close() : Promise.resolve();
   }
@@ -154,7 +155,7 @@ export class Hub {
   /** A host's announcement: `[hostId, free, threads, label]`. */
   private announced(data: Uint8Array): void {
     const [record] = decode(data);
-    if (!record) return;
+    if (!Array.isArray(record)) return;
     const [id, free, , label] = record as [string, number, number, string];
     let host = this.hosts.get(id);
     if (!host) this.hosts.set(id, (host = { id, subject: this.subjects.host(id), label, free: 0, lastSeen: 0, ports: new Set() }));
@@ -166,14 +167,15 @@ export class Hub {
 
   /** A batch from a host: its id, then records about this pool's workers. */
   private received(data: Uint8Array): void {
-    const records = decode(data);
-    const [from] = records.shift() ?? [];
-    const host = this.hosts.get(from as string);
+    const batch = decode(data);
+    const host = this.hosts.get(batch[0] as string);
     if (host) host.lastSeen = performance.now();
-    for (const record of records) {
-      const port = this.ports.get(record[1] as number);
-      if (port && port.host === host) port.receive(record);
-      else if (host && record[0] !== HostOp.exited) this.send(host, [PoolOp.stop, record[1]]); // a worker given up: stop it there
+    for (let at = 1; at + 4 <= batch.length; at += 4) {
+      const op = batch[at] as number;
+      const wid = batch[at + 1] as number;
+      const port = this.ports.get(wid);
+      if (port && port.host === host) port.receive(op, batch[at + 2], batch[at + 3]);
+      else if (host && op !== HostOp.exited) this.send(host, PoolOp.stop, wid); // a worker given up: stop it there
     }
   }
 
@@ -203,7 +205,7 @@ export class Hub {
     for (const host of [...this.hosts.values()]) {
       // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
       if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
-        if (beat && host.ports.size > 0) this.send(host, [PoolOp.heartbeat, this.options.ackWait]);
+        if (beat && host.ports.size > 0) this.send(host, PoolOp.heartbeat, 0, this.options.ackWait);
         continue;
       }
       this.hosts.delete(host.id);

@@ -65,12 +65,12 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   run(task: T, observer: RunObserver<R>): number {
     const ticket = ++this.lastTicket;
     this.running.set(ticket, { observer, task: this.state === 'ready' ? undefined : task, started: false });
-    if (this.host) this.hub.send(this.host, [PoolOp.run, this.wid, ticket, task]);
+    if (this.host) this.hub.send(this.host, PoolOp.run, this.wid, ticket, task);
     return ticket;
   }
 
   cancel(ticket: number): void {
-    if (this.running.delete(ticket) && this.host) this.hub.send(this.host, [PoolOp.cancel, this.wid, ticket]);
+    if (this.running.delete(ticket) && this.host) this.hub.send(this.host, PoolOp.cancel, this.wid, ticket);
   }
 
   probe(answered: () => void): void {
@@ -104,7 +104,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
       this.end({ kind: 'crashed', reason: 'killed', crash: 'unresponsive', exitCode: 1, error: undefined, tasks: [] });
     if (!this.host) return unanswered();
     this.killing = setTimeout(unanswered, this.hub.ackWait);
-    this.hub.send(this.host, [PoolOp.kill, this.wid]);
+    this.hub.send(this.host, PoolOp.kill, this.wid);
   }
 
   async terminate(): Promise<void> {
@@ -126,7 +126,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     const sent = this.running.get(ticket);
     if (!sent) return;
     this.running.delete(ticket);
-    if (this.host) this.hub.send(this.host, [PoolOp.cancel, this.wid, ticket]);
+    if (this.host) this.hub.send(this.host, PoolOp.cancel, this.wid, ticket);
     sent.observer.error({ kind: 'unserializable', subject: 'task', reason });
   }
 
@@ -134,18 +134,17 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   assigned(host: HostEntry): void {
     this.host = host;
     this.state = 'starting';
-    this.hub.send(host, [PoolOp.setup, this.wid, this.index, this.hub.setup]);
-    for (const [ticket, sent] of this.running) this.hub.send(host, [PoolOp.run, this.wid, ticket, sent.task]);
-    for (const [id, request] of this.requests) this.hub.send(host, [request.op, this.wid, id]);
+    this.hub.send(host, PoolOp.setup, this.wid, this.index, this.hub.setup);
+    for (const [ticket, sent] of this.running) this.hub.send(host, PoolOp.run, this.wid, ticket, sent.task);
+    for (const [id, request] of this.requests) this.hub.send(host, request.op, this.wid, id);
   }
 
-  /** One record from the host that serves this worker. */
-  receive(record: unknown[]): void {
+  /** One record, `[op, wid, a, b]`, from the host that serves this worker. */
+  receive(op: number, a: unknown, b: unknown): void {
     if (this.state === 'ended') return;
-    const op = record[0] as number;
     if (op === HostOp.blocked) {
-      const ms = record[2] as number;
-      this.block = ms > 0 ? { ms, at: Date.now(), ticket: record[3] as number } : undefined;
+      const ms = a as number;
+      this.block = ms > 0 ? { ms, at: Date.now(), ticket: b as number } : undefined;
       return;
     }
     if (op !== HostOp.emitted) this.block = undefined; // the worker spoke: its loop turns
@@ -163,50 +162,50 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
         this.hub.reassign(this);
         return;
       case HostOp.failed: {
-        const reason = record[2] as string;
-        const error = record[3] as Error | undefined;
+        const reason = a as string;
+        const error = b as Error | undefined;
         this.end({ kind: 'load', reason, crash: 'exited', exitCode: 1, error, tasks: [] });
         return;
       }
       case HostOp.started: {
-        const sent = this.running.get(record[2] as number);
+        const sent = this.running.get(a as number);
         if (sent) this.start(sent);
         return;
       }
       case HostOp.next: {
-        const sent = this.running.get(record[2] as number);
+        const sent = this.running.get(a as number);
         if (!sent) return;
         this.start(sent);
-        sent.observer.next(record[3] as R);
+        sent.observer.next(b as R);
         return;
       }
       case HostOp.last:
       case HostOp.complete:
       case HostOp.error: {
-        const ticket = record[2] as number;
+        const ticket = a as number;
         const sent = this.running.get(ticket);
         if (!sent) return;
         this.running.delete(ticket);
         this.start(sent);
-        if (op === HostOp.error) return sent.observer.error(record[3] as TaskFailure);
-        if (op === HostOp.last) sent.observer.next(record[3] as R);
+        if (op === HostOp.error) return sent.observer.error(b as TaskFailure);
+        if (op === HostOp.last) sent.observer.next(b as R);
         sent.observer.complete();
         return;
       }
       case HostOp.emitted:
-        return this.listener.emitted(record[2] as R);
+        return this.listener.emitted(a as R);
       case HostOp.unsendable:
-        return this.listener.unsendable(record[2] as string);
+        return this.listener.unsendable(a as string);
       case HostOp.pong:
       case HostOp.sampled: {
-        const request = this.requests.get(record[2] as number);
+        const request = this.requests.get(a as number);
         if (!request) return;
-        this.requests.delete(record[2] as number);
-        request.answered(record[3]);
+        this.requests.delete(a as number);
+        request.answered(b);
         return;
       }
       case HostOp.exited:
-        return this.end(record[2] as ExitRecord, true);
+        return this.end(a as ExitRecord, true);
     }
   }
 
@@ -260,7 +259,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   private request(op: number, answered: (payload: unknown) => void): number {
     const id = ++this.lastRequest;
     this.requests.set(id, { op, answered });
-    if (this.host) this.hub.send(this.host, [op, this.wid, id]);
+    if (this.host) this.hub.send(this.host, op, this.wid, id);
     return id;
   }
 }

@@ -3,9 +3,10 @@ import { deserialize, serialize } from 'node:v8';
 /**
  * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
  * their subjects. Every subject starts `looppool.<pool>.`, so pools of different names never
- * see each other's messages. A message's body is one `v8.serialize`d array of records (the
- * structured-clone format: data only, never code); one NATS connection per side keeps them in
- * order.
+ * see each other's messages. A message's body is one `v8.serialize`d array (the
+ * structured-clone format: data only, never code): the sender's id, then its records, four
+ * values each, flat (a record shown shorter below is padded with 0; see {@link Outbox}); one
+ * NATS connection per side keeps them in order.
  *
  * ```
  * looppool.<pool>.hosts          host → pools   [hostId, free threads, threads, label], every 500 ms
@@ -33,7 +34,7 @@ export const PoolOp = {
   ping: 5,
   /** `[sample, wid, id]`: measure the worker. */
   sample: 6,
-  /** `[heartbeat, ackWait]`: the pool is alive; a host that hears nothing for `ackWait` ms stops its workers. */
+  /** `[heartbeat, 0, ackWait]`: the pool is alive; a host that hears nothing for `ackWait` ms stops its workers. */
   heartbeat: 7,
   /** `[kill, wid]`: the worker does not answer: end its thread now and say what it ran (`exited`). */
   kill: 8,
@@ -106,28 +107,29 @@ export const subjects = (pool: string) => ({
 /** How often (ms) a host announces itself, and a pool tells its hosts it is alive. */
 export const announceInterval = 500;
 
-/** Encodes a batch of records; throws if one cannot be cloned. */
-export function encode(records: readonly unknown[]): Uint8Array {
-  return serialize(records);
+/** Encodes a message; throws if a value in it cannot be cloned. */
+export function encode(message: readonly unknown[]): Uint8Array {
+  return serialize(message);
 }
 
-/** Decodes a batch; what is not an array of arrays is dropped, as is what does not decode. */
-export function decode(data: Uint8Array): unknown[][] {
+/** Decodes a message; what is not an array, or does not decode, is an empty one. */
+export function decode(data: Uint8Array): unknown[] {
   let value: unknown;
   try {
     value = deserialize(data);
   } catch {
     return [];
   }
-  return Array.isArray(value) && value.every(Array.isArray) ? (value as unknown[][]) : [];
+  return Array.isArray(value) ? value : [];
 }
 
 /**
  * Collects records for several subjects during one turn of the event loop and publishes
- * each subject's records as one message at its end. A batch that cannot be cloned is sent
- * record by record, and `unsendable` says which record could not go and what goes in its
- * place, so that what follows it (a task's `complete` after its uncloneable `next`) does not
- * overtake its replacement.
+ * each subject's records as one message at its end: `[sender, op, wid, a, b, op, wid, a, b,
+ * …]`, every record four values, flat (one array fewer to encode and decode per record). A
+ * batch that cannot be cloned is sent record by record, and `unsendable` says which record
+ * could not go and what goes in its place, so that what follows it (a task's `complete`
+ * after its uncloneable `next`) does not overtake its replacement.
  *
  * Not the thread ports' `Outbox` (src/transport/outbox.ts), though both send once per turn:
  * that one posts one worker's flat triples with their transfer lists to one port; this one
@@ -135,32 +137,36 @@ export function decode(data: Uint8Array): unknown[][] {
  * one cannot be cloned.
  */
 export class Outbox {
-  private readonly pending = new Map<string, unknown[][]>();
+  private readonly pending = new Map<string, unknown[]>();
   private scheduled = false;
 
   /**
-   * @param header the first record of every batch: who sends it (`[poolId]` or `[hostId]`).
+   * @param sender the first value of every message: who sends it (its poolId or hostId).
    */
   constructor(
-    private readonly header: unknown[],
+    private readonly sender: string,
     private readonly publish: (subject: string, data: Uint8Array) => void,
     private readonly unsendable: (subject: string, record: unknown[], reason: string) => unknown[] | undefined,
   ) {}
 
-  add(subject: string, record: unknown[]): void {
-    let records = this.pending.get(subject);
-    if (!records) this.pending.set(subject, (records = [this.header]));
-    records.push(record);
+  /** Queues the record `[op, wid, a, b]` for `subject`. */
+  add(subject: string, op: number, wid: number, a: unknown = 0, b: unknown = 0): void {
+    let batch = this.pending.get(subject);
+    if (!batch) this.pending.set(subject, (batch = [this.sender]));
+    batch.push(op, wid, a, b);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** The newest record waiting for `subject`, which may still be changed before it goes. */
-  newest(subject: string): unknown[] | undefined {
-    const records = this.pending.get(subject);
-    return records && records.length > 1 ? records[records.length - 1] : undefined;
+  /** If the newest record waiting for `subject` is `[op, wid, a, …]`, its op becomes `to`. */
+  retag(subject: string, op: number, wid: number, a: unknown, to: number): boolean {
+    const batch = this.pending.get(subject);
+    const at = batch ? batch.length - 4 : 0;
+    if (at < 1 || batch![at] !== op || batch![at + 1] !== wid || batch![at + 2] !== a) return false;
+    batch![at] = to;
+    return true;
   }
 
   /** Publishes everything collected so far. */
@@ -168,10 +174,10 @@ export class Outbox {
     this.scheduled = false;
     const pending = [...this.pending];
     this.pending.clear();
-    for (const [subject, records] of pending) {
+    for (const [subject, batch] of pending) {
       let data: Uint8Array | undefined;
       try {
-        data = encode(records);
+        data = encode(batch);
       } catch {
         data = undefined;
       }
@@ -179,14 +185,15 @@ export class Outbox {
         this.send(subject, data);
         continue;
       }
-      const sendable: unknown[][] = [this.header];
-      for (const record of records.slice(1)) {
+      const sendable: unknown[] = [this.sender];
+      for (let at = 1; at + 4 <= batch.length; at += 4) {
+        const record = batch.slice(at, at + 4);
         try {
-          encode([record]);
-          sendable.push(record);
+          encode(record);
+          sendable.push(...record);
         } catch (error) {
           const replacement = this.unsendable(subject, record, error instanceof Error ? error.message : String(error));
-          if (replacement) sendable.push(replacement);
+          if (replacement) sendable.push(...replacement);
         }
       }
       if (sendable.length > 1) this.send(subject, encode(sendable));
