@@ -97,6 +97,7 @@ export interface ExitRecord {
 /** Pool names become a subject token: letters, digits, `-` and `_`. */
 export const poolNamePattern = /^[A-Za-z0-9_-]+$/;
 
+/** The subjects of pool `pool` (see above); computed once per pool or host, not per record. */
 export const subjects = (pool: string) => ({
   hosts: `looppool.${pool}.hosts`,
   discover: `looppool.${pool}.discover`,
