@@ -1,15 +1,18 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { filter, firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
-import { ClusterError, createPool, LoopBlockedWarning, loopPool, SerializationError, TaskTimeoutError, WorkerLoadError, type Settled } from 'looppool';
+import { ClusterError, createPool, LoopBlockedWarning, loopPool, SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { KindTask } from './workers/kinds';
 import type { RemoteTask, Whoami } from './workers/remote';
 import { until } from './support/until';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
+
+const execFileAsync = promisify(execFile);
 
 /** The cluster transport against a real nats-server and two looppool-worker hosts. */
 describeWithNats('nats transport', () => {
@@ -235,6 +238,47 @@ describeWithNats('nats transport', () => {
       }
     });
   });
+
+  test('retries: a task whose remote worker dies runs again on a replacement, at most `retries` more times', async () => {
+    const pool = poolName();
+    await serve('crashOnceFile.ts', pool);
+    await serve('crashOnceFile.ts', pool);
+    const dir = mkdtempSync(join(tmpdir(), 'looppool-retries-'));
+    const runs = (id: number): number => readFileSync(join(dir, `${id}.runs`), 'utf8').split('\n').length - 1;
+    const pooled = createPool<typeof import('./workers/crashOnceFile')>(workerPath('crashOnceFile.ts'), {
+      size: 2,
+      retries: 2,
+      transport: nats({ servers: server.url, pool }),
+    });
+    try {
+      await pooled.ready;
+      expect(await pooled.run({ id: 1, dir, crash: 'once' })).toBe(1);
+      expect(runs(1)).toBe(2);
+      const error: unknown = await pooled.run({ id: 2, dir, crash: 'always' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(WorkerCrashError);
+      expect((error as WorkerCrashError).reason).toBe('exited');
+      expect(runs(2)).toBe(3); // the first run and two retries
+    } finally {
+      await pooled.terminate();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  test('the pricing example runs unchanged on two hosts with --nats: the totals of local threads', async () => {
+    const pool = poolName();
+    const price = join(__dirname, '..', 'examples', 'pricing');
+    for (const _ of [1, 2]) {
+      const host = startHost(join(price, 'price.worker.ts'), server.url, pool, ['--threads', '1']);
+      hosts.push(host);
+      await host.printed(/serving pool/);
+    }
+    const run = async (...args: string[]): Promise<string> => (await execFileAsync(process.execPath, [join(price, 'main.ts'), ...args])).stdout;
+    const local = await run();
+    expect(local.trim().split('\n').map(Number)).toEqual([6, 16, 21]);
+    expect(await run('--nats', server.url, '--pool', pool)).toBe(local);
+    // Both hosts served it: each has one thread, the pool two workers.
+    await Promise.all(hosts.map((host) => host.printed(/serving worker \d of pool/)));
+  }, 20_000);
 
   test('a pool process that dies frees the threads it used on its hosts', async () => {
     const pool = poolName();
