@@ -1,20 +1,26 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerType } from 'looppool';
 
 /**
  * Starts the child, waits for results to flow, sends SIGINT to its whole process group (as
- * Ctrl-C in a terminal does: worker processes get it too, and ignore it), and collects its
- * report and exit code.
+ * Ctrl-C in a terminal does; worker processes run in a group of their own and do not get it,
+ * not even one still booting), and collects its report and exit code.
  */
 function interrupt(
   mode: 'operator' | 'pool',
   workerType: WorkerType,
 ): Promise<{ code: number | null; report: { taken: number; results: number; error: string | null } }> {
   return new Promise((resolve, reject) => {
+    // Worker processes but the first boot 2 s late: Ctrl-C comes while one is still booting.
+    const bootDir = mkdtempSync(join(tmpdir(), 'looppool-boot-'));
+    const slowBoot = `--require ${join(__dirname, 'support', 'slowBoot.js')}`;
     const child = spawn(process.execPath, [join(__dirname, 'support', 'signalChild.ts'), mode, workerType], {
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true, // a process group of its own
+      env: { ...process.env, NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} ${slowBoot}`, LOOPPOOL_TEST_SLOW_BOOT: bootDir },
     });
     let output = '';
     let sent = false;
@@ -26,6 +32,7 @@ function interrupt(
     });
     child.on('error', reject);
     child.on('exit', (code) => {
+      rmSync(bootDir, { recursive: true, force: true });
       const last = output.trim().split('\n').pop()!;
       resolve({ code, report: JSON.parse(last) as { taken: number; results: number; error: string | null } });
     });
