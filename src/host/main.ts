@@ -11,8 +11,9 @@
  * `host/cli.ts`, `host/cluster.ts` and docs/cluster.md); SIGINT and SIGTERM then stop it
  * gracefully, and a second one at once.
  *
- * Like Looppool's workers, it ignores SIGINT and SIGTERM (sent to the whole process group by
- * Ctrl-C or a supervisor): the pool stops it by message, after its tasks' abort handlers. When
+ * A worker process runs in a process group of its own (see `transport/processes.ts`), and like
+ * Looppool's workers it also ignores SIGINT and SIGTERM: the pool stops it by message, after
+ * its tasks' abort handlers. When
  * the pool's process dies, even by SIGKILL, the channel closes (or stdin ends) and the host
  * exits: no orphans.
  *

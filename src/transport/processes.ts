@@ -124,6 +124,10 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
       serialization: 'advanced',
       execArgv: [...inheritedFlags(process.execArgv), ...heapFlags(options.resourceLimits)],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      // A process group of its own: Ctrl-C or a supervisor's SIGTERM to the pool's group does
+      // not reach it, not even while it boots, before its host can ignore them. The pool stops
+      // it by message; it exits by itself when the pool's process dies (its channel closes).
+      detached: process.platform !== 'win32',
     });
     this.child = child;
     child.on('error', (error) => (this.channelError ??= error));
