@@ -96,17 +96,20 @@ describeWithNats('nats transport', () => {
       // gives some to the dead host's workers, so the run cannot end before the loss is noticed
       // (on a loaded machine, the first 100 could otherwise all be done by the time of the kill).
       const source = concat(from(inputs.slice(0, 100)), from(afterKill).pipe(switchMap(() => from(inputs.slice(100)))));
+      const pooled = createPool<typeof import('./workers/delayedEcho')>(workerPath('delayedEcho.ts'), {
+        size: 4,
+        ...mode,
+        transport: nats({ servers: server.url, pool }),
+        onError: (error) => {
+          errors.push(error);
+          noticed ||= Date.now();
+        },
+      });
+      // Every worker served, two on each host: the victim's threads run tasks when it dies
+      // (a worker of a host lost before it was ready ends with no error at all).
+      await pooled.ready;
       const results = await lastValueFrom(
-        source.pipe(
-          loopPool<typeof import('./workers/delayedEcho')>(workerPath('delayedEcho.ts'), {
-            size: 4,
-            ...mode,
-            transport: nats({ servers: server.url, pool }),
-            onError: (error) => {
-              errors.push(error);
-              noticed ||= Date.now();
-            },
-          }),
+        pooled.process(source).pipe(
           tap(() => {
             if (++seen === 60) {
               killedAt = Date.now();
@@ -116,7 +119,7 @@ describeWithNats('nats transport', () => {
           }),
           toArray(),
         ),
-      );
+      ).finally(() => pooled.terminate());
       // The mode is not known to the types here: a result is an id, or a Settled record in settle mode.
       const ids = (results as Array<number | Settled<unknown, number>>).map((result) =>
         typeof result === 'number' ? result : result.status === 'fulfilled' ? result.value : `rejected ${result.index}`,
