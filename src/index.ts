@@ -12,6 +12,8 @@ export {
   type LoopPool,
   type PipelineInput,
   type PoolStats,
+  type InspectStats,
+  type ErrorSummary,
   type LoopDelay,
   type ProcessOptions,
   type Settled,
@@ -21,6 +23,7 @@ export {
 } from './createPool';
 export type {
   AckMode,
+  InspectOptions,
   LoopPoolOptions,
   MetricsOptions,
   OverflowOptions,

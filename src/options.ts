@@ -231,6 +231,21 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
    * @default 'auto'
    */
   ack?: AckMode;
+  /**
+   * Serves the pool's figures over HTTP for `looppool top` and Prometheus: `GET /stats` (JSON)
+   * and `GET /metrics` (Prometheus text). `true` listens on a free port of 127.0.0.1; its
+   * address is `await pool.inspectUrl`.
+   * @default false
+   */
+  inspect?: boolean | InspectOptions;
+}
+
+/** Where the `inspect` option serves the pool's figures. */
+export interface InspectOptions {
+  /** The TCP port; 0 for a free one. @default 0 */
+  port?: number;
+  /** The address to listen on. Anything but loopback lets other machines read the figures. @default '127.0.0.1' */
+  host?: string;
 }
 
 /**
@@ -270,6 +285,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly blockingThreshold: number | undefined;
   readonly onError: ((error: LoopPoolError) => void) | undefined;
   readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
+  readonly inspect: { readonly port: number; readonly host: string } | undefined;
 }
 
 /** {@link PipelineOptions} with every default filled in. */
@@ -306,7 +322,7 @@ export const operatorOptionNames = [
   'transfer',
 ] as const;
 /** The names of {@link PoolOptions}. */
-export const poolOptionNames = [...operatorOptionNames, 'ack'] as const;
+export const poolOptionNames = [...operatorOptionNames, 'ack', 'inspect'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],
@@ -362,7 +378,26 @@ export function resolveOptions<D, T>(
       options.blockingThreshold === undefined ? undefined : milliseconds('blockingThreshold', options.blockingThreshold, 0),
     onError: callback('onError', options.onError),
     transfer: callback('transfer', options.transfer),
+    inspect: inspectOption(options.inspect),
   };
+}
+
+function inspectOption(value: unknown): ResolvedOptions['inspect'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { port: 0, host: '127.0.0.1' };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected \`inspect\` to be a boolean or { port, host }, got ${show(value)}`);
+  }
+  const { port, host, ...rest } = value as InspectOptions;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new TypeError(`Unknown option \`inspect.${unknown}\`; expected one of: port, host`);
+  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new RangeError(`Expected \`inspect.port\` to be an integer from 0 to 65535, got ${show(port)}`);
+  }
+  if (host !== undefined && (typeof host !== 'string' || host === '')) {
+    throw new TypeError(`Expected \`inspect.host\` to be a host name or address, got ${show(host)}`);
+  }
+  return { port: port ?? 0, host: host ?? '127.0.0.1' };
 }
 
 /** Checks the options of `loopPool(pool, options)`; the pool's options are the defaults. */

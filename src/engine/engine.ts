@@ -1,6 +1,6 @@
 import { asyncScheduler } from 'rxjs';
 import type { LoopPoolError } from '../errors';
-import { canSample, canWatch, type Transport, type WorkerSample } from '../transport/transport';
+import { canSample, canWatch, type Located, type Transport, type WorkerSample } from '../transport/transport';
 import { leastBusy, type Balancer } from './balancer';
 import { Job } from './job';
 import { Queue } from './queue';
@@ -43,6 +43,10 @@ export interface WorkerLoad {
   readonly restarts: number;
   readonly done: number;
   readonly failed: number;
+  /** The worker has run `init` and has not ended since. */
+  readonly live: boolean;
+  /** Where a remote worker runs (`hostname:pid` of its host); undefined for a local one. */
+  readonly host: string | undefined;
 }
 
 /** A task for one worker only, with its job. */
@@ -130,7 +134,12 @@ export class Engine<T, R> {
 
   /** Per-worker counts. */
   load(): WorkerLoad[] {
-    return this.slots.map((slot) => ({ index: slot.index, waiting: this.queues[slot.index]!.length, ...slot.counts }));
+    return this.slots.map((slot) => ({
+      index: slot.index,
+      waiting: this.queues[slot.index]!.length,
+      host: (slot.port as Partial<Located>).location,
+      ...slot.counts,
+    }));
   }
 
   /** Measures every worker that can measure itself. */

@@ -30,9 +30,9 @@ export function ownedPool<T, R>(
         warned: (error) => (options.onError ? options.onError(error) : process.emitWarning(error)),
         reported: options.onError,
         // Only stats and metrics need task durations; timing costs a little on every task.
-        measured: options.onStats || options.metrics ? (ms) => monitor?.collector.taskEnded(ms) : undefined,
+        measured: options.onStats || options.metrics ? (ms) => monitor?.taskEnded(ms) : undefined,
       });
-      if (watched) monitor = new Monitor(engine, options, () => 0, (warning) => options.onError?.(warning));
+      if (watched) monitor = new Monitor(engine, engine, options, () => 0, (warning) => options.onError?.(warning));
       const pipeline = subscriber.closed
         ? undefined
         : runPipeline(engine, source, subscriber, { ...options, ack: 'auto', readAhead: 0 });

@@ -132,9 +132,17 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   }
 
   /** Counts for `stats()`: tasks holding running places and waiting behind them, done, failed, restarts. */
-  get counts(): { readonly inFlight: number; readonly queued: number; readonly done: number; readonly failed: number; readonly restarts: number } {
+  get counts(): {
+    readonly inFlight: number;
+    readonly queued: number;
+    readonly done: number;
+    readonly failed: number;
+    readonly restarts: number;
+    readonly live: boolean;
+  } {
     const { concurrency } = this.host.options;
     return {
+      live: this.isReady && !this.down,
       inFlight: Math.min(this.runs.size, concurrency),
       queued: Math.max(0, this.runs.size - concurrency),
       done: this.doneCount,

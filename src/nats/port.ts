@@ -44,6 +44,10 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   private state: 'waiting' | 'starting' | 'ready' | 'ended' = 'waiting';
   /** The host that serves this worker, once assigned. */
   host: HostEntry | undefined;
+  /** {@link Located}: the host's `hostname:pid`, once assigned. */
+  get location(): string | undefined {
+    return this.host?.label;
+  }
   /** Pings and figure requests not yet answered, by id. */
   private readonly requests = new Map<number, { readonly op: number; readonly answered: (payload: unknown) => void }>();
   private lastRequest = 0;

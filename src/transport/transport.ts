@@ -120,6 +120,12 @@ export interface LoopWatch<R> {
   blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined;
 }
 
+/** A port whose worker runs elsewhere, and says where. */
+export interface Located {
+  /** `hostname:pid` of the process that runs the worker, once known. */
+  readonly location: string | undefined;
+}
+
 /** A port whose worker measures itself. */
 export interface Introspectable {
   sample(): Promise<WorkerSample>;
