@@ -186,7 +186,9 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
   transport?: ClusterTransport;
   /**
    * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
-   * let the process exit. A second signal terminates at once.
+   * let the process exit. A second signal more than 1 s after the first terminates at once; one
+   * within 1 s is the same Ctrl-C, forwarded by a wrapper (`npm run`, `tsx`) to a process that
+   * already got it from its process group.
    * @default false
    */
   stopOnSignals?: boolean;
