@@ -21,19 +21,8 @@ export {
   type RunOptions,
   type WorkerStats,
 } from './createPool';
-export type {
-  AckMode,
-  InspectOptions,
-  LoopPoolOptions,
-  MetricsOptions,
-  OverflowOptions,
-  OverflowStrategy,
-  PipelineOptions,
-  PoolOptions,
-  StatsdClient,
-  StatsdClientOptions,
-  WorkerType,
-} from './options';
+export type { AckMode, InspectOptions, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
+export type { MetricsOptions, StatsdClient, StatsdClientOptions } from './metrics/statsd';
 export type {
   UntypedWorkerModule,
   WorkerDataOf,

@@ -1,8 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
-import type { DurationCounts } from './durations';
-import { families, prometheusText } from './families';
-import type { Monitor } from './monitor';
 import type { ErrorSummary } from './recentErrors';
 import type { PoolStats } from './stats';
 
@@ -10,6 +7,17 @@ import type { PoolStats } from './stats';
 export interface InspectStats extends PoolStats {
   /** Errors reported in the last minute, and the last one. */
   readonly errors: ErrorSummary;
+}
+
+/** What the inspect server reads of its pool's monitor. */
+export interface InspectSource {
+  readonly name: string;
+  /** The figures now, as `/stats` serves them. */
+  stats(): InspectStats;
+  /** The Prometheus text of the figures now, as `/metrics` serves it. */
+  metrics(): string;
+  /** Keeps the workers' own figures fresh while the subscription lasts. */
+  keepSampled(): Subscription;
 }
 
 /**
@@ -26,14 +34,14 @@ export class InspectServer {
   private readonly sampling: Subscription;
 
   constructor(
-    private readonly monitor: Monitor<unknown, unknown>,
+    private readonly source: InspectSource,
     options: { readonly port: number; readonly host: string },
   ) {
-    this.sampling = monitor.keepSampled();
+    this.sampling = source.keepSampled();
     this.server = createServer((request, response) => this.answer(request, response));
     this.url = new Promise<string>((resolve, reject) => {
       this.server.once('error', (error) => {
-        process.emitWarning(`looppool: the inspect server of pool '${monitor.collector.name}' cannot listen on ${options.host}:${options.port}: ${error.message}`);
+        process.emitWarning(`looppool: the inspect server of pool '${source.name}' cannot listen on ${options.host}:${options.port}: ${error.message}`);
         reject(error);
       });
       this.server.listen(options.port, options.host, () => {
@@ -55,20 +63,11 @@ export class InspectServer {
     });
   }
 
-  /** The figures now, as `/stats` serves them. */
-  stats(): InspectStats {
-    return { ...this.monitor.collector.snapshot(), errors: this.monitor.errors.read() };
-  }
-
   private answer(request: IncomingMessage, response: ServerResponse): void {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') return this.send(response, 405, 'text/plain', 'Only GET is served\n');
-    if (path === '/stats') return this.send(response, 200, 'application/json', JSON.stringify(this.stats()));
-    if (path === '/metrics') {
-      const stats = this.monitor.collector.snapshot();
-      const durations: { pool: string; counts: DurationCounts } = { pool: stats.name, counts: this.monitor.durations.read() };
-      return this.send(response, 200, 'text/plain; version=0.0.4; charset=utf-8', prometheusText(families([stats]), [durations]));
-    }
+    if (path === '/stats') return this.send(response, 200, 'application/json', JSON.stringify(this.source.stats()));
+    if (path === '/metrics') return this.send(response, 200, 'text/plain; version=0.0.4; charset=utf-8', this.source.metrics());
     this.send(response, 404, 'text/plain', 'Not found: GET /stats (JSON) or /metrics (Prometheus text)\n');
   }
 

@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine';
 import { LoopBlockedWarning, type LoopPoolError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import { DurationHistogram } from './durations';
+import { families, prometheusText } from './families';
 import { InspectServer } from './inspect';
 import { RecentErrors } from './recentErrors';
 import { StatsCollector, type PoolStats } from './stats';
@@ -63,7 +64,20 @@ export class Monitor<T, R> {
       this.subscriptions.push(samples.subscribe((stats) => statsd.send(stats, this.collector.takeDurations())));
     }
     if (options.blockingThreshold !== undefined) this.subscriptions.push(this.watchLoops(options.blockingThreshold));
-    if (options.inspect) this.inspect = new InspectServer(this as Monitor<unknown, unknown>, options.inspect);
+    if (options.inspect) {
+      this.inspect = new InspectServer(
+        {
+          name: options.name,
+          stats: () => ({ ...this.collector.snapshot(), errors: this.errors.read() }),
+          metrics: () => {
+            const stats = this.collector.snapshot();
+            return prometheusText(families([stats]), [{ pool: stats.name, counts: this.durations.read() }]);
+          },
+          keepSampled: () => this.keepSampled(),
+        },
+        options.inspect,
+      );
+    }
   }
 
   /** A task ended; `ms` is its duration if it was timed. */
