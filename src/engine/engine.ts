@@ -1,5 +1,6 @@
 import { asyncScheduler } from 'rxjs';
 import type { LoopPoolError } from '../errors';
+import { Tracing } from '../otel/tracing';
 import { canSample, canWatch, type Located, type Transport, type WorkerSample } from '../transport/transport';
 import { leastBusy, type Balancer } from './balancer';
 import { Job } from './job';
@@ -84,6 +85,8 @@ export class Engine<T, R> {
   private droppedCount = 0;
   /** Restarts within the last minute, against `maxRestarts`. */
   private readonly budget: RestartBudget;
+  /** Spans for tasks and attempts, when `@opentelemetry/api` is installed; see `otel/tracing.ts`. */
+  readonly tracing: Tracing | undefined;
   private readonly canTake = (index: number): boolean => this.slots[index]!.hasRoom && this.queues[index]!.peek()?.task.sequential !== true;
   private readonly loadOf = (index: number): number => this.slots[index]!.assigned + this.queues[index]!.length;
 
@@ -96,6 +99,7 @@ export class Engine<T, R> {
     private readonly balance: Balancer = leastBusy(),
   ) {
     this.budget = new RestartBudget(options.maxRestarts, 60_000);
+    this.tracing = Tracing.of(options.name);
     const host: SlotHost<T, R> = {
       options,
       transport,

@@ -11,6 +11,7 @@ import {
   type WorkerPort,
 } from '../transport/transport';
 import { taskError } from './failures';
+import type { AttemptTrace } from '../otel/tracing';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
 
@@ -156,7 +157,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     const run = new SlotRun(this, owner, task);
     this.runs.add(run);
     if (task.sequential) this.sequential = true;
-    run.ticket = this.current.run(task.input, run, task.transfer);
+    run.attempt = task.trace?.attempt(this.host.workerName(this.index));
+    run.ticket = this.current.run(task.input, run, task.transfer, run.attempt?.traceparent);
     if (this.host.options.taskTimeout !== undefined && !run.ended && !run.hasStarted) this.armClock();
     return run;
   }
@@ -172,6 +174,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.clearClock();
     this.probing?.grace?.unsubscribe();
     this.probing = undefined;
+    for (const run of this.runs) endTrace(run, 'cancelled');
     this.runs.clear();
     await this.current.terminate();
   }
@@ -199,6 +202,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   completed(run: SlotRun<T, R>): void {
     if (!this.finish(run)) return;
     this.doneCount++;
+    endTrace(run, 'done', undefined, this.host.workerName(this.index));
     this.host.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
     run.owner.completed(run.task);
   }
@@ -212,6 +216,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** @internal The job no longer wants `run`. */
   withdraw(run: SlotRun<T, R>): void {
     if (!this.finish(run)) return;
+    endTrace(run, 'cancelled');
     if (!this.stopped) this.current.cancel(run.ticket);
   }
 
@@ -232,6 +237,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private reject(run: SlotRun<T, R>, error: LoopPoolError): void {
     this.failedCount++;
     error.workerName = this.host.workerName(this.index);
+    endTrace(run, 'failed', error, error.workerName);
     this.host.report(error);
     this.host.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
     run.owner.failed(run.task, error, this.index);
@@ -373,7 +379,10 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     for (const task of exit.tasks) facts.set(task.observer as SlotRun<T, R>, task);
     const runs = [...this.runs];
     this.runs.clear();
-    for (const run of runs) run.ended = true;
+    for (const run of runs) {
+      run.ended = true;
+      run.attempt?.end('crashed', exit.error ?? `the worker ended (${exit.kind === 'crashed' ? exit.crash : exit.reason}, exit code ${exit.exitCode})`);
+    }
 
     if (exit.kind === 'load' && this.generation === 0) {
       // The module does not load: no replacement would. The engine closes what the worker had.
@@ -487,6 +496,8 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   deadline = Infinity;
   /** When it started (`performance.now()`), if it is one of those timed; else 0. */
   startedAt = 0;
+  /** This attempt's span, when the pool traces. */
+  attempt: AttemptTrace | undefined;
 
   constructor(
     private readonly slot: WorkerSlot<T, R>,
@@ -512,3 +523,9 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
 }
 
 function noop(): void {}
+
+/** Ends the spans of `run`'s attempt and of its task, when the pool traces. */
+function endTrace<T, R>(run: SlotRun<T, R>, outcome: 'done' | 'failed' | 'cancelled', error?: unknown, worker?: string): void {
+  run.attempt?.end(outcome, error);
+  run.task.trace?.end(outcome, error, worker);
+}

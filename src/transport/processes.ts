@@ -5,6 +5,8 @@ import { serialize } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import { KilledBySignal } from '../errors';
 import { HostOp, isHostMessage, type HostSetup } from '../host/protocol';
+import { exportWorkerSpans } from '../otel/relay';
+import type { SpanRecord } from '../otel/record';
 import type { LoadFailure } from '../worker/load';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Outbox } from './outbox';
@@ -147,10 +149,12 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
     child.send([HostOp.setup, 0, setup]);
   }
 
-  run(task: T, observer: RunObserver<R>): number {
+  run(task: T, observer: RunObserver<R>, _transfer?: readonly unknown[], traceparent?: string): number {
     const id = ++this.lastId;
     this.running.set(id, { observer, started: false });
-    if (this.state !== 'stopped') this.send(Op.run, id, task);
+    if (this.state === 'stopped') return id;
+    if (traceparent) this.send(Op.runTraced, id, [task, traceparent]);
+    else this.send(Op.run, id, task);
     return id;
   }
 
@@ -248,6 +252,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
         this.lastError = reviveError(payload as SerializedError);
         this.fatal = true;
       } else if (op === Op.pong || op === Op.stats) this.answer(id, payload);
+      else if (op === Op.spans) exportWorkerSpans(payload as SpanRecord[]);
       else this.end(id, op, payload);
     }
   }

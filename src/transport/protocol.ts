@@ -38,6 +38,14 @@ export const Op = {
    * not ended by then (a task's results and its end say that it started).
    */
   started: 14,
+  /**
+   * main → worker: run task `id`, as `run` does, inside a trace: `payload` is `[input,
+   * traceparent]`, the W3C `traceparent` of the task's attempt span. Sent only when the pool
+   * traces (see `otel/tracing.ts`).
+   */
+  runTraced: 15,
+  /** worker → main: spans the worker's code ended (`registerWorkerTracing`), for the pool's process to export; `id` 0. */
+  spans: 16,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];

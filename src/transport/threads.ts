@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
+import { exportWorkerSpans } from '../otel/relay';
+import type { SpanRecord } from '../otel/record';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Outbox } from './outbox';
@@ -153,12 +155,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     });
   }
 
-  run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
+  run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[], traceparent?: string): number {
     const id = ++this.lastId;
     const transfer = only ?? this.options.transfer?.(task as never);
     this.running.set(id, observer);
     if (transfer !== undefined && transfer.length > 0) this.transferredIds.add(id);
-    if (this.state !== 'stopped') this.send(Op.run, id, task, transfer);
+    if (this.state === 'stopped') return id;
+    if (traceparent) this.send(Op.runTraced, id, [task, traceparent], transfer);
+    else this.send(Op.run, id, task, transfer);
     return id;
   }
 
@@ -296,6 +300,9 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
         case Op.stats:
           this.samples.get(id)?.(payload as WorkerFigures);
           this.samples.delete(id);
+          break;
+        case Op.spans:
+          exportWorkerSpans(payload as SpanRecord[]);
           break;
         default:
           this.settle(op, id, payload);

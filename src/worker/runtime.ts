@@ -9,6 +9,7 @@ import type { WorkerContext, WorkerDefinition } from './definition';
 import { trackContinuations } from './activity';
 import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
+import { inTrace, setSpanSink } from './trace';
 
 /** Results wait at most this long (ms) for more to share their message. */
 const maxBatchDelay = 1;
@@ -63,6 +64,7 @@ export class WorkerRuntime<T, R, D> {
     this.batcher = new Batcher(port);
     this.oneAtATime = concurrency === 1;
     if (followContinuations && !this.oneAtATime) trackContinuations(activity);
+    setSpanSink((records) => this.send(Op.spans, 0, records));
   }
 
   /** Runs `init`. */
@@ -92,8 +94,9 @@ export class WorkerRuntime<T, R, D> {
   private receive(batch: unknown[]): void {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
-      if (batch[i] === Op.run) {
-        this.startTask(id, batch[i + 2] as T);
+      if (batch[i] === Op.run || batch[i] === Op.runTraced) {
+        if (batch[i] === Op.run) this.startTask(id, batch[i + 2] as T, undefined);
+        else this.startTask(id, ...(batch[i + 2] as [T, string]));
         if (this.outbox.length > 0 && performance.now() - this.outboxSince > maxBatchDelay) this.flush();
       } else if (batch[i] === Op.cancel) {
         this.running.get(id)?.cancel();
@@ -134,11 +137,11 @@ export class WorkerRuntime<T, R, D> {
     setImmediate(this.exit);
   }
 
-  private startTask(id: number, task: T): void {
+  private startTask(id: number, task: T, traceparent: string | undefined): void {
     const run = new TaskRun(this, id);
     this.running.set(id, run);
     let entered = false;
-    run.withdraw = this.gate.enter(() => this.begin(run, task, entered));
+    run.withdraw = this.gate.enter(() => this.begin(run, task, entered, traceparent));
     entered = true;
   }
 
@@ -148,7 +151,7 @@ export class WorkerRuntime<T, R, D> {
    * task ends the thread without a word (out of memory, killed while stuck), what the earlier
    * one produced is not lost with it. Tasks started as they arrive are reported with the batch.
    */
-  private begin(run: TaskRun<T, R, D>, task: T, waited: boolean): void {
+  private begin(run: TaskRun<T, R, D>, task: T, waited: boolean, traceparent: string | undefined): void {
     run.started = true;
     const id = activityId(run.id);
     Atomics.store(this.activity, startedSlot, id);
@@ -164,7 +167,8 @@ export class WorkerRuntime<T, R, D> {
     }
     const outer = this.activity[activeSlot]!;
     this.activity[activeSlot] = id;
-    run.stop = runTask(() => this.definition.process(task, run), run);
+    const produce = () => this.definition.process(task, run);
+    run.stop = runTask(traceparent ? () => inTrace(traceparent, produce) : produce, run);
     if (!this.oneAtATime) this.activity[activeSlot] = outer;
   }
 

@@ -1,0 +1,105 @@
+import type { Context, Span, Tracer } from '@opentelemetry/api';
+import { otelApi, traceparentOf } from './api';
+
+type Api = NonNullable<ReturnType<typeof otelApi>>;
+
+/**
+ * A pool's tracing, when `@opentelemetry/api` is installed: each task a `looppool.task` span,
+ * a child of the context active where it was submitted, and each attempt to run it a
+ * `looppool.attempt` span under it, whose context travels to the worker as a `traceparent`.
+ * With no tracer provider registered, spans are the API's no-op ones and nothing is sent.
+ */
+export class Tracing {
+  private readonly tracer: Tracer;
+
+  private constructor(
+    private readonly api: Api,
+    readonly poolName: string,
+  ) {
+    this.tracer = api.trace.getTracer('looppool');
+  }
+
+  /** Tracing for pool `poolName`, or undefined when `@opentelemetry/api` is not installed. */
+  static of(poolName: string): Tracing | undefined {
+    const api = otelApi();
+    return api && new Tracing(api, poolName);
+  }
+
+  /** The context active now. */
+  active(): Context {
+    return this.api.context.active();
+  }
+
+  /**
+   * A span for task `index`, under the context active now if it holds a span, else under
+   * `fallback` (the context where its pipeline was subscribed).
+   */
+  task(index: number, fallback: Context | undefined): TaskTrace {
+    const active = this.api.context.active();
+    const parent = this.api.trace.getSpan(active) || !fallback ? active : fallback;
+    const span = this.tracer.startSpan('looppool.task', { attributes: { 'looppool.pool': this.poolName, 'looppool.index': index } }, parent);
+    return new TaskTrace(this.api, this.tracer, span);
+  }
+}
+
+/** One task's span, and its attempts. */
+export class TaskTrace {
+  /** Attempts started so far. */
+  private attempts = 0;
+  private ended = false;
+
+  constructor(
+    private readonly api: Api,
+    private readonly tracer: Tracer,
+    private readonly span: Span,
+  ) {}
+
+  /** Starts attempt n+1 on `worker`: its span, and the `traceparent` to send with the task (undefined if the span is not recorded). */
+  attempt(worker: string): AttemptTrace {
+    const attempt = ++this.attempts;
+    this.span.setAttribute('looppool.attempts', attempt);
+    const span = this.tracer.startSpan(
+      'looppool.attempt',
+      { attributes: { 'looppool.worker': worker, 'looppool.attempt': attempt } },
+      this.api.trace.setSpan(this.api.context.active(), this.span),
+    );
+    const context = span.spanContext();
+    return new AttemptTrace(this.api, span, this.api.isSpanContextValid(context) ? traceparentOf(context) : undefined);
+  }
+
+  /** The task ended: `outcome`, and its error if it failed. Once. */
+  end(outcome: 'done' | 'failed' | 'cancelled', error?: unknown, worker?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (worker !== undefined) this.span.setAttribute('looppool.worker', worker);
+    endSpan(this.api, this.span, outcome, error);
+  }
+}
+
+/** One attempt's span. */
+export class AttemptTrace {
+  private ended = false;
+
+  constructor(
+    private readonly api: Api,
+    private readonly span: Span,
+    /** What the worker gets, to make its spans children of this one. */
+    readonly traceparent: string | undefined,
+  ) {}
+
+  /** The attempt ended: `outcome` (`crashed` when its worker died under it), and its error. Once. */
+  end(outcome: 'done' | 'failed' | 'cancelled' | 'crashed', error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    endSpan(this.api, this.span, outcome, error);
+  }
+}
+
+function endSpan(api: Api, span: Span, outcome: string, error: unknown): void {
+  span.setAttribute('looppool.outcome', outcome);
+  if (error !== undefined) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  }
+  span.end();
+}
