@@ -57,12 +57,13 @@ describe('the packed package, installed in a consumer project', () => {
     await expect(node('main.mjs')).resolves.toEqual({ results: [3, 6, 9], inline: [-1, -2], sameClasses: true });
   });
 
-  it('does not install hot-shots nor prom-client, and says to install them when they are needed', async () => {
+  it('does not install hot-shots, prom-client nor @opentelemetry/api, and says to install them when they are needed', async () => {
     await expect(node('metrics.cjs')).resolves.toEqual({
       hotShots: false,
       message: expect.stringContaining("the package 'hot-shots' is not installed: run `npm install hot-shots`"),
       withClient: 'ok',
       promClient: "registerPoolMetrics needs the package 'prom-client', which is not installed: run `npm install prom-client`",
+      otelApi: "registerWorkerTracing needs the package '@opentelemetry/api', which is not installed: run `npm install @opentelemetry/api`",
       optionalPeers: [],
     });
   });
@@ -174,8 +175,10 @@ const pool = createPool(join(__dirname, 'double.worker.cjs'), { size: 1, metrics
 const { registerPoolMetrics } = require('looppool/prometheus');
 let promClient;
 try { registerPoolMetrics(pool); } catch (error) { promClient = error.message; }
+let otelApi;
+try { require('looppool/otel').registerWorkerTracing(); } catch (error) { otelApi = error.message; }
 const optionalPeers = Object.keys(require.cache).filter((file) => /prom-client|@opentelemetry/.test(file));
-pool.put(1).then(() => pool.stop()).then(() => console.log(JSON.stringify({ hotShots, message, withClient: 'ok', promClient, optionalPeers })));
+pool.put(1).then(() => pool.stop()).then(() => console.log(JSON.stringify({ hotShots, message, withClient: 'ok', promClient, otelApi, optionalPeers })));
 `,
   'typescript.cjs': `
 const { join } = require('node:path');

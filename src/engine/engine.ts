@@ -1,6 +1,6 @@
 import { asyncScheduler } from 'rxjs';
 import type { LoopPoolError } from '../errors';
-import { Tracing } from '../otel/tracing';
+import { tracingFor, type Tracing } from '../otel/tracing';
 import { canSample, canWatch, type Located, type Transport, type WorkerSample } from '../transport/transport';
 import { leastBusy, type Balancer } from './balancer';
 import { Job } from './job';
@@ -99,7 +99,7 @@ export class Engine<T, R> {
     private readonly balance: Balancer = leastBusy(),
   ) {
     this.budget = new RestartBudget(options.maxRestarts, 60_000);
-    this.tracing = Tracing.of(options.name);
+    this.tracing = tracingFor(options.name);
     const host: SlotHost<T, R> = {
       options,
       transport,

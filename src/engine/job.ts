@@ -1,4 +1,3 @@
-import type { Context } from '@opentelemetry/api';
 import { BufferOverflowError, type LoopPoolError } from '../errors';
 import type { Tracing } from '../otel/tracing';
 import { Queue } from './queue';
@@ -57,7 +56,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   }
 
   /** The trace context active where the job was opened (a pipeline's subscription): its tasks' parent, unless one is active at `push`. */
-  private readonly context: Context | undefined;
+  private readonly context: unknown;
 
   /** True once the job has ended or its subscriber has gone. */
   get closed(): boolean {

@@ -5,7 +5,16 @@ export interface ErrorSummary {
   /** Errors reported (`errors$`) in the last 60 s. */
   readonly lastMinute: number;
   /** The last error reported, if any. */
-  readonly last: { readonly name: string; readonly message: string; readonly time: number } | undefined;
+  readonly last:
+    | {
+        /** The error's class name, as `TaskError`. */
+        readonly name: string;
+        /** Its message. */
+        readonly message: string;
+        /** When it was reported (`Date.now()`). */
+        readonly time: number;
+      }
+    | undefined;
 }
 
 /** Remembers when each error of the last minute was reported, and the last one. */
