@@ -46,11 +46,11 @@ export interface BroadcastOptions {
 }
 
 /**
- * A long-lived pool of worker threads fed by messages (Looppool's `Pool`). Results of `put`
+ * A long-lived pool of workers (threads, processes, or workers on other hosts) fed by messages (Looppool's `Pool`). Results of `put`
  * and `broadcast` tasks, and values workers send with `ctx.emit`, come out of `results$`.
  */
 export interface LoopPool<T, R, Out = R> {
-  /** Worker threads. */
+  /** Workers: threads, processes, or workers other hosts serve. */
   readonly size: number;
   /** Resolves when every worker has run `init`; rejects with `WorkerLoadError` if one cannot. */
   readonly ready: Promise<void>;
@@ -119,7 +119,7 @@ export interface LoopPool<T, R, Out = R> {
   readonly warnings$: Observable<LoopBlockedWarning>;
   /**
    * Graceful stop (Looppool's PoisonPill): new tasks fail with `PoolClosedError`; every
-   * queued and running task finishes and its results reach the buffer; then the threads end.
+   * queued and running task finishes and its results reach the buffer; then the workers end.
    * Pipelines stop taking input, finish what they took, then complete (or error with
    * `PoolClosedError` if their source had not completed). Idempotent.
    */
