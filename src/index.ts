@@ -38,6 +38,7 @@ export {
   LoopPoolError,
   PoolClosedError,
   SerializationError,
+  StalledSinkWarning,
   TaskError,
   TaskTimeoutError,
   WorkerCrashError,

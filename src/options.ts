@@ -141,7 +141,9 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
   transport?: ClusterTransport;
   /**
    * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
-   * let the process exit. A second signal terminates at once.
+   * let the process exit. A second signal more than 1 s after the first terminates at once; one
+   * within 1 s is the same Ctrl-C, forwarded by a wrapper (`npm run`, `tsx`) to a process that
+   * already got it from its process group.
    * @default false
    */
   stopOnSignals?: boolean;
@@ -186,6 +188,15 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
    * @default 'auto'
    */
   ack?: AckMode;
+  /**
+   * Milliseconds that every place of a result buffer with `ack: 'manual'` (the pool's, or a
+   * `pool.process` pipeline's) may stay taken by deliveries not yet `done()` before a
+   * `StalledSinkWarning` is reported, once, on `errors$` and to `onError`: a sink that
+   * acknowledges only at a commit every N rows, N above `bufferSize`, waits for ever. A drain
+   * that waits on such deliveries is reported too.
+   * @default 5000
+   */
+  stallThreshold?: number;
 }
 
 /**
@@ -212,6 +223,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly queueSize: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
+  readonly stallThreshold: number;
   readonly retries: number;
   readonly maxRestarts: number;
   readonly taskTimeout: number | undefined;
@@ -261,7 +273,7 @@ export const operatorOptionNames = [
   'transfer',
 ] as const;
 /** The names of {@link PoolOptions}. */
-export const poolOptionNames = [...operatorOptionNames, 'ack'] as const;
+export const poolOptionNames = [...operatorOptionNames, 'ack', 'stallThreshold'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],

@@ -4,6 +4,7 @@ import { Engine } from './engine/engine';
 import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer } from './engine/resultBuffer';
+import { StallWatch, type StallSettings } from './engine/stallWatch';
 import type { PushOptions, Settled } from './engine/types';
 import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
@@ -30,6 +31,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly closed = new Subject<void>();
   /** Results of put and broadcast tasks and emitted values, until consumed; at most `bufferSize` pending before puts wait. */
   private readonly buffer: ResultBuffer<R>;
+  /** Where a sink that holds every place of a manual-ack buffer is reported (`stallThreshold`). */
+  private readonly stall: StallSettings;
+  /** Watches `buffer`'s deliveries not yet done, with `ack: 'manual'`. */
+  private readonly sinkWatch: StallWatch;
   /** The job that carries put and broadcast tasks into `buffer`. */
   private readonly puts: Job<T, R>;
   /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
@@ -52,7 +57,9 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     /** Where values workers send with `ctx.emit` go: `results$` unless given (the operator's pool gives its output). */
     emitted: (value: R, worker: number) => void = (value, worker) => this.buffer.push(value, worker),
   ) {
-    this.buffer = new ResultBuffer<R>(options.ack, options.bufferSize, () => this.engine.pump());
+    this.stall = { threshold: options.stallThreshold, warn: (warning) => this.warn(warning) };
+    this.sinkWatch = new StallWatch(options.bufferSize, this.stall, () => this.buffer.outstanding, () => this.puts.waiting);
+    this.buffer = new ResultBuffer<R>(options.ack, options.bufferSize, () => this.engine.pump(), () => this.sinkWatch.changed());
     this.results$ = this.buffer.results$;
     this.engine = new Engine<T, R>(transport, options, workerName, {
       emitted,
@@ -197,6 +204,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       ...resolvePipelineOptions(options, this.options),
       ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
       readAhead: this.size * (concurrency + queueSize),
+      stall: this.stall,
     };
   }
 
@@ -226,6 +234,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       const cutShort = new PoolClosedError(`${why} before the source completed; every input taken was processed`);
       for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
       this.puts.end();
+      this.sinkWatch.drain();
       await this.engine.drain(); // resolves early if the pool fails meanwhile
     }
     this.terminating ??= this.engine
@@ -239,6 +248,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   /** The workers have ended: so do signals, timers and the streams that follow the pool. */
   private async ended(): Promise<void> {
     this.unwireSignals();
+    this.sinkWatch.stop();
     this.closed.next();
     this.closed.complete();
     await this.monitor.stop();

@@ -6,6 +6,7 @@ import type { Engine } from './engine';
 import { asyncIterableFeed, iterableFeed } from './feeds';
 import type { Delivery } from '../results';
 import { Consumption } from './consumption';
+import { StallWatch, type StallSettings } from './stallWatch';
 
 /** What a pipeline can take its inputs from. Observables push; the others are pulled. */
 export type PipelineInput<T> = ObservableInput<T> | Iterable<T> | AsyncIterable<T>;
@@ -15,6 +16,8 @@ export interface PipelineSettings extends ResolvedPipelineOptions {
   readonly ack: AckMode;
   /** Inputs an async source may have read ahead of the workers. */
   readonly readAhead: number;
+  /** With `ack: 'manual'`: when and where to warn of a sink that holds every place. */
+  readonly stall?: StallSettings | undefined;
 }
 
 /** A running pipeline, as its owner sees it. */
@@ -44,12 +47,30 @@ export function runPipeline<T, R>(
   let cutShort: LoopPoolError | undefined;
   const emit = subscriber as Subscriber<R | Delivery<R>>;
   /** Manual acks: results emitted and not yet done, which with the running tasks stay within `bufferSize`. */
-  const acks = settings.ack === 'manual' ? new Consumption(settings.bufferSize, () => engine.pump()) : undefined;
+  const acks =
+    settings.ack === 'manual'
+      ? new Consumption(settings.bufferSize, () => {
+          stall?.changed();
+          engine.pump();
+        })
+      : undefined;
+  const stall = acks && settings.stall ? new StallWatch(settings.bufferSize, settings.stall, () => acks.pending, () => job.waiting) : undefined;
   const job = engine.open(
     {
-      next: (value, worker) => emit.next(acks ? acks.delivery(value, worker) : value),
-      error: (error) => emit.error(error),
-      complete: () => (cutShort ? emit.error(cutShort) : emit.complete()),
+      next: (value, worker) => {
+        if (!acks) return emit.next(value);
+        emit.next(acks.delivery(value, worker));
+        stall?.changed();
+      },
+      error: (error) => {
+        stall?.stop();
+        emit.error(error);
+      },
+      complete: () => {
+        stall?.stop();
+        if (cutShort) emit.error(cutShort);
+        else emit.complete();
+      },
       get closed() {
         return emit.closed;
       },
@@ -75,10 +96,12 @@ export function runPipeline<T, R>(
     stopInputs(reason) {
       stopPushing();
       if (!job.inputsDone) cutShort = reason;
+      stall?.drain();
       job.end();
     },
     teardown() {
       stopPushing();
+      stall?.stop();
       job.close();
     },
   };

@@ -28,8 +28,18 @@ export class ResultBuffer<R> {
     bufferSize: number,
     /** Called when a result has been consumed, so that waiting tasks may start. */
     onConsumed: () => void,
+    /** Called when the count of deliveries emitted and not yet done changes (`manual` only). */
+    private readonly onOutstanding: () => void = noop,
   ) {
-    this.consumption = new Consumption(bufferSize, onConsumed);
+    this.consumption = new Consumption(
+      bufferSize,
+      ack === 'manual'
+        ? () => {
+            onOutstanding();
+            onConsumed();
+          }
+        : onConsumed,
+    );
     this.results$ = new Observable((subscriber) => {
       this.subscribers.add(subscriber);
       this.flush();
@@ -40,6 +50,11 @@ export class ResultBuffer<R> {
   /** Results produced and not yet consumed. */
   get pending(): number {
     return this.consumption.pending;
+  }
+
+  /** Results emitted and not yet done (`manual` only): what a stalled sink holds. */
+  get outstanding(): number {
+    return this.consumption.pending - this.waiting.length;
   }
 
   /** Whether one more task may start while `running` tasks each hold a place for their result. */
@@ -75,7 +90,8 @@ export class ResultBuffer<R> {
       while (this.subscribers.size > 0 && this.waiting.length > 0) {
         const delivery = this.waiting.shift()!;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
-        if (this.ack === 'auto') this.consumption.consumed();
+        if (this.ack === 'manual') this.onOutstanding();
+        else this.consumption.consumed();
       }
       if (this.ending && this.waiting.length === 0) {
         for (const subscriber of [...this.subscribers]) {
