@@ -31,6 +31,7 @@ export type {
   StatsdClientOptions,
   WorkerType,
 } from './options';
+export type { SizeRange } from './poolSize';
 export type {
   UntypedWorkerModule,
   WorkerDataOf,

@@ -5,6 +5,7 @@ import type { LoopPoolError } from './errors';
 import { hotShots } from './metrics/statsd';
 import { isClusterTransport, type ClusterTransport } from './transport/cluster';
 import type { PoolStats } from './metrics/stats';
+import { resolveSize, type SizeRange } from './poolSize';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
 export type AckMode = 'auto' | 'manual';
@@ -80,10 +81,20 @@ export interface MetricsOptions {
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
    * Workers: threads, or processes with `workerType: 'process'`; with `transport`, the workers
-   * the hosts of the cluster serve.
+   * the hosts of the cluster serve. A number is a fixed pool: every worker starts with it and
+   * lives as long as it. `{ min, max }` is an elastic pool: `min` workers start with it, more
+   * start while tasks wait and every running worker is full, up to `max`, and a worker idle
+   * for `idleTimeout` stops, down to `min` (0 lets a pool stop them all).
    * @default os.availableParallelism() - 1, at least 1
    */
-  size?: number;
+  size?: number | SizeRange;
+  /**
+   * With `size: { min, max }`: milliseconds a worker may have nothing to run (nothing in
+   * flight, nothing queued for it) before it is stopped gracefully, never below `min`.
+   * A fixed pool ignores it.
+   * @default 10000
+   */
+  idleTimeout?: number;
   /**
    * Tasks in flight per worker. Above 1, a worker runs several tasks at once on its event
    * loop (useful for tasks that await I/O) and several tasks travel in one message.
@@ -252,7 +263,11 @@ export interface PipelineOptions {
 export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly workerType: WorkerType;
   readonly transport: ClusterTransport | undefined;
+  /** Workers at most: their indices go from 0 to `size - 1`. */
   readonly size: number;
+  /** Workers that always run; `size` for a fixed pool. */
+  readonly minSize: number;
+  readonly idleTimeout: number;
   readonly concurrency: number;
   readonly queueSize: number;
   readonly workerData: D | undefined;
@@ -285,6 +300,7 @@ export const pipelineOptionNames = ['ordered', 'bufferSize', 'overflow', 'settle
 /** The names of {@link LoopPoolOptions}. */
 export const operatorOptionNames = [
   'size',
+  'idleTimeout',
   'concurrency',
   'queueSize',
   ...pipelineOptionNames,
@@ -336,10 +352,19 @@ export function resolveOptions<D, T>(
   const workerType = oneOf('workerType', options.workerType, ['thread', 'process'] as const, 'thread');
   if (workerType === 'process') checkForProcesses(options);
   const transport = clusterTransport(options.transport, workerType);
+  const size = resolveSize(options.size, Math.max(1, availableParallelism() - 1));
+  if (transport && size.min < size.max) {
+    throw new TypeError(
+      `size { min: ${size.min}, max: ${size.max} } and \`transport\` (${transport.description}) do not go together yet: ` +
+        'a pool served by a cluster has a fixed size. Give `size` as a number',
+    );
+  }
   return {
     workerType,
     transport,
-    size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
+    size: size.max,
+    minSize: size.min,
+    idleTimeout: milliseconds('idleTimeout', options.idleTimeout, 10_000, 0),
     concurrency,
     queueSize: count('queueSize', options.queueSize, concurrency),
     ordered: boolean('ordered', options.ordered, false),
