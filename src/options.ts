@@ -89,13 +89,6 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   size?: number | SizeRange;
   /**
-   * With `size: { min, max }`: milliseconds a worker may have nothing to run (nothing in
-   * flight, nothing queued for it) before it is stopped gracefully, never below `min`.
-   * A fixed pool ignores it.
-   * @default 10000
-   */
-  idleTimeout?: number;
-  /**
    * Tasks in flight per worker. Above 1, a worker runs several tasks at once on its event
    * loop (useful for tasks that await I/O) and several tasks travel in one message.
    * @default 1
@@ -170,6 +163,13 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * @default 1000
    */
   gracePeriod?: number;
+  /**
+   * With `size: { min, max }`: milliseconds a worker may have nothing to run (nothing in
+   * flight, nothing queued for it) before it is stopped gracefully, never below `min`.
+   * A fixed pool ignores it.
+   * @default 10000
+   */
+  idleTimeout?: number;
   /**
    * Heap limits of each worker, as `worker_threads` takes them. A worker that runs out of
    * memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is replaced.
@@ -300,7 +300,6 @@ export const pipelineOptionNames = ['ordered', 'bufferSize', 'overflow', 'settle
 /** The names of {@link LoopPoolOptions}. */
 export const operatorOptionNames = [
   'size',
-  'idleTimeout',
   'concurrency',
   'queueSize',
   ...pipelineOptionNames,
@@ -309,6 +308,7 @@ export const operatorOptionNames = [
   'maxRestarts',
   'taskTimeout',
   'gracePeriod',
+  'idleTimeout',
   'resourceLimits',
   'workerType',
   'transport',
