@@ -8,7 +8,9 @@ import type { PushOptions, Settled } from './engine/types';
 import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
-import { callOptionNames, checkNames, resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
+import { callOptionNames, type PipelineOptions, type ResolvedOptions } from './options';
+import { checkNames, resolvePipelineOptions } from './resolveOptions';
+import { show } from './validate';
 import { stopOnSignals } from './signals';
 import type { Transport } from './transport/transport';
 

@@ -1,4 +1,4 @@
-import { show } from './options';
+import { show } from './validate';
 
 /** The bounds of an elastic pool: `min` workers always run, at most `max` at once. */
 export interface SizeRange {

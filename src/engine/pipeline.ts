@@ -1,7 +1,7 @@
 import { from, type ObservableInput, type Subscriber } from 'rxjs';
 import type { LoopPoolError } from '../errors';
 import type { AckMode, ResolvedPipelineOptions } from '../options';
-import { show } from '../options';
+import { show } from '../validate';
 import type { Engine } from './engine';
 import { asyncIterableFeed, iterableFeed } from './feeds';
 import type { Delivery } from './resultBuffer';
