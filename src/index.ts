@@ -39,6 +39,7 @@ export {
   LoopPoolError,
   PoolClosedError,
   SerializationError,
+  StalledSinkWarning,
   TaskError,
   TaskTimeoutError,
   WorkerCrashError,

@@ -199,6 +199,15 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
    * @default 'auto'
    */
   ack?: AckMode;
+  /**
+   * Milliseconds that every place of a result buffer with `ack: 'manual'` (the pool's, or a
+   * `pool.process` pipeline's) may stay taken by deliveries not yet `done()` before a
+   * `StalledSinkWarning` is reported, once, on `errors$` and to `onError`: a sink that
+   * acknowledges only at a commit every N rows, N above `bufferSize`, waits for ever. A drain
+   * that waits on such deliveries is reported too.
+   * @default 5000
+   */
+  stallThreshold?: number;
 }
 
 /**
@@ -229,6 +238,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly queueSize: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
+  readonly stallThreshold: number;
   readonly retries: number;
   readonly maxRestarts: number;
   readonly taskTimeout: number | undefined;
@@ -279,7 +289,7 @@ export const operatorOptionNames = [
   'transfer',
 ] as const;
 /** The names of {@link PoolOptions}. */
-export const poolOptionNames = [...operatorOptionNames, 'ack'] as const;
+export const poolOptionNames = [...operatorOptionNames, 'ack', 'stallThreshold'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],

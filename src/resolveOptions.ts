@@ -55,6 +55,7 @@ export function resolveOptions<D, T>(
     settle: boolean('settle', options.settle, false),
     workerData: options.workerData,
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
+    stallThreshold: milliseconds('stallThreshold', options.stallThreshold, 5_000),
     retries: count('retries', options.retries, 1),
     maxRestarts: count('maxRestarts', options.maxRestarts, 10),
     taskTimeout: options.taskTimeout === undefined ? undefined : milliseconds('taskTimeout', options.taskTimeout, 0),
