@@ -283,8 +283,8 @@ export const contenders: Contender[] = [
     lastValueFrom(range(0, total).pipe(map(make), loopPool(pool), count())),
   ),
   looppoolPool('looppool (pool.process)', pulled),
-  looppoolPool('looppool (pool.process, traced)', pulled, 'thread', 'traced'),
-  looppoolPool('looppool (pool.process, inspect)', pulled, 'thread', 'inspect'),
+  looppoolPool('looppool (pool.process) traced', pulled, 'thread', 'traced'),
+  looppoolPool('looppool (pool.process) inspect', pulled, 'thread', 'inspect'),
   piscinaLike('piscina', async () => Piscina),
   piscinaLike('tinypool', async () => (await import('tinypool')).Tinypool), // ESM only
   perTask('workerpool', async () => {

@@ -17,7 +17,7 @@ import { scenarios, type Measurement, type Scenario, type ScenarioResult } from 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const looppool = ['looppool (operator)', 'looppool (operator on a pool)', 'looppool (pool.process)'];
 /** The same pool watched: traced to a no-op exporter, and with the `inspect` server; compared with the pool unwatched. */
-const watched = ['looppool (pool.process, traced)', 'looppool (pool.process, inspect)'];
+const watched = ['looppool (pool.process) traced', 'looppool (pool.process) inspect'];
 const mainThread = 'main thread';
 /** The featureless hand-written pool of scenario (a): what 2 threads and `postMessage` allow (bench/contenders.ts). */
 const limit = 'limit';

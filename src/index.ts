@@ -23,6 +23,7 @@ export {
 } from './createPool';
 export type { AckMode, InspectOptions, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
 export type { MetricsOptions, StatsdClient, StatsdClientOptions } from './metrics/statsd';
+export type { SizeRange } from './poolSize';
 export type {
   UntypedWorkerModule,
   WorkerDataOf,
@@ -40,6 +41,7 @@ export {
   LoopPoolError,
   PoolClosedError,
   SerializationError,
+  StalledSinkWarning,
   TaskError,
   TaskTimeoutError,
   WorkerCrashError,

@@ -2,6 +2,7 @@ import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import type { MetricsOptions } from './metrics/statsd';
+import type { SizeRange } from './poolSize';
 import type { ClusterTransport } from './transport/cluster';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
@@ -35,10 +36,13 @@ export interface OverflowOptions {
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
    * Workers: threads, or processes with `workerType: 'process'`; with `transport`, the workers
-   * the hosts of the cluster serve.
+   * the hosts of the cluster serve. A number is a fixed pool: every worker starts with it and
+   * lives as long as it. `{ min, max }` is an elastic pool: `min` workers start with it, more
+   * start while tasks wait and every running worker is full, up to `max`, and a worker idle
+   * for `idleTimeout` stops, down to `min` (0 lets a pool stop them all).
    * @default os.availableParallelism() - 1, at least 1
    */
-  size?: number;
+  size?: number | SizeRange;
   /**
    * Tasks in flight per worker. Above 1, a worker runs several tasks at once on its event
    * loop (useful for tasks that await I/O) and several tasks travel in one message.
@@ -115,6 +119,13 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   gracePeriod?: number;
   /**
+   * With `size: { min, max }`: milliseconds a worker may have nothing to run (nothing in
+   * flight, nothing queued for it) before it is stopped gracefully, never below `min`.
+   * A fixed pool ignores it.
+   * @default 10000
+   */
+  idleTimeout?: number;
+  /**
    * Heap limits of each worker, as `worker_threads` takes them. A worker that runs out of
    * memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is replaced.
    * For a worker process, `maxOldGenerationSizeMb` becomes its `--max-old-space-size` and
@@ -189,6 +200,15 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
    */
   ack?: AckMode;
   /**
+   * Milliseconds that every place of a result buffer with `ack: 'manual'` (the pool's, or a
+   * `pool.process` pipeline's) may stay taken by deliveries not yet `done()` before a
+   * `StalledSinkWarning` is reported, once, on `errors$` and to `onError`: a sink that
+   * acknowledges only at a commit every N rows, N above `bufferSize`, waits for ever. A drain
+   * that waits on such deliveries is reported too.
+   * @default 5000
+   */
+  stallThreshold?: number;
+  /**
    * Serves the pool's figures over HTTP for `looppool top` and Prometheus: `GET /stats` (JSON)
    * and `GET /metrics` (Prometheus text). `true` listens on a free port of 127.0.0.1; its
    * address is `await pool.inspectUrl`.
@@ -224,11 +244,16 @@ export interface PipelineOptions {
 export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly workerType: WorkerType;
   readonly transport: ClusterTransport | undefined;
+  /** Workers at most: their indices go from 0 to `size - 1`. */
   readonly size: number;
+  /** Workers that always run; `size` for a fixed pool. */
+  readonly minSize: number;
+  readonly idleTimeout: number;
   readonly concurrency: number;
   readonly queueSize: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
+  readonly stallThreshold: number;
   readonly retries: number;
   readonly maxRestarts: number;
   readonly taskTimeout: number | undefined;
@@ -266,6 +291,7 @@ export const operatorOptionNames = [
   'maxRestarts',
   'taskTimeout',
   'gracePeriod',
+  'idleTimeout',
   'resourceLimits',
   'workerType',
   'transport',
@@ -279,7 +305,7 @@ export const operatorOptionNames = [
   'transfer',
 ] as const;
 /** The names of {@link PoolOptions}. */
-export const poolOptionNames = [...operatorOptionNames, 'ack', 'inspect'] as const;
+export const poolOptionNames = [...operatorOptionNames, 'ack', 'stallThreshold', 'inspect'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],
