@@ -1,7 +1,9 @@
 import type { WorkerContext, WorkerDefinition } from '../worker/definition';
 import { ConcurrencyGate } from '../worker/gate';
 import { runTask } from '../worker/runTask';
+import { noop } from '../noop';
 import { reviveError, serializeError } from './protocol';
+import { Readiness } from './readiness';
 import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from './transport';
 
 /**
@@ -27,7 +29,8 @@ interface InlineRun<R> {
 }
 
 class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
-  readonly ready: Promise<void>;
+  private readonly readiness = new Readiness();
+  readonly ready = this.readiness.promise;
   /** The worker reports each start as it happens. */
   readonly startsAtOnce = true;
   /** Set once `init` has finished; tasks that arrive earlier wait for `ready`. */
@@ -49,8 +52,7 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
     private readonly listener: PortListener<R>,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
-    this.ready = this.initialize();
-    this.ready.catch(() => {}); // the failure is reported through the listener
+    this.initialize();
   }
 
   run(task: T, observer: RunObserver<R>): number {
@@ -89,7 +91,6 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
     }
     this.listener.exited({
       kind: 'crashed',
-      reason: 'unresponsive',
       crash: 'unresponsive',
       exitCode: 1,
       tasks: running.map(({ observer, started }) => ({ observer, started, blocking: undefined, transferred: false })),
@@ -99,25 +100,32 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
   async terminate(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.readiness.terminated();
     this.lifetime.abort();
     this.running.clear();
   }
 
-  private initialize(): Promise<void> {
+  private initialize(): void {
     let initializing: void | PromiseLike<void>;
     try {
       initializing = this.definition.init?.(this.context(this.lifetime.signal));
     } catch (error) {
-      return this.initFailed(error);
+      queueMicrotask(() => this.initFailed(error)); // not before the constructor has returned
+      return;
     }
     if (initializing && typeof initializing.then === 'function') {
-      return Promise.resolve(initializing).then(
-        () => void (this.initialized = true),
+      Promise.resolve(initializing).then(
+        () => this.initDone(),
         (error: unknown) => this.initFailed(error),
       );
+      return;
     }
+    this.initDone();
+  }
+
+  private initDone(): void {
     this.initialized = true;
-    return Promise.resolve();
+    this.readiness.resolve();
   }
 
   /** Queues the task at the gate; it starts when a place is free. */
@@ -153,12 +161,14 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
     };
   }
 
-  private initFailed(error: unknown): Promise<never> {
+  private initFailed(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
     const tasks = [...this.running.values()].map(({ observer }) => ({ observer, started: false, blocking: false, transferred: false }));
     this.running.clear();
-    const exit = { kind: 'load', reason: 'init threw', crash: 'exited', exitCode: 1, error: asError(error), tasks } as const;
+    const exit = { kind: 'load', reason: 'init threw', exitCode: 1, error: asError(error), tasks } as const;
+    this.readiness.fail(exit);
     this.listener.exited(exit);
-    return Promise.reject(exit);
   }
 }
 
@@ -167,4 +177,3 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : reviveError(serializeError(error));
 }
 
-function noop(): void {}
