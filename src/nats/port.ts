@@ -189,10 +189,14 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     this.unsent.clear();
     void this.hub.detach(this.wid, true);
     const told = new Map(exit.tasks.map(([ticket, started, blocking]) => [ticket, { started, blocking }]));
-    const tasks = this.ledger.atExit((ticket) => ({
-      started: told.get(ticket)?.started ?? (fromHost ? false : undefined),
-      blocking: told.get(ticket)?.blocking,
-    }));
+    // A worker that never became ready started nothing.
+    const tasks =
+      exit.kind === 'load'
+        ? this.ledger.atExit()
+        : this.ledger.atExit((ticket) => ({
+            started: told.get(ticket)?.started ?? (fromHost ? false : undefined),
+            blocking: told.get(ticket)?.blocking,
+          }));
     const { exitCode, error } = exit;
     const workerExit: WorkerExit<R> =
       exit.kind === 'load' ? { kind: 'load', reason: exit.reason, exitCode, error, tasks } : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks };

@@ -81,14 +81,7 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
   /** Stops every task as a thread's death would, and reports the worker as crashed. */
   kill(): void {
     if (this.stopped) return;
-    this.stopped = true;
-    this.lifetime.abort();
-    const running = [...this.running.values()];
-    this.running.clear();
-    for (const run of running) {
-      run.controller.abort();
-      run.stop();
-    }
+    const running = this.stop();
     this.listener.exited({
       kind: 'crashed',
       crash: 'unresponsive',
@@ -99,10 +92,21 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
 
   async terminate(): Promise<void> {
     if (this.stopped) return;
-    this.stopped = true;
     this.readiness.terminated();
+    this.stop();
+  }
+
+  /** As a thread's runtime does on stop: every task's signal is aborted, its output stopped. @returns the tasks it had. */
+  private stop(): Array<InlineRun<R>> {
+    this.stopped = true;
     this.lifetime.abort();
+    const running = [...this.running.values()];
     this.running.clear();
+    for (const run of running) {
+      run.controller.abort();
+      run.stop();
+    }
+    return running;
   }
 
   private initialize(): void {
