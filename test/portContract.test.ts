@@ -9,7 +9,7 @@
  */
 import { createPool, PoolClosedError } from 'looppool';
 import { Hub } from '../dist/nats/hub';
-import { inlineTransport } from '../dist/transport/inline';
+import { inlineTransport } from '../dist/worker/inline';
 import { processesTransport } from '../dist/transport/processes';
 import { threadsTransport } from '../dist/transport/threads';
 import type { Introspectable, Probeable, RunObserver, TaskFailure, Transport, WorkerExit, WorkerPort } from '../dist/transport/transport';

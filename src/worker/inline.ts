@@ -1,15 +1,17 @@
-import type { WorkerContext, WorkerDefinition } from '../worker/definition';
-import { ConcurrencyGate } from '../worker/gate';
-import { runTask } from '../worker/runTask';
 import { noop } from '../noop';
-import { reviveError, serializeError } from './protocol';
-import { Readiness } from './readiness';
-import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from './transport';
+import { reviveError, serializeError } from '../transport/protocol';
+import { Readiness } from '../transport/readiness';
+import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from '../transport/transport';
+import type { WorkerContext, WorkerDefinition } from './definition';
+import { ConcurrencyGate } from './gate';
+import { runTask } from './runTask';
 
 /**
  * Runs each "worker" in the calling thread: `process` is called directly and what it returns
  * is the task's result stream. Tasks that return cold observables therefore run in the
- * virtual time of an RxJS `TestScheduler`. Values are passed by reference, not cloned.
+ * virtual time of an RxJS `TestScheduler`. Values are passed by reference, not cloned. It is
+ * the worker side behind a port, so it lives here, not among the transports (which import
+ * nothing of the worker side).
  */
 export function inlineTransport<T, R, D>(
   definition: WorkerDefinition<T, R, D>,
