@@ -63,6 +63,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       failed: (error) => this.fail(error),
       warned: (error) => this.warn(error),
       restarted: (worker) => this.replayBroadcasts(worker),
+      started: (worker) => this.replayBroadcasts(worker, true),
+      retired: (worker) => this.broadcasts.forEach((entry) => entry.ranOn.delete(worker)),
       reported: (error) => this.report(error),
       measured: (ms) => this.monitor.collector.taskEnded(ms),
     });
@@ -149,7 +151,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     const entry = { task, ranOn: new Set<number>() };
     this.broadcasts.delete(key);
     this.broadcasts.set(key, entry);
-    const sent = Array.from({ length: this.size }, (_, worker) =>
+    const sent = this.engine.liveWorkers().map((worker) =>
       this.send(task, { target: worker, sequential: true }, () => entry.ranOn.add(worker)),
     );
     return Promise.all(sent).then(() => undefined);
@@ -199,7 +201,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return {
       ...resolvePipelineOptions(options, this.options),
       ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
-      readAhead: this.size * (concurrency + queueSize),
+      readAhead: this.engine.capacity * (concurrency + queueSize),
       stall: this.stall,
     };
   }
@@ -244,16 +246,19 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     await this.monitor.stop();
   }
 
-  /** A replaced worker runs again, first and in order, the broadcasts its predecessor had run. */
-  private replayBroadcasts(worker: number): void {
-    const ran = [...this.broadcasts.values()].filter((entry) => entry.ranOn.has(worker));
-    for (const { task } of ran.reverse()) {
-      this.puts.push(task, {
+  /**
+   * A replaced worker runs again, first and in order, the broadcasts its predecessor had run; a
+   * worker started later (an elastic pool grew) runs the whole history, as the others did.
+   */
+  private replayBroadcasts(worker: number, all = false): void {
+    const replayed = [...this.broadcasts.values()].filter((entry) => all || entry.ranOn.has(worker));
+    for (const entry of replayed.reverse()) {
+      this.puts.push(entry.task, {
         target: worker,
         sequential: true,
         first: true,
         quiet: true, // its results were delivered when the broadcast first ran
-        settled: () => {}, // a failure is reported like any task's
+        settled: (error) => void (all && !error && entry.ranOn.add(worker)), // a failure is reported like any task's
       });
     }
   }
@@ -312,10 +317,9 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 
   private checkWorker(worker: unknown): number | undefined {
     if (worker === undefined) return undefined;
-    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker >= this.size) {
-      throw new RangeError(
-        `Expected \`worker\` to be an integer from 0 to ${this.size - 1}, got ${String(worker)} (${typeof worker})`,
-      );
+    const last = this.engine.capacity - 1;
+    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker > last) {
+      throw new RangeError(`Expected \`worker\` to be an integer from 0 to ${last}, got ${String(worker)} (${typeof worker})`);
     }
     return worker;
   }
