@@ -10,6 +10,7 @@ import {
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
+import { Capacity } from './capacity';
 import { taskError } from './failures';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
@@ -20,7 +21,10 @@ export const measureEvery = 8;
 /** The limits a slot applies to its worker. */
 export interface SlotOptions {
   readonly concurrency: number;
+  /** Tasks at hand beyond `concurrency`: exactly, or the least when {@link adaptQueue} is set. */
   readonly queueSize: number;
+  /** `queueSize` was left to its default: a port that says how far ahead to feed it ({@link WorkerPort.handAheadMs}) gets more. */
+  readonly adaptQueue?: boolean;
   readonly retries: number;
   /** Replacements allowed in any minute (for the message when they run out). */
   readonly maxRestarts: number;
@@ -77,7 +81,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Replacements so far: a port's events count only while it is the current one. */
   private generation = 0;
   private current: WorkerPort<T, R>;
-  /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
+  /** How many tasks the current worker may hold; a new one for each port. */
+  private capacity!: Capacity;
+  /** Tasks handed to the worker and not ended, in hand-over order; at most `capacity.limit`. */
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
   private sequential = false;
@@ -116,9 +122,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
   /** Whether the worker can take one more task now. */
   get hasRoom(): boolean {
-    const { concurrency, queueSize } = this.host.options;
     return (
-      this.runs.size < concurrency + queueSize &&
+      this.runs.size < this.capacity.limit &&
       !this.sequential &&
       !this.probing &&
       !this.down &&
@@ -212,6 +217,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (run.ended) return false;
     run.ended = true;
     this.runs.delete(run);
+    this.capacity.taskEnded();
     if (run.task.sequential) this.sequential = false;
     if (this.host.options.taskTimeout !== undefined) {
       this.lastHeard = asyncScheduler.now();
@@ -245,6 +251,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     };
     this.isReady = false;
     const port = this.host.transport(this.index, listener);
+    const { concurrency, queueSize, adaptQueue } = this.host.options;
+    this.capacity = new Capacity(concurrency, queueSize, adaptQueue ? port.handAheadMs : undefined);
     port.ready.then(() => {
       if (!live()) return;
       this.isReady = true;

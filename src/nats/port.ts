@@ -38,6 +38,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   readonly ready: Promise<void>;
   /** A worker may wait long for a host: until one serves it, the others take its tasks. */
   readonly takesTasksWhenReady = true;
+  /** A round trip through the server and a host's own batching: what a host hands its thread ahead, too. */
+  readonly handAheadMs = 20;
   private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
   private readonly running = new Map<number, Sent<T, R>>();
   private lastTicket = 0;

@@ -67,6 +67,8 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   readonly ready: Promise<void>;
   /** A process takes about 100 ms to start: until it is ready, the other workers take its tasks. */
   readonly takesTasksWhenReady = true;
+  /** A batch crosses a pipe and is parsed at both ends: slower than a thread's. */
+  readonly handAheadMs = 8;
   /** Resolves when the process has exited and its channel and stderr have closed. */
   private readonly exit: Promise<void> = Promise.resolve();
   /** Tasks sent and not yet ended, by id (the ticket), in the order they were sent. */
