@@ -22,6 +22,8 @@ import type {
   WorkerSample,
 } from './transport';
 
+import { missingOwnFile } from './ownFiles';
+
 /** The worker host each process runs (the package's `looppool-worker` bin). */
 const hostPath = join(__dirname, '..', 'host', 'main.js');
 
@@ -120,6 +122,11 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
     } catch (error) {
       this.state = 'stopped';
       this.loadFailed(`workerData cannot be cloned: ${messageOf(error)}`, undefined, 1, true);
+      return;
+    }
+    const missing = missingOwnFile(hostPath);
+    if (missing) {
+      this.loadFailed(missing, undefined, 1);
       return;
     }
     const child = fork(hostPath, [], {

@@ -17,6 +17,7 @@ import {
   type WorkerSetup,
 } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
+import { missingOwnFile } from './ownFiles';
 import type {
   Introspectable,
   LoopWatch,
@@ -131,6 +132,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     this.workerEnd = port2;
     this.batcher = new Batcher(port1);
     port1.on('message', (batch: unknown[]) => this.receive(batch));
+    const missing = missingOwnFile(bootstrapPath);
+    if (missing) {
+      this.state = 'stopped';
+      port1.close();
+      port2.close();
+      this.loadFailed(missing, undefined);
+      return;
+    }
     try {
       this.thread = new Worker(bootstrapPath, {
         workerData: options.workerData,
