@@ -4,11 +4,14 @@ import { Engine } from './engine/engine';
 import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
+import { StallWatch, type StallSettings } from './engine/stallWatch';
 import type { PushOptions, Settled } from './engine/types';
 import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
-import { callOptionNames, checkNames, resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
+import { callOptionNames, type PipelineOptions, type ResolvedOptions } from './options';
+import { checkNames, resolvePipelineOptions } from './resolveOptions';
+import { show } from './validate';
 import { stopOnSignals } from './signals';
 import type { Transport } from './transport/transport';
 
@@ -27,6 +30,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly closed = new Subject<void>();
   /** Results of put and broadcast tasks and emitted values, until consumed; at most `bufferSize` pending before puts wait. */
   private readonly buffer: ResultBuffer<R>;
+  /** Where a sink that holds every place of a manual-ack buffer is reported (`stallThreshold`). */
+  private readonly stall: StallSettings;
+  /** Watches `buffer`'s deliveries not yet done, with `ack: 'manual'`. */
+  private readonly sinkWatch: StallWatch;
   /** The job that carries put and broadcast tasks into `buffer`. */
   private readonly puts: Job<T, R>;
   /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
@@ -47,13 +54,17 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     private readonly options: ResolvedOptions,
     workerName: string,
   ) {
-    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump());
+    this.stall = { threshold: options.stallThreshold, warn: (warning) => this.warn(warning) };
+    this.sinkWatch = new StallWatch(options.bufferSize, this.stall, () => this.buffer.outstanding, () => this.puts.waiting);
+    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump(), () => this.sinkWatch.changed());
     this.results$ = this.buffer.results$;
     this.engine = new Engine<T, R>(transport, options, workerName, {
       emitted: (value, worker) => this.buffer.push(value, worker),
       failed: (error) => this.fail(error),
       warned: (error) => this.warn(error),
       restarted: (worker) => this.replayBroadcasts(worker),
+      started: (worker) => this.replayBroadcasts(worker, true),
+      retired: (worker) => this.broadcasts.forEach((entry) => entry.ranOn.delete(worker)),
       reported: (error) => this.report(error),
       measured: (ms) => this.monitor.collector.taskEnded(ms),
     });
@@ -140,7 +151,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     const entry = { task, ranOn: new Set<number>() };
     this.broadcasts.delete(key);
     this.broadcasts.set(key, entry);
-    const sent = Array.from({ length: this.size }, (_, worker) =>
+    const sent = this.engine.liveWorkers().map((worker) =>
       this.send(task, { target: worker, sequential: true }, () => entry.ranOn.add(worker)),
     );
     return Promise.all(sent).then(() => undefined);
@@ -190,7 +201,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return {
       ...resolvePipelineOptions(options, this.options),
       ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
-      readAhead: this.size * (concurrency + queueSize),
+      readAhead: this.engine.capacity * (concurrency + queueSize),
+      stall: this.stall,
     };
   }
 
@@ -214,6 +226,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
       for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
       this.puts.end();
+      this.sinkWatch.drain();
       await this.engine.drain(); // resolves early if the pool fails meanwhile
     }
     this.terminating ??= this.engine
@@ -227,21 +240,25 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   /** The threads have ended: so do signals, timers and the streams that follow the pool. */
   private async ended(): Promise<void> {
     this.unwireSignals();
+    this.sinkWatch.stop();
     this.closed.next();
     this.closed.complete();
     await this.monitor.stop();
   }
 
-  /** A replaced worker runs again, first and in order, the broadcasts its predecessor had run. */
-  private replayBroadcasts(worker: number): void {
-    const ran = [...this.broadcasts.values()].filter((entry) => entry.ranOn.has(worker));
-    for (const { task } of ran.reverse()) {
-      this.puts.push(task, {
+  /**
+   * A replaced worker runs again, first and in order, the broadcasts its predecessor had run; a
+   * worker started later (an elastic pool grew) runs the whole history, as the others did.
+   */
+  private replayBroadcasts(worker: number, all = false): void {
+    const replayed = [...this.broadcasts.values()].filter((entry) => all || entry.ranOn.has(worker));
+    for (const entry of replayed.reverse()) {
+      this.puts.push(entry.task, {
         target: worker,
         sequential: true,
         first: true,
         quiet: true, // its results were delivered when the broadcast first ran
-        settled: () => {}, // a failure is reported like any task's
+        settled: (error) => void (all && !error && entry.ranOn.add(worker)), // a failure is reported like any task's
       });
     }
   }
@@ -304,10 +321,9 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 
   private checkWorker(worker: unknown): number | undefined {
     if (worker === undefined) return undefined;
-    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker >= this.size) {
-      throw new RangeError(
-        `Expected \`worker\` to be an integer from 0 to ${this.size - 1}, got ${String(worker)} (${typeof worker})`,
-      );
+    const last = this.engine.capacity - 1;
+    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker > last) {
+      throw new RangeError(`Expected \`worker\` to be an integer from 0 to ${last}, got ${String(worker)} (${typeof worker})`);
     }
     return worker;
   }

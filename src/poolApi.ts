@@ -50,9 +50,12 @@ export interface BroadcastOptions {
  * and `broadcast` tasks, and values workers send with `ctx.emit`, come out of `results$`.
  */
 export interface LoopPool<T, R, Out = R> {
-  /** Worker threads. */
+  /** Workers running now (or starting): `size`, or between `min` and `max` for an elastic pool. */
   readonly size: number;
-  /** Resolves when every worker has run `init`; rejects with `WorkerLoadError` if one cannot. */
+  /**
+   * Resolves when every worker the pool starts with has run `init` (`min` of an elastic pool;
+   * at once with `min: 0`); rejects with `WorkerLoadError` if one cannot.
+   */
   readonly ready: Promise<void>;
   /**
    * Every result of `put` and `broadcast` tasks and every `ctx.emit` value, from every

@@ -34,6 +34,8 @@ export class ResultBuffer<R> {
     private readonly ack: AckMode,
     /** Called when a result has been consumed, so that waiting tasks may start. */
     private readonly onConsumed: () => void,
+    /** Called when the count of deliveries emitted and not yet done changes (`manual` only). */
+    private readonly onOutstanding: () => void = noop,
   ) {
     this.results$ = new Observable((subscriber) => {
       this.subscribers.add(subscriber);
@@ -45,6 +47,11 @@ export class ResultBuffer<R> {
   /** Results produced and not yet consumed. */
   get pending(): number {
     return this.waiting.length + this.unacknowledged;
+  }
+
+  /** Results emitted and not yet done (`manual` only): what a stalled sink holds. */
+  get outstanding(): number {
+    return this.unacknowledged;
   }
 
   push(value: R, worker: number): void {
@@ -72,6 +79,7 @@ export class ResultBuffer<R> {
         const delivery = this.waiting.shift()!;
         if (this.ack === 'manual') this.unacknowledged++;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
+        if (this.ack === 'manual') this.onOutstanding();
         if (this.ack === 'auto') this.onConsumed();
       }
       if (this.ending && this.waiting.length === 0) {
@@ -94,6 +102,7 @@ export class ResultBuffer<R> {
         if (done) return;
         done = true;
         this.unacknowledged--;
+        this.onOutstanding();
         this.onConsumed();
       },
     };
