@@ -1,7 +1,7 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
 import type { LoopPoolError } from '../errors';
 import { canSample, canWatch, type Transport, type WorkerSample } from '../transport/transport';
-import { leastBusy, type Balancer } from './balancer';
+import { leastBusy } from './balancer';
 import { Job } from './job';
 import { Queue } from './queue';
 import { RestartBudget } from './restarts';
@@ -92,6 +92,8 @@ export class Engine<T, R> {
   private readonly budget: RestartBudget;
   private readonly canTake = (index: number): boolean => this.slots[index]!.hasRoom && this.queues[index]!.peek()?.task.sequential !== true;
   private readonly loadOf = (index: number): number => this.slots[index]!.assigned + this.queues[index]!.length;
+  /** Picks the worker for the next shared input: the least busy, ties round-robin. */
+  private readonly balance = leastBusy();
   /** The bounds of an elastic pool; undefined for a fixed one, which never starts or stops a worker. */
   private readonly scale: ScaleBounds | undefined;
   /** The timer that looks again at idle workers, and when it fires (scheduler time). */
@@ -103,7 +105,6 @@ export class Engine<T, R> {
     /** How errors name the worker module. */
     workerModule: string,
     private readonly events: EngineEvents<R>,
-    private readonly balance: Balancer = leastBusy(),
   ) {
     this.budget = new RestartBudget(options.maxRestarts, 60_000);
     const host: SlotHost<T, R> = {
