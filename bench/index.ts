@@ -162,12 +162,9 @@ function main(): void {
     console.log(table(scenario, measurements).join('\n'));
   }
   if (chosen.length > 0) {
-    console.log(goals(results).join('
-'));
-    console.log(processGoals(results).join('
-'));
-    console.log(defaultsGoals(results).join('
-'));
+    console.log(goals(results).join('\n'));
+    console.log(processGoals(results).join('\n'));
+    console.log(defaultsGoals(results).join('\n'));
   }
   if (elastic) {
     const child = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'elastic.ts')], {
