@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 import type { ConnectResult } from '../worker/bootstrap';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Outbox } from './outbox';
@@ -52,7 +52,7 @@ export interface ThreadsTransportOptions {
   /** Milliseconds a task may run, if limited: with it (or `blockingThreshold`), a worker running several tasks at once follows each into its continuations. */
   readonly taskTimeout?: number | undefined;
   /** What of a task to transfer instead of copying. */
-  readonly transfer?: ((task: never) => readonly TransferListItem[]) | undefined;
+  readonly transfer?: ((task: never) => readonly Transferable[]) | undefined;
 }
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
@@ -153,7 +153,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     });
   }
 
-  run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
+  run(task: T, observer: RunObserver<R>, only?: readonly Transferable[]): number {
     const id = ++this.lastId;
     const transfer = only ?? this.options.transfer?.(task as never);
     this.running.set(id, observer);
@@ -327,7 +327,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     this.transferredIds.clear();
   }
 
-  private send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
+  private send(op: Op, id: number, payload: unknown, transfer?: readonly Transferable[]): void {
     this.outbox.add(op, id, payload, transfer);
   }
 
@@ -340,7 +340,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
       try {
-        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
+        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as Transferable[] | undefined);
       } catch (error) {
         const observer = this.running.get(id);
         this.forget(id);
