@@ -2,6 +2,7 @@ import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import type { MetricsOptions } from './metrics/statsd';
+import type { SizeRange } from './poolSize';
 import type { ClusterTransport } from './transport/cluster';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
@@ -35,10 +36,13 @@ export interface OverflowOptions {
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
    * Workers: threads, or processes with `workerType: 'process'`; with `transport`, the workers
-   * the hosts of the cluster serve.
+   * the hosts of the cluster serve. A number is a fixed pool: every worker starts with it and
+   * lives as long as it. `{ min, max }` is an elastic pool: `min` workers start with it, more
+   * start while tasks wait and every running worker is full, up to `max`, and a worker idle
+   * for `idleTimeout` stops, down to `min` (0 lets a pool stop them all).
    * @default os.availableParallelism() - 1, at least 1
    */
-  size?: number;
+  size?: number | SizeRange;
   /**
    * Tasks in flight per worker. Above 1, a worker runs several tasks at once on its event
    * loop (useful for tasks that await I/O) and several tasks travel in one message.
@@ -114,6 +118,13 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * @default 1000
    */
   gracePeriod?: number;
+  /**
+   * With `size: { min, max }`: milliseconds a worker may have nothing to run (nothing in
+   * flight, nothing queued for it) before it is stopped gracefully, never below `min`.
+   * A fixed pool ignores it.
+   * @default 10000
+   */
+  idleTimeout?: number;
   /**
    * Heap limits of each worker, as `worker_threads` takes them. A worker that runs out of
    * memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is replaced.
@@ -218,7 +229,11 @@ export interface PipelineOptions {
 export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly workerType: WorkerType;
   readonly transport: ClusterTransport | undefined;
+  /** Workers at most: their indices go from 0 to `size - 1`. */
   readonly size: number;
+  /** Workers that always run; `size` for a fixed pool. */
+  readonly minSize: number;
+  readonly idleTimeout: number;
   readonly concurrency: number;
   readonly queueSize: number;
   readonly workerData: D | undefined;
@@ -260,6 +275,7 @@ export const operatorOptionNames = [
   'maxRestarts',
   'taskTimeout',
   'gracePeriod',
+  'idleTimeout',
   'resourceLimits',
   'workerType',
   'transport',
