@@ -1,5 +1,6 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
-import { SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError, type LoopPoolError } from '../errors';
+import { LoopPoolError, SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError } from '../errors';
+import { noop } from '../noop';
 import {
   canProbe,
   type PortListener,
@@ -7,6 +8,7 @@ import {
   type TaskAtExit,
   type TaskFailure,
   type Transport,
+  type WorkerCrash,
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
@@ -487,8 +489,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
   /** Resolves when the worker started with the slot has run `init` (call it only on a slot that started one); rejects with the error that says why it cannot. */
   get ready(): Promise<void> {
-    return this.current!.ready.catch((exit: WorkerExit<R>) => {
-      throw this.loadError(exit);
+    return this.current!.ready.catch((reason: WorkerExit<R> | LoopPoolError) => {
+      throw reason instanceof LoopPoolError ? reason : this.loadError(reason); // a PoolClosedError: the worker was stopped first
     });
   }
 
@@ -496,7 +498,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
    * The crash as the pool reports it: what ended the worker, whether it was replaced, and which
    * of its tasks run again (on the replacement or another worker) and which failed.
    */
-  private crashReport(exit: WorkerExit<R>, replaced: boolean, again: Array<SlotRun<T, R>>, failed: Array<SlotRun<T, R>>): WorkerCrashError {
+  private crashReport(exit: WorkerCrash<R>, replaced: boolean, again: Array<SlotRun<T, R>>, failed: Array<SlotRun<T, R>>): WorkerCrashError {
     const base = new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error);
     if (!replaced) return base;
     const inputs = (runs: Array<SlotRun<T, R>>): string =>
@@ -508,11 +510,13 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     return new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error, `${base.message}; it was replaced by a new worker, and ${what.join('; ')}`);
   }
 
-  /** Why a worker never became ready, as the public error. */
+  /** Why a worker never became ready, as the public error (a worker on another host may also be lost while it starts). */
   private loadError(exit: WorkerExit<R>): LoopPoolError {
-    const error = exit.workerDataUnsendable
-      ? new SerializationError('workerData', undefined, this.index, exit.reason)
-      : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${exit.reason}: ${exit.error.name}: ${exit.error.message}` : exit.reason, exit.error);
+    const reason = exit.kind === 'load' ? exit.reason : exit.crash;
+    const error =
+      exit.kind === 'load' && exit.workerDataUnsendable
+        ? new SerializationError('workerData', undefined, this.index, reason)
+        : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${reason}: ${exit.error.name}: ${exit.error.message}` : reason, exit.error);
     error.workerName = this.host.workerName(this.index);
     return error;
   }
@@ -569,4 +573,3 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   }
 }
 
-function noop(): void {}
