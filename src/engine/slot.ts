@@ -11,6 +11,7 @@ import {
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
+import { Capacity } from './capacity';
 import { taskError } from './failures';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
@@ -21,7 +22,10 @@ export const measureEvery = 8;
 /** The limits a slot applies to its worker. */
 export interface SlotOptions {
   readonly concurrency: number;
+  /** Tasks at hand beyond `concurrency`: exactly, or the least when {@link adaptQueue} is set. */
   readonly queueSize: number;
+  /** `queueSize` was left to its default: a port that says how far ahead to feed it ({@link WorkerPort.handAheadMs}) gets more. */
+  readonly adaptQueue?: boolean;
   readonly retries: number;
   /** Replacements allowed in any minute (for the message when they run out). */
   readonly maxRestarts: number;
@@ -79,13 +83,15 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private generation = 0;
   /** The worker's port; undefined while no worker runs at this index (an elastic pool below `max`). */
   private current: WorkerPort<T, R> | undefined;
+  /** How many tasks the current worker may hold; a new one for each port. */
+  private capacity: Capacity;
   /** Set while the current port is a crash replacement: a module that does not load then counts as a crash. */
   private replacement = false;
   /** The stop of a worker that was idle, until it has ended. */
   private retiring: Promise<void> | undefined;
   /** Since when (scheduler time) the worker has held no task, once ready; undefined while it holds one. */
   private idleFrom: number | undefined;
-  /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
+  /** Tasks handed to the worker and not ended, in hand-over order; at most `capacity.limit`. */
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
   private sequential = false;
@@ -116,6 +122,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     /** Start a worker now; otherwise the slot waits for {@link start}. */
     startNow = true,
   ) {
+    this.capacity = new Capacity(host.options.concurrency, host.options.queueSize, undefined);
     if (startNow) this.current = this.spawn();
   }
 
@@ -160,10 +167,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
   /** Whether the worker can take one more task now. */
   get hasRoom(): boolean {
-    const { concurrency, queueSize } = this.host.options;
     return (
       this.current !== undefined &&
-      this.runs.size < concurrency + queueSize &&
+      this.runs.size < this.capacity.limit &&
       !this.sequential &&
       !this.probing &&
       !this.down &&
@@ -258,6 +264,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (run.ended) return false;
     run.ended = true;
     this.runs.delete(run);
+    this.capacity.taskEnded();
     if (run.task.sequential) this.sequential = false;
     if (this.runs.size === 0) this.idleFrom = asyncScheduler.now();
     if (this.host.options.taskTimeout !== undefined) {
@@ -292,6 +299,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     };
     this.isReady = false;
     const port = this.host.transport(this.index, listener);
+    const { concurrency, queueSize, adaptQueue } = this.host.options;
+    this.capacity = new Capacity(concurrency, queueSize, adaptQueue ? port.handAheadMs : undefined);
     port.ready.then(() => {
       if (!live()) return;
       this.isReady = true;

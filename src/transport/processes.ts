@@ -26,6 +26,8 @@ import type {
   WorkerSample,
 } from './transport';
 
+import { missingOwnFile } from './ownFiles';
+
 /** The worker host each process runs (the package's `looppool-worker` bin). */
 const hostPath = join(__dirname, '..', 'host', 'main.js');
 
@@ -65,6 +67,8 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   readonly ready = this.readiness.promise;
   /** A process takes about 100 ms to start: until it is ready, the other workers take its tasks. */
   readonly takesTasksWhenReady = true;
+  /** A batch crosses a pipe and is parsed at both ends: slower than a thread's. */
+  readonly handAheadMs = 8;
   /** Resolves when the process has exited and its channel and stderr have closed. */
   private readonly exit: Promise<void> = Promise.resolve();
   /** Tasks sent and not yet ended; their tickets are the ids the worker knows them by. */
@@ -111,6 +115,12 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
       this.state = 'stopped';
       const reason = `workerData cannot be cloned: ${messageOf(error)}`;
       queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, 1, true));
+      return;
+    }
+    const missing = missingOwnFile(hostPath);
+    if (missing) {
+      this.state = 'stopped';
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined, 1));
       return;
     }
     // A process group of its own, in the pool's session (its priority and CPU share): Ctrl-C or

@@ -21,6 +21,7 @@ import {
 import { Readiness } from './readiness';
 import { Requests } from './requests';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
+import { missingOwnFile } from './ownFiles';
 import type {
   Introspectable,
   LoopWatch,
@@ -74,6 +75,8 @@ type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<Conn
 class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable {
   private readonly readiness = new Readiness();
   readonly ready = this.readiness.promise;
+  /** A batch crosses in well under a millisecond; 4 ms also covers a busy machine's turns. */
+  readonly handAheadMs = 4;
   /** Resolves when the thread has exited, for whatever reason. */
   private readonly exit: Promise<void> = Promise.resolve();
   /** Tasks sent and not yet ended; their tickets are the ids the worker knows them by. */
@@ -120,6 +123,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     this.workerEnd = port2;
     this.batcher = new Batcher(port1);
     port1.on('message', (batch: unknown[]) => this.receive(batch));
+    const missing = missingOwnFile(bootstrapPath);
+    if (missing) {
+      this.state = 'stopped';
+      port1.close();
+      port2.close();
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined));
+      return;
+    }
     try {
       this.thread = new Worker(bootstrapPath, {
         workerData: options.workerData,

@@ -104,6 +104,12 @@ export interface WorkerPort<T, R> {
    */
   readonly takesTasksWhenReady?: boolean;
   /**
+   * Milliseconds of work to keep at the worker beyond what it runs when `queueSize` is left to
+   * its default: about a round trip to the worker and back, with the batching of both ends.
+   * Without it, the worker is handed exactly `concurrency + queueSize` tasks.
+   */
+  readonly handAheadMs?: number;
+  /**
    * Hands a task to the worker; what happens to it goes to `observer`, until it ends or is
    * cancelled. A worker runs tasks in the order they were handed over. `transfer` lists what
    * of the task to move rather than copy, where the port can move things (a thread); it
