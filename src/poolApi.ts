@@ -46,11 +46,15 @@ export interface BroadcastOptions {
 }
 
 /**
- * A long-lived pool of workers (threads, processes, or workers on other hosts) fed by messages (Looppool's `Pool`). Results of `put`
- * and `broadcast` tasks, and values workers send with `ctx.emit`, come out of `results$`.
+ * A long-lived pool of workers (threads, processes, or workers on other hosts) fed by
+ * messages (Looppool's `Pool`). Results of `put` and `broadcast` tasks, and values workers
+ * send with `ctx.emit`, come out of `results$`.
  */
 export interface LoopPool<T, R, Out = R> {
-  /** Workers running now or starting (threads, processes, or workers other hosts serve): `size`, or between `min` and `max` for an elastic pool. */
+  /**
+   * Workers running now or starting (threads, processes, or workers other hosts serve):
+   * `size`, or between `min` and `max` for an elastic pool.
+   */
   readonly size: number;
   /**
    * Resolves when every worker the pool starts with has run `init` (`min` of an elastic pool;

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { noop } from '../noop';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Ledger } from './ledger';
 import { Outbox } from './outbox';
+import type { WorkerStartOptions } from './startOptions';
 import {
   activeSlot,
   activityId,
@@ -42,22 +43,9 @@ const sampleTimeout = 1_000;
 const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
 
 
-/** What the threads transport needs to start a worker. */
-export interface ThreadsTransportOptions {
-  readonly workerData: unknown;
-  /** Tasks a worker runs at once. */
-  readonly concurrency: number;
-  /** Heap limits of each thread, as `worker_threads` takes them. */
-  readonly resourceLimits?: ResourceLimits | undefined;
-  /** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
-  readonly gracePeriod: number;
-  /** With a value, the worker writes a heartbeat often enough to tell a loop blocked this long (ms). */
-  readonly blockingThreshold?: number | undefined;
-  /** Milliseconds a task may run, if limited: with it (or `blockingThreshold`), a worker running several tasks at once follows each into its continuations. */
-  readonly taskTimeout?: number | undefined;
-  /** What of a task to transfer instead of copying. */
-  readonly transfer?: ((task: never) => readonly TransferListItem[]) | undefined;
-}
+/** What the threads transport reads of {@link WorkerStartOptions} (a host's served worker gives no heap limits or `transfer`). */
+export type ThreadsTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod'> &
+  Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer'>>;
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
 export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): Transport<T, R> {
