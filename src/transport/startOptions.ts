@@ -1,4 +1,4 @@
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import type { ResourceLimits, Transferable } from 'node:worker_threads';
 
 /**
  * What a transport needs of the pool's options to start its workers, wherever they run: a
@@ -26,7 +26,7 @@ export interface WorkerStartOptions {
    */
   readonly taskTimeout: number | undefined;
   /** What of a task to transfer instead of copying. */
-  readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
+  readonly transfer: ((task: never) => readonly Transferable[]) | undefined;
   /** The pool's name: worker `i` is `<name>#<i>` in process titles and hosts' output. */
   readonly name: string;
 }

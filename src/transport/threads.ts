@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import { noop } from '../noop';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Ledger } from './ledger';
@@ -144,7 +144,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     });
   }
 
-  run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
+  run(task: T, observer: RunObserver<R>, only?: readonly Transferable[]): number {
     const transfer = only ?? this.options.transfer?.(task as never);
     const id = this.ledger.hand(observer, transfer !== undefined && transfer.length > 0);
     if (this.state !== 'stopped') this.outbox.add(Op.run, id, task, transfer);
@@ -288,7 +288,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
       try {
-        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
+        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as Transferable[] | undefined);
       } catch (error) {
         this.ledger.end(id)?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
       }
