@@ -46,6 +46,7 @@ export {
   ClusterError,
   LoopBlockedWarning,
   LoopPoolError,
+  PayloadTooLargeError,
   PoolClosedError,
   SerializationError,
   TaskError,

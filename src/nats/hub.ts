@@ -3,7 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { PortListener, Transport } from '../transport/transport';
 import { connectNats, type NatsConnectOptions } from './client';
 import { NatsPort } from './port';
-import { announceInterval, decode, HostOp, Outbox, PoolOp, subjects, type WorkerSetupRecord } from './wire';
+import { defaultMaxPayload, Reassembly } from './pieces';
+import { announceInterval, decode, HostOp, Outbox, PoolOp, subjects, type Unsendable, type WorkerSetupRecord } from './wire';
 
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
@@ -50,6 +51,8 @@ export class Hub {
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private readonly outbox: Outbox;
+  /** Messages from hosts that come in pieces, being put together. */
+  private readonly pieces = new Reassembly();
 
   constructor(
     private readonly options: HubOptions,
@@ -59,7 +62,8 @@ export class Hub {
     this.outbox = new Outbox(
       this.poolId,
       (subject, data) => this.nc?.publish(subject, data),
-      (_subject, record, reason) => this.unsendable(record, reason),
+      (_subject, record, why) => this.unsendable(record, why),
+      () => this.nc?.info?.max_payload ?? defaultMaxPayload,
     );
   }
 
@@ -167,7 +171,9 @@ export class Hub {
 
   /** A batch from a host: its id, then records about this pool's workers. */
   private received(data: Uint8Array): void {
-    const batch = decode(data);
+    const whole = this.pieces.accept(data);
+    if (!whole) return;
+    const batch = decode(whole);
     const host = this.hosts.get(batch[0] as string);
     if (host) host.lastSeen = performance.now();
     for (let at = 1; at + 4 <= batch.length; at += 4) {
@@ -209,16 +215,21 @@ export class Hub {
         continue;
       }
       this.hosts.delete(host.id);
+      this.pieces.forget(host.id);
       const why = `host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`;
       for (const port of [...host.ports]) port.lost(why);
     }
     if (beat && this.waiting.length > 0) this.discover();
   }
 
-  /** A task that cannot be encoded fails (its port tells the host to drop it); nothing goes in its place. */
-  private unsendable(record: unknown[], reason: string): undefined {
+  /**
+   * A task that cannot be encoded, or is too large, fails (its port tells the host to drop it);
+   * a worker whose setup (its `workerData`) cannot go fails to load. Nothing goes in their place.
+   */
+  private unsendable(record: unknown[], why: Unsendable): undefined {
     const port = this.ports.get(record[1] as number);
-    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, reason);
+    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, why);
+    if (port && record[0] === PoolOp.setup) port.unsendableSetup(why);
     return undefined;
   }
 }

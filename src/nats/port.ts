@@ -11,7 +11,7 @@ import type {
   WorkerSample,
 } from '../transport/transport';
 import type { Hub, HostEntry } from './hub';
-import { HostOp, PoolOp, type ExitRecord } from './wire';
+import { HostOp, PoolOp, type ExitRecord, type Unsendable } from './wire';
 
 /** How long (ms) to wait for a remote worker's figures before reporting without them. */
 const sampleTimeout = 1_000;
@@ -121,13 +121,22 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     return this.state === 'ready';
   }
 
-  /** Task `ticket` could not be encoded for the host: it fails, the worker goes on. */
-  unsendableTask(ticket: number, reason: string): void {
+  /** Task `ticket` could not be encoded for the host, or is too large: it fails, the worker goes on. */
+  unsendableTask(ticket: number, why: Unsendable): void {
     const sent = this.running.get(ticket);
     if (!sent) return;
     this.running.delete(ticket);
     if (this.host) this.hub.send(this.host, PoolOp.cancel, this.wid, ticket);
-    sent.observer.error({ kind: 'unserializable', subject: 'task', reason });
+    sent.observer.error(
+      why.kind === 'tooLarge'
+        ? { kind: 'tooLarge', subject: 'task', bytes: why.bytes, limit: why.limit, maxPayload: why.maxPayload }
+        : { kind: 'unserializable', subject: 'task', reason: why.reason },
+    );
+  }
+
+  /** The worker's setup (its `workerData`) could not be encoded, or is too large: it fails to load. */
+  unsendableSetup(why: Unsendable): void {
+    this.end({ kind: 'load', reason: why.reason, crash: 'exited', exitCode: 1, error: undefined, tasks: [] }, false, true);
   }
 
   /** The hub gave this worker to `host`: send it the setup, then what waits. */
@@ -224,7 +233,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
    * @param fromHost the host itself sent `exit`: it lists every task the host had, so a task
    *   it does not list reached the host after the worker ended, and never started.
    */
-  private end(exit: ExitRecord, fromHost = false): void {
+  private end(exit: ExitRecord, fromHost = false, workerDataUnsendable = false): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.killing);
@@ -243,6 +252,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
       crash: exit.crash,
       exitCode: exit.exitCode,
       error: exit.error,
+      ...(workerDataUnsendable ? { workerDataUnsendable } : {}),
       tasks,
     };
     this.settleReady?.reject(workerExit);

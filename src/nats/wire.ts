@@ -1,4 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
+import { clusterMessageLimit, toPieces } from './pieces';
 
 /**
  * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
@@ -124,18 +125,25 @@ export function decode(data: Uint8Array): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+/** Why a record could not go: it cannot be cloned, or it is past {@link clusterMessageLimit}. */
+export type Unsendable =
+  | { readonly kind: 'unserializable'; readonly reason: string }
+  | { readonly kind: 'tooLarge'; readonly reason: string; readonly bytes: number; readonly limit: number; readonly maxPayload: number };
+
 /**
  * Collects records for several subjects during one turn of the event loop and publishes
  * each subject's records as one message at its end: `[sender, op, wid, a, b, op, wid, a, b,
- * …]`, every record four values, flat (one array fewer to encode and decode per record). A
- * batch that cannot be cloned is sent record by record, and `unsendable` says which record
- * could not go and what goes in its place, so that what follows it (a task's `complete`
- * after its uncloneable `next`) does not overtake its replacement.
+ * …]`, every record four values, flat (one array fewer to encode and decode per record).
+ *
+ * No message exceeds the server's `max_payload` (read from its INFO at each flush): a batch
+ * past it goes as several messages, in order, and a record past it alone goes in pieces
+ * ({@link toPieces}). A record that cannot be cloned, or is past {@link clusterMessageLimit},
+ * does not go: `unsendable` says what goes in its place, so that what follows it (a task's
+ * `complete` after its uncloneable `next`) does not overtake its replacement.
  *
  * Not the thread ports' `Outbox` (src/transport/outbox.ts), though both send once per turn:
  * that one posts one worker's flat triples with their transfer lists to one port; this one
- * keeps records for several subjects and encodes each batch itself, record by record when
- * one cannot be cloned.
+ * keeps records for several subjects and encodes each batch itself.
  */
 export class Outbox {
   private readonly pending = new Map<string, unknown[]>();
@@ -143,11 +151,13 @@ export class Outbox {
 
   /**
    * @param sender the first value of every message: who sends it (its poolId or hostId).
+   * @param maxPayload the connected server's `max_payload`, in bytes.
    */
   constructor(
     private readonly sender: string,
     private readonly publish: (subject: string, data: Uint8Array) => void,
-    private readonly unsendable: (subject: string, record: unknown[], reason: string) => unknown[] | undefined,
+    private readonly unsendable: (subject: string, record: unknown[], why: Unsendable) => unknown[] | undefined,
+    private readonly maxPayload: () => number,
   ) {}
 
   /** Queues the record `[op, wid, a, b]` for `subject`. */
@@ -175,30 +185,53 @@ export class Outbox {
     this.scheduled = false;
     const pending = [...this.pending];
     this.pending.clear();
+    const maxPayload = this.maxPayload();
     for (const [subject, batch] of pending) {
-      let data: Uint8Array | undefined;
-      try {
-        data = encode(batch);
-      } catch {
-        data = undefined;
+      const data = tryEncode(batch);
+      if (data !== undefined && data.length <= maxPayload) this.send(subject, data);
+      else this.sendByRecord(subject, batch, maxPayload, batch.length === 5 ? data : undefined);
+    }
+  }
+
+  /**
+   * A batch too large for one message, or with a record that cannot be cloned: each record is
+   * encoded alone, records go together while their sum fits in `maxPayload`, and a record
+   * larger than that alone goes in pieces.
+   * @param whole the batch encoded already, when it holds one record (not encoded twice).
+   */
+  private sendByRecord(subject: string, batch: unknown[], maxPayload: number, whole: Uint8Array | undefined): void {
+    let group: unknown[] = [this.sender];
+    let groupBytes = 0;
+    const sendGroup = (): void => {
+      if (group.length > 1) this.send(subject, encode(group));
+      group = [this.sender];
+      groupBytes = 0;
+    };
+    for (let at = 1; at + 4 <= batch.length; at += 4) {
+      let record = batch.slice(at, at + 4);
+      let data = whole ?? tryEncode([this.sender, ...record]);
+      const why: Unsendable | undefined =
+        data === undefined
+          ? { kind: 'unserializable', reason: encodeError([this.sender, ...record]) }
+          : data.length > clusterMessageLimit
+            ? tooLarge(data.length, maxPayload)
+            : undefined;
+      if (why) {
+        const replacement = this.unsendable(subject, record, why);
+        if (!replacement) continue;
+        record = replacement;
+        data = encode([this.sender, ...record]);
       }
-      if (data) {
-        this.send(subject, data);
+      if (data!.length > maxPayload) {
+        sendGroup();
+        for (const piece of toPieces(this.sender, data!, maxPayload)) this.send(subject, piece);
         continue;
       }
-      const sendable: unknown[] = [this.sender];
-      for (let at = 1; at + 4 <= batch.length; at += 4) {
-        const record = batch.slice(at, at + 4);
-        try {
-          encode(record);
-          sendable.push(...record);
-        } catch (error) {
-          const replacement = this.unsendable(subject, record, error instanceof Error ? error.message : String(error));
-          if (replacement) sendable.push(...replacement);
-        }
-      }
-      if (sendable.length > 1) this.send(subject, encode(sendable));
+      if (groupBytes + data!.length > maxPayload) sendGroup();
+      group.push(...record);
+      groupBytes += data!.length;
     }
+    sendGroup();
   }
 
   private send(subject: string, data: Uint8Array): void {
@@ -208,4 +241,36 @@ export class Outbox {
       // The connection is closing: what it carried is settled by the loss of the host or pool.
     }
   }
+}
+
+function tryEncode(message: readonly unknown[]): Uint8Array | undefined {
+  try {
+    return encode(message);
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeError(message: readonly unknown[]): string {
+  try {
+    encode(message);
+    return 'it could not be cloned';
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 1)} MiB`;
+
+/** Why a message of `bytes` cannot cross the cluster. */
+function tooLarge(bytes: number, maxPayload: number): Unsendable {
+  return {
+    kind: 'tooLarge',
+    bytes,
+    limit: clusterMessageLimit,
+    maxPayload,
+    reason:
+      `it is ${mib(bytes)} once serialized, past the cluster's limit of ${mib(clusterMessageLimit)} ` +
+      `(the NATS server's max_payload is ${mib(maxPayload)}; larger messages cross in pieces up to the limit)`,
+  };
 }
