@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsConnectOptions } from '../nats/client';
+import { LoopClock } from '../nats/loopClock';
 import { defaultMaxPayload, Reassembly } from '../nats/pieces';
 import { announceInterval, decode, encode, HostOp, Outbox, PoolOp, subjects, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
 import type { TaskFailure, WorkerExit } from '../transport/transport';
@@ -40,6 +41,8 @@ export class ClusterHost {
   private readonly pieces = new Reassembly();
   private timer: NodeJS.Timeout | undefined;
   private loopWatch: NodeJS.Timeout | undefined;
+  /** How late each {@link tick} runs (this loop blocked). */
+  private readonly clock = new LoopClock(announceInterval);
   /** While draining: checks whether every thread is done. */
   private drained: (() => void) | undefined;
   private stopping = false;
@@ -178,7 +181,9 @@ export class ClusterHost {
   private tick(): void {
     this.announce();
     const now = performance.now();
+    const late = this.clock.lateness();
     for (const [poolId, pool] of this.pools) {
+      pool.lastSeen += late; // what the pool sent while this loop was blocked waits unread: not its silence
       if (now - pool.lastSeen <= pool.ackWait) continue;
       this.pools.delete(poolId);
       this.pieces.forget(poolId);

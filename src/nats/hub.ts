@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { PortListener, Transport } from '../transport/transport';
 import { connectNats, type NatsConnectOptions } from './client';
 import { NatsPort } from './port';
+import { LoopClock } from './loopClock';
 import { defaultMaxPayload, Reassembly } from './pieces';
 import { announceInterval, decode, HostOp, Outbox, PoolOp, subjects, type Unsendable, type WorkerSetupRecord } from './wire';
 
@@ -51,6 +52,8 @@ export class Hub {
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private readonly outbox: Outbox;
+  /** How late each {@link tick} runs (this loop blocked). */
+  private readonly clock = new LoopClock(lossCheckInterval);
   /** Messages from hosts that come in pieces, being put together. */
   private readonly pieces = new Reassembly();
 
@@ -206,9 +209,11 @@ export class Hub {
    */
   private tick(): void {
     const now = performance.now();
+    const late = this.clock.lateness();
     const beat = now - this.lastBeat >= announceInterval;
     if (beat) this.lastBeat = now;
     for (const host of [...this.hosts.values()]) {
+      host.lastSeen += late; // what the host sent while this loop was blocked waits unread: not its silence
       // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
       if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
         if (beat && host.ports.size > 0) this.send(host, PoolOp.heartbeat, 0, this.options.ackWait);

@@ -189,49 +189,48 @@ export class Outbox {
     for (const [subject, batch] of pending) {
       const data = tryEncode(batch);
       if (data !== undefined && data.length <= maxPayload) this.send(subject, data);
-      else this.sendByRecord(subject, batch, maxPayload, batch.length === 5 ? data : undefined);
+      else this.sendSplit(subject, batch.slice(1), maxPayload, data);
     }
   }
 
   /**
-   * A batch too large for one message, or with a record that cannot be cloned: each record is
-   * encoded alone, records go together while their sum fits in `maxPayload`, and a record
-   * larger than that alone goes in pieces.
-   * @param whole the batch encoded already, when it holds one record (not encoded twice).
+   * Records (flat, four values each) too large for one message, or with one that cannot be
+   * cloned: sent as as many messages of about `maxPayload` as their size asks for (a part still
+   * too large, or one that cannot be cloned, is split again); a record alone goes by
+   * {@link sendRecord}. Each value is encoded about twice, not once per record and once per
+   * message: a burst of 40 MB of results held a host's loop for seconds that way.
+   * @param data `[sender, ...records]` encoded, when it could be.
    */
-  private sendByRecord(subject: string, batch: unknown[], maxPayload: number, whole: Uint8Array | undefined): void {
-    let group: unknown[] = [this.sender];
-    let groupBytes = 0;
-    const sendGroup = (): void => {
-      if (group.length > 1) this.send(subject, encode(group));
-      group = [this.sender];
-      groupBytes = 0;
-    };
-    for (let at = 1; at + 4 <= batch.length; at += 4) {
-      let record = batch.slice(at, at + 4);
-      let data = whole ?? tryEncode([this.sender, ...record]);
-      const why: Unsendable | undefined =
-        data === undefined
-          ? { kind: 'unserializable', reason: encodeError([this.sender, ...record]) }
-          : data.length > clusterMessageLimit
-            ? tooLarge(data.length, maxPayload)
-            : undefined;
-      if (why) {
-        const replacement = this.unsendable(subject, record, why);
-        if (!replacement) continue;
-        record = replacement;
-        data = encode([this.sender, ...record]);
-      }
-      if (data!.length > maxPayload) {
-        sendGroup();
-        for (const piece of toPieces(this.sender, data!, maxPayload)) this.send(subject, piece);
-        continue;
-      }
-      if (groupBytes + data!.length > maxPayload) sendGroup();
-      group.push(...record);
-      groupBytes += data!.length;
+  private sendSplit(subject: string, records: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
+    if (data !== undefined && data.length <= maxPayload) return this.send(subject, data);
+    const count = records.length / 4;
+    if (count <= 1) return this.sendRecord(subject, records, maxPayload, data);
+    const parts = data === undefined ? 2 : Math.min(count, Math.ceil(data.length / (maxPayload * 0.9)));
+    const per = Math.ceil(count / parts);
+    for (let first = 0; first < count; first += per) {
+      const part = records.slice(first * 4, (first + per) * 4);
+      this.sendSplit(subject, part, maxPayload, tryEncode([this.sender, ...part]));
     }
-    sendGroup();
+  }
+
+  /**
+   * One record: in pieces if it is larger than `maxPayload`; if it cannot be cloned or is past
+   * {@link clusterMessageLimit}, what `unsendable` puts in its place.
+   */
+  private sendRecord(subject: string, record: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
+    const why: Unsendable | undefined =
+      data === undefined
+        ? { kind: 'unserializable', reason: encodeError([this.sender, ...record]) }
+        : data.length > clusterMessageLimit
+          ? tooLarge(data.length, maxPayload)
+          : undefined;
+    if (why) {
+      const replacement = this.unsendable(subject, record, why);
+      if (!replacement) return;
+      data = encode([this.sender, ...replacement]);
+    }
+    if (data!.length <= maxPayload) return this.send(subject, data!);
+    for (const piece of toPieces(this.sender, data!, maxPayload)) this.send(subject, piece);
   }
 
   private send(subject: string, data: Uint8Array): void {

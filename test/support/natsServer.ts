@@ -29,6 +29,8 @@ export interface RestartableNats {
   readonly running: boolean;
   /** What the server printed since it last started (its log goes to stderr). */
   log(): string;
+  /** The names of the clients connected to it now (a pool: `looppool pool <name>`; a host: `looppool-worker <name>`). */
+  clients(): Promise<string[]>;
   /** Ends the process with `signal` and waits for its exit (SIGTERM: a graceful stop). */
   down(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   /** Starts the process again on the same ports. */
@@ -47,6 +49,7 @@ export async function startRestartableNats(options: NatsServerOptions = {}): Pro
   const configFile = join(dir, 'server.conf');
   writeFileSync(configFile, `${config.join('\n')}\n`);
   let port = -1;
+  let monitorPort = -1;
   let clusterPort = options.clusterPort;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -55,7 +58,7 @@ export async function startRestartableNats(options: NatsServerOptions = {}): Pro
   const up = async (): Promise<void> => {
     if (child) throw new Error('nats-server runs already');
     for (const name of readdirSync(dir)) if (name.endsWith('.ports')) unlinkSync(join(dir, name));
-    const args = ['-a', '127.0.0.1', '-p', String(port), '--ports_file_dir', dir, '-c', configFile];
+    const args = ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '--ports_file_dir', dir, '-c', configFile];
     if (clusterPort !== undefined) args.push('--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'looppool');
     if (options.routes && options.routes.length > 0) {
       args.push('--routes', options.routes.map((route) => `nats://127.0.0.1:${route}`).join(','));
@@ -73,10 +76,13 @@ export async function startRestartableNats(options: NatsServerOptions = {}): Pro
     const deadline = Date.now() + 10_000;
     for (;;) {
       const ports = readdirSync(dir).find((name) => name.endsWith('.ports'));
-      const parsed = ports ? (JSON.parse(readFileSync(join(dir, ports), 'utf8') || '{}') as { nats?: string[]; cluster?: string[] }) : {};
+      const parsed = ports
+        ? (JSON.parse(readFileSync(join(dir, ports), 'utf8') || '{}') as { nats?: string[]; cluster?: string[]; monitoring?: string[] })
+        : {};
       const listening = parsed.nats?.[0];
-      if (listening && (clusterPort === undefined || parsed.cluster?.[0])) {
+      if (listening && parsed.monitoring?.[0] && (clusterPort === undefined || parsed.cluster?.[0])) {
         port = Number(new URL(listening).port);
+        monitorPort = Number(new URL(parsed.monitoring[0]).port);
         if (clusterPort !== undefined) clusterPort = Number(new URL(parsed.cluster![0]!).port);
         return;
       }
@@ -109,6 +115,12 @@ export async function startRestartableNats(options: NatsServerOptions = {}): Pro
       return child !== undefined;
     },
     log: () => stderr,
+    async clients() {
+      if (!child) return [];
+      const response = await fetch(`http://127.0.0.1:${monitorPort}/connz`);
+      const connz = (await response.json()) as { connections?: Array<{ name?: string }> };
+      return (connz.connections ?? []).map((connection) => connection.name ?? '');
+    },
     down,
     up,
     async restart(signal, ms = 0) {
