@@ -1,7 +1,8 @@
 import type { Observable, OperatorFunction } from 'rxjs';
-import { ownedPool } from '../src/engine/ownedPool';
 import type { Settled } from '../src/engine/types';
-import { resolveOptions, type LoopPoolOptions } from '../src/options';
+import { poolPerSubscription } from '../src/loopPool';
+import type { LoopPoolOptions } from '../src/options';
+import { resolveOptions } from '../src/resolveOptions';
 import { inlineTransport } from '../src/transport/inline';
 import type { Probeable, RunObserver, Transport, WorkerPort } from '../src/transport/transport';
 import { testScheduler } from './support';
@@ -80,7 +81,7 @@ function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): Tr
 }
 
 function pool<T, R>(transport: Transport<T, R>, options: LoopPoolOptions<unknown, T>): OperatorFunction<T, R> {
-  return ownedPool(() => transport, resolveOptions(options, 'operator'), 'faulty inline');
+  return poolPerSubscription(() => transport, resolveOptions(options, 'operator'), 'faulty inline');
 }
 
 describe('faults injected into the inline transport, through the real engine', () => {

@@ -19,18 +19,9 @@ export {
   type RunOptions,
   type WorkerStats,
 } from './createPool';
-export type {
-  AckMode,
-  LoopPoolOptions,
-  MetricsOptions,
-  OverflowOptions,
-  OverflowStrategy,
-  PipelineOptions,
-  PoolOptions,
-  StatsdClient,
-  StatsdClientOptions,
-  WorkerType,
-} from './options';
+export type { AckMode, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
+export type { MetricsOptions, StatsdClient, StatsdClientOptions } from './metrics/statsd';
+export type { SizeRange } from './poolSize';
 export type {
   UntypedWorkerModule,
   WorkerDataOf,
@@ -49,6 +40,7 @@ export {
   PayloadTooLargeError,
   PoolClosedError,
   SerializationError,
+  StalledSinkWarning,
   TaskError,
   TaskTimeoutError,
   WorkerCrashError,

@@ -1,10 +1,12 @@
 import { from, type ObservableInput, type Subscriber } from 'rxjs';
 import type { LoopPoolError } from '../errors';
 import type { AckMode, ResolvedPipelineOptions } from '../options';
-import { show } from '../options';
+import { show } from '../validate';
 import type { Engine } from './engine';
 import { asyncIterableFeed, iterableFeed } from './feeds';
-import type { Delivery } from './resultBuffer';
+import type { Delivery } from '../results';
+import { Consumption } from './consumption';
+import { StallWatch, type StallSettings } from './stallWatch';
 
 /** What a pipeline can take its inputs from. Observables push; the others are pulled. */
 export type PipelineInput<T> = ObservableInput<T> | Iterable<T> | AsyncIterable<T>;
@@ -14,6 +16,8 @@ export interface PipelineSettings extends ResolvedPipelineOptions {
   readonly ack: AckMode;
   /** Inputs an async source may have read ahead of the workers. */
   readonly readAhead: number;
+  /** With `ack: 'manual'`: when and where to warn of a sink that holds every place. */
+  readonly stall?: StallSettings | undefined;
 }
 
 /** A running pipeline, as its owner sees it. */
@@ -39,40 +43,39 @@ export function runPipeline<T, R>(
   subscriber: Subscriber<R> | Subscriber<Delivery<R>>,
   settings: PipelineSettings,
 ): PipelineHandle {
-  /** Results emitted in manual mode and not yet done; with the tasks running, at most `bufferSize`. */
-  let unacknowledged = 0;
   /** Set when the pipeline was stopped before its source ended: the error it ends with. */
   let cutShort: LoopPoolError | undefined;
   const emit = subscriber as Subscriber<R | Delivery<R>>;
+  /** Manual acks: results emitted and not yet done, which with the running tasks stay within `bufferSize`. */
+  const acks =
+    settings.ack === 'manual'
+      ? new Consumption(settings.bufferSize, () => {
+          stall?.changed();
+          engine.pump();
+        })
+      : undefined;
+  const stall = acks && settings.stall ? new StallWatch(settings.bufferSize, settings.stall, () => acks.pending, () => job.waiting) : undefined;
   const job = engine.open(
     {
       next: (value, worker) => {
-        if (settings.ack === 'auto') return emit.next(value);
-        unacknowledged++;
-        let done = false;
-        emit.next({
-          value,
-          worker,
-          done: () => {
-            if (done) return;
-            done = true;
-            unacknowledged--;
-            engine.pump();
-          },
-        });
+        if (!acks) return emit.next(value);
+        emit.next(acks.delivery(value, worker));
+        stall?.changed();
       },
-      error: (error) => emit.error(error),
-      complete: () => (cutShort ? emit.error(cutShort) : emit.complete()),
+      error: (error) => {
+        stall?.stop();
+        emit.error(error);
+      },
+      complete: () => {
+        stall?.stop();
+        if (cutShort) emit.error(cutShort);
+        else emit.complete();
+      },
       get closed() {
         return emit.closed;
       },
     },
-    {
-      ...settings,
-      failFast: true,
-      // A running task holds a place for its result, so that unacknowledged results stay within bufferSize.
-      mayStart: settings.ack === 'manual' ? () => unacknowledged + job.active < settings.bufferSize : undefined,
-    },
+    { ...settings, failFast: true, mayStart: acks && (() => acks.mayStart(job.active)) },
   );
   let stopPushing = (): void => {};
   if (isPulled(input)) {
@@ -93,10 +96,12 @@ export function runPipeline<T, R>(
     stopInputs(reason) {
       stopPushing();
       if (!job.inputsDone) cutShort = reason;
+      stall?.drain();
       job.end();
     },
     teardown() {
       stopPushing();
+      stall?.stop();
       job.close();
     },
   };

@@ -1,27 +1,20 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { AckMode } from '../options';
+import type { Delivery } from '../results';
+import { Consumption } from './consumption';
 import { Queue } from './queue';
-
-/** A result together with the means to say it has been consumed (`ack: 'manual'`). */
-export interface Delivery<R> {
-  readonly value: R;
-  /** Index of the worker that produced it. */
-  readonly worker: number;
-  /** Marks the result as consumed, freeing its place in the buffer. Idempotent. */
-  done(): void;
-}
 
 /**
  * The pool's results on their way to `results$` (Looppool's result queue and its
  * `result_done`). Results wait here while nobody is subscribed; a result counts as pending
  * until it is consumed: emitted to a subscriber (`auto`), or acknowledged with `done()`
- * (`manual`). The pool bounds `pending` by starting no task while the buffer has no room.
+ * (`manual`). The pool bounds `pending` by starting no task while {@link mayStart} says no.
  */
 export class ResultBuffer<R> {
   /** Results not yet emitted, oldest first: they wait here while nobody is subscribed. */
   private readonly waiting = new Queue<Delivery<R>>();
-  /** Results emitted and not yet done (`manual` only). */
-  private unacknowledged = 0;
+  /** Results pushed and not yet consumed (waiting, or emitted and not yet done), against `bufferSize`. */
+  private readonly consumption: Consumption;
   private readonly subscribers = new Set<Subscriber<R | Delivery<R>>>();
   /** True while results are handed out; a nested call leaves it to the running loop. */
   private flushing = false;
@@ -32,9 +25,21 @@ export class ResultBuffer<R> {
 
   constructor(
     private readonly ack: AckMode,
+    bufferSize: number,
     /** Called when a result has been consumed, so that waiting tasks may start. */
-    private readonly onConsumed: () => void,
+    onConsumed: () => void,
+    /** Called when the count of deliveries emitted and not yet done changes (`manual` only). */
+    private readonly onOutstanding: () => void = noop,
   ) {
+    this.consumption = new Consumption(
+      bufferSize,
+      ack === 'manual'
+        ? () => {
+            onOutstanding();
+            onConsumed();
+          }
+        : onConsumed,
+    );
     this.results$ = new Observable((subscriber) => {
       this.subscribers.add(subscriber);
       this.flush();
@@ -44,11 +49,25 @@ export class ResultBuffer<R> {
 
   /** Results produced and not yet consumed. */
   get pending(): number {
-    return this.waiting.length + this.unacknowledged;
+    return this.consumption.pending;
+  }
+
+  /** Results emitted and not yet done (`manual` only): what a stalled sink holds. */
+  get outstanding(): number {
+    return this.consumption.pending - this.waiting.length;
+  }
+
+  /** Whether one more task may start while `running` tasks each hold a place for their result. */
+  mayStart(running: number): boolean {
+    return this.consumption.mayStart(running);
   }
 
   push(value: R, worker: number): void {
-    this.waiting.push(this.ack === 'manual' ? this.delivery(value, worker) : { value, worker, done: noop });
+    if (this.ack === 'manual') this.waiting.push(this.consumption.delivery(value, worker));
+    else {
+      this.consumption.produced();
+      this.waiting.push({ value, worker, done: noop });
+    }
     this.flush();
   }
 
@@ -70,9 +89,9 @@ export class ResultBuffer<R> {
     try {
       while (this.subscribers.size > 0 && this.waiting.length > 0) {
         const delivery = this.waiting.shift()!;
-        if (this.ack === 'manual') this.unacknowledged++;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
-        if (this.ack === 'auto') this.onConsumed();
+        if (this.ack === 'manual') this.onOutstanding();
+        else this.consumption.consumed();
       }
       if (this.ending && this.waiting.length === 0) {
         for (const subscriber of [...this.subscribers]) {
@@ -83,20 +102,6 @@ export class ResultBuffer<R> {
     } finally {
       this.flushing = false;
     }
-  }
-
-  private delivery(value: R, worker: number): Delivery<R> {
-    let done = false;
-    return {
-      value,
-      worker,
-      done: () => {
-        if (done) return;
-        done = true;
-        this.unacknowledged--;
-        this.onConsumed();
-      },
-    };
   }
 }
 

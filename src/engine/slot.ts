@@ -74,9 +74,16 @@ export interface SlotHost<T, R> {
  * ```
  */
 export class WorkerSlot<T, R> implements TaskTaker<T, R> {
-  /** Replacements so far: a port's events count only while it is the current one. */
+  /** Ports started here so far: a port's events count only while it is the current one. */
   private generation = 0;
-  private current: WorkerPort<T, R>;
+  /** The worker's port; undefined while no worker runs at this index (an elastic pool below `max`). */
+  private current: WorkerPort<T, R> | undefined;
+  /** Set while the current port is a crash replacement: a module that does not load then counts as a crash. */
+  private replacement = false;
+  /** The stop of a worker that was idle, until it has ended. */
+  private retiring: Promise<void> | undefined;
+  /** Since when (scheduler time) the worker has held no task, once ready; undefined while it holds one. */
+  private idleFrom: number | undefined;
   /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
@@ -105,19 +112,56 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   constructor(
     readonly index: number,
     private readonly host: SlotHost<T, R>,
+    /** Start a worker now; otherwise the slot waits for {@link start}. */
+    startNow = true,
   ) {
+    if (startNow) this.current = this.spawn();
+  }
+
+  /** The current worker's port; undefined while no worker runs here. */
+  get port(): WorkerPort<T, R> | undefined {
+    return this.current;
+  }
+
+  /** A worker runs here, or is starting. */
+  get live(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Since when the worker has held no task (scheduler time); undefined while it holds one, is starting, or is not running. */
+  get idleSince(): number | undefined {
+    return this.current && this.runs.size === 0 ? this.idleFrom : undefined;
+  }
+
+  /** Starts a worker at this index, which has none (the pool grows). It is not a restart. */
+  start(): void {
+    if (this.current || this.stopped) return;
+    this.generation++;
+    this.replacement = false;
+    this.down = false;
     this.current = this.spawn();
   }
 
-  /** The current worker's port. */
-  get port(): WorkerPort<T, R> {
-    return this.current;
+  /** Stops the worker gracefully because it had nothing to do; only when it holds no task. */
+  retire(): void {
+    const port = this.current;
+    if (!port || this.runs.size > 0 || this.probing || this.stopped) return;
+    this.generation++; // what the old port still reports is not heard
+    this.current = undefined;
+    this.idleFrom = undefined;
+    this.clearClock();
+    const previous = this.retiring;
+    const retiring: Promise<void> = Promise.all([previous, port.terminate()]).then(() => {
+      if (this.retiring === retiring) this.retiring = undefined;
+    });
+    this.retiring = retiring;
   }
 
   /** Whether the worker can take one more task now. */
   get hasRoom(): boolean {
     const { concurrency, queueSize } = this.host.options;
     return (
+      this.current !== undefined &&
       this.runs.size < concurrency + queueSize &&
       !this.sequential &&
       !this.probing &&
@@ -147,8 +191,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   handOver(owner: RunOwner<T, R>, task: Task<T>): HandedTask {
     const run = new SlotRun(this, owner, task);
     this.runs.add(run);
+    this.idleFrom = undefined;
     if (task.sequential) this.sequential = true;
-    run.ticket = this.current.run(task.input, run, task.transfer);
+    run.ticket = this.current!.run(task.input, run, task.transfer);
     if (this.host.options.taskTimeout !== undefined && !run.ended && !run.hasStarted) this.armClock();
     return run;
   }
@@ -165,7 +210,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.probing?.grace?.unsubscribe();
     this.probing = undefined;
     this.runs.clear();
-    await this.current.terminate();
+    await Promise.all([this.current?.terminate(), this.retiring]);
   }
 
   /** @internal The worker said `run` started. */
@@ -204,7 +249,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** @internal The job no longer wants `run`. */
   withdraw(run: SlotRun<T, R>): void {
     if (!this.finish(run)) return;
-    if (!this.stopped) this.current.cancel(run.ticket);
+    if (!this.stopped) this.current?.cancel(run.ticket);
   }
 
   /** Ends `run` here; false if it had ended. */
@@ -213,6 +258,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     run.ended = true;
     this.runs.delete(run);
     if (run.task.sequential) this.sequential = false;
+    if (this.runs.size === 0) this.idleFrom = asyncScheduler.now();
     if (this.host.options.taskTimeout !== undefined) {
       this.lastHeard = asyncScheduler.now();
       if (this.runs.size === 0) this.clearClock();
@@ -249,8 +295,10 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
       if (!live()) return;
       this.isReady = true;
       this.lastHeard = asyncScheduler.now();
+      if (this.runs.size === 0) this.idleFrom = this.lastHeard;
       this.armClock();
-      if (port.takesTasksWhenReady) this.host.pump(); // it may take what waited for it
+      // It may take what waited for it; with nothing to do, an elastic pool counts its idle time from now.
+      if (port.takesTasksWhenReady || this.runs.size === 0) this.host.pump();
     }, noop);
     return port;
   }
@@ -260,7 +308,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Sets the slot's one timer to the earliest deadline of a started task, or to the silence watch. */
   private armClock(): void {
     const { taskTimeout } = this.host.options;
-    if (taskTimeout === undefined || this.probing || this.down || this.stopped) return;
+    if (taskTimeout === undefined || this.probing || this.down || this.stopped || !this.current) return;
     let at = Infinity;
     let unseen = false;
     for (const run of this.runs) {
@@ -285,7 +333,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private tick(): void {
     this.clock = undefined;
     this.clockAt = Infinity;
-    if (this.probing || this.down || this.stopped) return;
+    if (this.probing || this.down || this.stopped || !this.current) return;
     const now = asyncScheduler.now();
     let unseen = false;
     for (const run of this.runs) {
@@ -305,11 +353,11 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
    */
   private probe(trigger: SlotRun<T, R> | undefined): void {
     const generation = this.generation;
-    const port = canProbe(this.current);
+    const port = canProbe(this.current!);
     if (!port) {
       // Nothing can tell whether this worker's loop turns: a timeout ends it.
       this.probing = { trigger, since: asyncScheduler.now(), grace: undefined };
-      this.current.kill();
+      this.current!.kill();
       return;
     }
     const since = asyncScheduler.now();
@@ -331,7 +379,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
         this.probing = { ...this.probing, grace: this.graceTimer(generation, now) };
         return;
       }
-      this.current.kill();
+      this.current!.kill();
     }, this.host.options.gracePeriod);
   }
 
@@ -344,7 +392,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     for (const run of this.runs) if (run.hasStarted && run !== trigger) run.deadline += now - since;
     this.lastHeard = now;
     if (trigger && this.finish(trigger)) {
-      this.current.cancel(trigger.ticket);
+      this.current!.cancel(trigger.ticket);
       this.reject(trigger, new TaskTimeoutError(trigger.task.index, this.index, trigger.task.input, this.host.options.taskTimeout!));
     }
     this.armClock();
@@ -367,7 +415,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.runs.clear();
     for (const run of runs) run.ended = true;
 
-    if (exit.kind === 'load' && this.generation === 0) {
+    if (exit.kind === 'load' && !this.replacement) {
       // The module does not load: no replacement would. The engine closes what the worker had.
       this.host.fatal(this.loadError(exit));
       return;
@@ -428,6 +476,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     }
     this.restartCount++;
     this.generation++;
+    this.replacement = true;
     this.current = this.spawn();
     this.down = false;
     this.host.replaced(this.index);
@@ -435,9 +484,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.host.pump();
   }
 
-  /** Resolves when the first worker has run `init`; rejects with the error that says why it cannot. */
+  /** Resolves when the worker started with the slot has run `init` (call it only on a slot that started one); rejects with the error that says why it cannot. */
   get ready(): Promise<void> {
-    return this.current.ready.catch((exit: WorkerExit<R>) => {
+    return this.current!.ready.catch((exit: WorkerExit<R>) => {
       throw this.loadError(exit);
     });
   }
