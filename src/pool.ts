@@ -294,10 +294,6 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
    * cannot go on. Every unfinished task fails with `error`, `results$` errors, `stop()` rejects.
    */
   private fail(error: LoopPoolError): void {
-    if (!this.engine) {
-      queueMicrotask(() => this.fail(error)); // reported while the engine was being built
-      return;
-    }
     if (this.failure || this.terminating) return;
     this.failure = error;
     this.closedBy ??= error;

@@ -1,5 +1,6 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
-import { SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError, type LoopPoolError } from '../errors';
+import { LoopPoolError, SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError } from '../errors';
+import { noop } from '../noop';
 import {
   canProbe,
   type PortListener,
@@ -486,16 +487,18 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
   /** Resolves when the worker started with the slot has run `init` (call it only on a slot that started one); rejects with the error that says why it cannot. */
   get ready(): Promise<void> {
-    return this.current!.ready.catch((exit: WorkerExit<R>) => {
-      throw this.loadError(exit);
+    return this.current!.ready.catch((reason: WorkerExit<R> | LoopPoolError) => {
+      throw reason instanceof LoopPoolError ? reason : this.loadError(reason); // a PoolClosedError: the worker was stopped first
     });
   }
 
-  /** Why a worker never became ready, as the public error. */
+  /** Why a worker never became ready, as the public error (a worker on another host may also be lost while it starts). */
   private loadError(exit: WorkerExit<R>): LoopPoolError {
-    const error = exit.workerDataUnsendable
-      ? new SerializationError('workerData', undefined, this.index, exit.reason)
-      : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${exit.reason}: ${exit.error.name}: ${exit.error.message}` : exit.reason, exit.error);
+    const reason = exit.kind === 'load' ? exit.reason : exit.crash;
+    const error =
+      exit.kind === 'load' && exit.workerDataUnsendable
+        ? new SerializationError('workerData', undefined, this.index, reason)
+        : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${reason}: ${exit.error.name}: ${exit.error.message}` : reason, exit.error);
     error.workerName = this.host.workerName(this.index);
     return error;
   }
@@ -552,4 +555,3 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   }
 }
 
-function noop(): void {}

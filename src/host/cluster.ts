@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsConnectOptions } from '../nats/client';
 import { LoopClock } from '../nats/loopClock';
 import { defaultMaxPayload, Reassembly } from '../nats/pieces';
-import { announceInterval, decode, encode, HostOp, Outbox, PoolOp, subjects, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
+import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
 import type { TaskFailure, WorkerExit } from '../transport/transport';
 import { ServedWorker, type WorkerRelay } from './servedWorker';
 
@@ -36,7 +36,7 @@ export class ClusterHost {
   private readonly served = new Map<string, Map<number, ServedWorker>>();
   /** When each pool was last heard from, and how long it may stay silent. */
   private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
-  private readonly outbox: Outbox;
+  private readonly outbox: Publisher;
   /** Messages from pools that come in pieces, being put together. */
   private readonly pieces = new Reassembly();
   private timer: NodeJS.Timeout | undefined;
@@ -52,7 +52,7 @@ export class ClusterHost {
     private readonly options: ClusterHostOptions,
   ) {
     this.subjects = subjects(options.pool);
-    this.outbox = new Outbox(
+    this.outbox = new Publisher(
       this.hostId,
       (subject, data) => nc.publish(subject, data),
       (subject, record, why) => this.unsendable(subject, record, why),
@@ -154,7 +154,7 @@ export class ClusterHost {
     if (this.served.get(worker.poolId)?.get(worker.wid) !== worker) return;
     if (!exit) return this.log(`serving worker ${worker.index} of pool ${this.options.pool} (${worker.name})`);
     this.forget(worker);
-    this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.reason}`);
+    this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.kind === 'load' ? exit.reason : exit.crash}`);
     this.drained?.();
   }
 

@@ -1,16 +1,10 @@
 import { pathToFileURL } from 'node:url';
-import { serializeError, type SerializedError } from '../transport/protocol';
+import { serializeError, type LoadFailure } from '../transport/protocol';
 import type { WorkerDefinition } from './definition';
 import { openRegistry } from './registry';
 
 /** A worker's definition, its types unknown here. */
 export type AnyDefinition = WorkerDefinition<unknown, unknown, unknown>;
-
-/** Why a worker did not start, in words, with what was thrown. */
-export interface LoadFailure {
-  readonly reason: string;
-  readonly error?: SerializedError;
-}
 
 /**
  * Loads the user's worker module (CommonJS, ES module, or TypeScript through a loader) and
