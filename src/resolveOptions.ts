@@ -49,6 +49,7 @@ export function resolveOptions<D, T>(
     idleTimeout: milliseconds('idleTimeout', options.idleTimeout, 10_000, 0),
     concurrency,
     queueSize: count('queueSize', options.queueSize, concurrency),
+    adaptQueue: options.queueSize === undefined,
     ordered: boolean('ordered', options.ordered, false),
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     overflow: overflow(options.overflow),

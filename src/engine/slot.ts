@@ -8,9 +8,11 @@ import {
   type TaskAtExit,
   type TaskFailure,
   type Transport,
+  type WorkerCrash,
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
+import { Capacity } from './capacity';
 import { taskError } from './failures';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
@@ -21,7 +23,10 @@ export const measureEvery = 8;
 /** The limits a slot applies to its worker. */
 export interface SlotOptions {
   readonly concurrency: number;
+  /** Tasks at hand beyond `concurrency`: exactly, or the least when {@link adaptQueue} is set. */
   readonly queueSize: number;
+  /** `queueSize` was left to its default: a port that says how far ahead to feed it ({@link WorkerPort.handAheadMs}) gets more. */
+  readonly adaptQueue?: boolean;
   readonly retries: number;
   /** Replacements allowed in any minute (for the message when they run out). */
   readonly maxRestarts: number;
@@ -79,13 +84,15 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private generation = 0;
   /** The worker's port; undefined while no worker runs at this index (an elastic pool below `max`). */
   private current: WorkerPort<T, R> | undefined;
+  /** How many tasks the current worker may hold; a new one for each port. */
+  private capacity: Capacity;
   /** Set while the current port is a crash replacement: a module that does not load then counts as a crash. */
   private replacement = false;
   /** The stop of a worker that was idle, until it has ended. */
   private retiring: Promise<void> | undefined;
   /** Since when (scheduler time) the worker has held no task, once ready; undefined while it holds one. */
   private idleFrom: number | undefined;
-  /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
+  /** Tasks handed to the worker and not ended, in hand-over order; at most `capacity.limit`. */
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
   private sequential = false;
@@ -116,6 +123,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     /** Start a worker now; otherwise the slot waits for {@link start}. */
     startNow = true,
   ) {
+    this.capacity = new Capacity(host.options.concurrency, host.options.queueSize, undefined);
     if (startNow) this.current = this.spawn();
   }
 
@@ -160,10 +168,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
   /** Whether the worker can take one more task now. */
   get hasRoom(): boolean {
-    const { concurrency, queueSize } = this.host.options;
     return (
       this.current !== undefined &&
-      this.runs.size < concurrency + queueSize &&
+      this.runs.size < this.capacity.limit &&
       !this.sequential &&
       !this.probing &&
       !this.down &&
@@ -258,6 +265,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (run.ended) return false;
     run.ended = true;
     this.runs.delete(run);
+    this.capacity.taskEnded();
     if (run.task.sequential) this.sequential = false;
     if (this.runs.size === 0) this.idleFrom = asyncScheduler.now();
     if (this.host.options.taskTimeout !== undefined) {
@@ -292,6 +300,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     };
     this.isReady = false;
     const port = this.host.transport(this.index, listener);
+    const { concurrency, queueSize, adaptQueue } = this.host.options;
+    this.capacity = new Capacity(concurrency, queueSize, adaptQueue ? port.handAheadMs : undefined);
     port.ready.then(() => {
       if (!live()) return;
       this.isReady = true;
@@ -455,13 +465,14 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
     if (this.stopped) return; // what the owners were told ended the pool
 
+    const restart = this.host.mayRestart();
     const cause =
       exit.kind === 'load'
         ? new WorkerLoadError(this.index, this.host.workerModule, exit.reason, exit.error)
-        : new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error);
+        : this.crashReport(exit, restart, runs.filter((_, at) => verdicts[at]!.action === 'retry'), runs.filter((_, at) => verdicts[at]!.action === 'reject'));
     cause.workerName = this.host.workerName(this.index);
     this.host.report(cause);
-    if (!this.host.mayRestart()) {
+    if (!restart) {
       this.host.fatal(
         new WorkerCrashError(
           this.index,
@@ -490,6 +501,22 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     return this.current!.ready.catch((reason: WorkerExit<R> | LoopPoolError) => {
       throw reason instanceof LoopPoolError ? reason : this.loadError(reason); // a PoolClosedError: the worker was stopped first
     });
+  }
+
+  /**
+   * The crash as the pool reports it: what ended the worker, whether it was replaced, and which
+   * of its tasks run again (on the replacement or another worker) and which failed.
+   */
+  private crashReport(exit: WorkerCrash<R>, replaced: boolean, again: Array<SlotRun<T, R>>, failed: Array<SlotRun<T, R>>): WorkerCrashError {
+    const base = new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error);
+    if (!replaced) return base;
+    const inputs = (runs: Array<SlotRun<T, R>>): string =>
+      runs.slice(0, 10).map((run) => run.task.index).join(', ') + (runs.length > 10 ? ` and ${runs.length - 10} more` : '');
+    const what = [
+      again.length > 0 ? `${again.length === 1 ? 'input' : 'inputs'} ${inputs(again)} ${again.length === 1 ? 'runs' : 'run'} again` : 'no task of it runs again',
+      ...(failed.length > 0 ? [`${failed.length === 1 ? 'input' : 'inputs'} ${inputs(failed)} failed (each with its own error)`] : []),
+    ];
+    return new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error, `${base.message}; it was replaced by a new worker, and ${what.join('; ')}`);
   }
 
   /** Why a worker never became ready, as the public error (a worker on another host may also be lost while it starts). */

@@ -33,6 +33,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   readonly ready = this.readiness.promise;
   /** A worker may wait long for a host: until one serves it, the others take its tasks. */
   readonly takesTasksWhenReady = true;
+  /** A round trip through the server and a host's own batching: what a host hands its thread ahead, too. */
+  readonly handAheadMs = 20;
   /** Tasks handed over and not ended; their tickets are the ids the host knows them by. */
   private readonly ledger = new Ledger<R>();
   /** The inputs of those tasks, kept until the worker is ready, to send again if a host refuses it. */

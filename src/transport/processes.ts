@@ -10,6 +10,7 @@ import { Ledger } from './ledger';
 import { Outbox } from './outbox';
 import { spawnInGroup } from './processGroup';
 import { isProcessMessage, ProcessOp, type ProcessSetup } from './processProtocol';
+import type { WorkerStartOptions } from './startOptions';
 import { Op, reviveError, type LoadFailure, type SerializedError } from './protocol';
 import { Readiness } from './readiness';
 import { Requests } from './requests';
@@ -26,6 +27,8 @@ import type {
   WorkerSample,
 } from './transport';
 
+import { missingOwnFile } from './ownFiles';
+
 /** The worker host each process runs (the package's `looppool-worker` bin). */
 const hostPath = join(__dirname, '..', 'host', 'main.js');
 
@@ -35,18 +38,9 @@ const sampleTimeout = 1_000;
 /** How much of a worker's stderr is kept, to tell why it died (V8 prints "heap out of memory" there). */
 const stderrKept = 4_096;
 
-/** What the processes transport needs to start a worker. */
-export interface ProcessesTransportOptions {
-  readonly workerData: unknown;
-  /** Tasks a worker runs at once. */
-  readonly concurrency: number;
-  /** Heap limits: they become the child's `--max-old-space-size` and `--max-semi-space-size`. */
-  readonly resourceLimits?: ResourceLimits | undefined;
-  /** How long (ms) a stopping worker may run its abort handlers before it is killed. */
-  readonly gracePeriod: number;
-  /** The pool's name: worker `i`'s process title is `<name>#<i>`. */
-  readonly name: string;
-}
+/** What the processes transport reads of {@link WorkerStartOptions}. */
+export type ProcessesTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod' | 'name'> &
+  Partial<Pick<WorkerStartOptions, 'resourceLimits'>>;
 
 /** Runs each worker in a child process of its own, the `looppool-worker` host, over Node's IPC channel. */
 export function processesTransport<T, R>(modulePath: string, options: ProcessesTransportOptions): Transport<T, R> {
@@ -65,6 +59,8 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
   readonly ready = this.readiness.promise;
   /** A process takes about 100 ms to start: until it is ready, the other workers take its tasks. */
   readonly takesTasksWhenReady = true;
+  /** A batch crosses a pipe and is parsed at both ends: slower than a thread's. */
+  readonly handAheadMs = 8;
   /** Resolves when the process has exited and its channel and stderr have closed. */
   private readonly exit: Promise<void> = Promise.resolve();
   /** Tasks sent and not yet ended; their tickets are the ids the worker knows them by. */
@@ -111,6 +107,12 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
       this.state = 'stopped';
       const reason = `workerData cannot be cloned: ${messageOf(error)}`;
       queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, 1, true));
+      return;
+    }
+    const missing = missingOwnFile(hostPath);
+    if (missing) {
+      this.state = 'stopped';
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined, 1));
       return;
     }
     // A process group of its own, in the pool's session (its priority and CPU share): Ctrl-C or

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
 
 /**
@@ -112,13 +112,19 @@ export interface WorkerPort<T, R> {
    */
   readonly takesTasksWhenReady?: boolean;
   /**
+   * Milliseconds of work to keep at the worker beyond what it runs when `queueSize` is left to
+   * its default: about a round trip to the worker and back, with the batching of both ends.
+   * Without it, the worker is handed exactly `concurrency + queueSize` tasks.
+   */
+  readonly handAheadMs?: number;
+  /**
    * Hands a task to the worker; what happens to it goes to `observer`, until it ends or is
    * cancelled. A worker runs tasks in the order they were handed over. `transfer` lists what
    * of the task to move rather than copy, where the port can move things (a thread); it
    * replaces the pool's `transfer` option for this task.
    * @returns a ticket for {@link cancel}.
    */
-  run(task: T, observer: RunObserver<R>, transfer?: readonly TransferListItem[]): number;
+  run(task: T, observer: RunObserver<R>, transfer?: readonly Transferable[]): number;
   /** The engine no longer wants task `ticket`: the worker aborts its `ctx.signal`; nothing more is reported of it. */
   cancel(ticket: number): void;
   /** Ends the worker now, as a crash: `exited` follows, with reason `'unresponsive'`. */

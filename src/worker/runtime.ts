@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
@@ -26,7 +26,7 @@ export class WorkerRuntime<T, R, D> {
   /** Triples not yet posted; flushed at the end of the current turn, or sooner when old. */
   private outbox: unknown[] = [];
   /** What the outbox's results transfer, by the index of their triple (`transfer` of the definition). */
-  private transfers = new Map<number, readonly TransferListItem[]>();
+  private transfers = new Map<number, readonly Transferable[]>();
   /** When the oldest triple in the outbox was queued (performance.now()). */
   private outboxSince = 0;
   private flushScheduled = false;
@@ -177,7 +177,7 @@ export class WorkerRuntime<T, R, D> {
     if (this.oneAtATime && this.activity[activeSlot] === activityId(run.id)) this.activity[activeSlot] = 0;
   }
 
-  send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
+  send(op: Op, id: number, payload: unknown, transfer?: readonly Transferable[]): void {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
     if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     this.outbox.push(op, id, payload);
@@ -231,7 +231,7 @@ export class WorkerRuntime<T, R, D> {
       const id = batch[i + 1] as number;
       if (failed.has(id)) continue;
       try {
-        this.port.postMessage([op, id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
+        this.port.postMessage([op, id, batch[i + 2]], transfers.get(i) as Transferable[] | undefined);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (op === Op.emit) {
