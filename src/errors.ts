@@ -262,7 +262,9 @@ export class AbortError extends LoopPoolError {
 }
 
 /**
- * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`.
+ * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`; or
+ * a `pool.put` or `pool.run` came while `overflow.size` of the pool's puts and runs waited for
+ * a worker (any strategy): that task was not queued (piscina's `maxQueue`).
  */
 export class BufferOverflowError extends LoopPoolError {
   /** Always `'BufferOverflowError'`. */
@@ -271,12 +273,17 @@ export class BufferOverflowError extends LoopPoolError {
   constructor(
     /** The bound: `overflow.size`. */
     readonly size: number,
-    /** Position of the input that did not fit. */
-    readonly index: number,
+    /** Position of the input that did not fit; `undefined` for a `put` or a `run`. */
+    readonly index: number | undefined,
+    /** The call that was refused, for a `put` or a `run`. */
+    call?: 'put' | 'run',
   ) {
     super(
-      `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
-        'The source pushes faster than the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
+      call
+        ? `pool.${call}() was refused: ${size} tasks of put and run already wait for a worker (overflow.size is ${size}); the task was not queued. ` +
+            'The pool is at its bound: shed the load (answer 503, retry later), or raise overflow.size.'
+        : `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
+            'The source pushes faster than the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
     );
   }
 }
@@ -316,5 +323,37 @@ export class ClusterError extends LoopPoolError {
 
   constructor(message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * A task or one of its results is too large to cross the cluster (`looppool/nats`): once
+ * serialized it is past `limit`, the largest message the cluster carries in pieces. The task
+ * fails at once with this error; the worker and the pool go on. `maxPayload` is the NATS
+ * server's own limit for one message, which larger messages cross in pieces.
+ */
+export class PayloadTooLargeError extends LoopPoolError {
+  /** Always `'PayloadTooLargeError'`. */
+  override readonly name = 'PayloadTooLargeError';
+
+  constructor(
+    /** Which value was too large. */
+    readonly subject: 'task' | 'result',
+    /** Position of the input whose task or result it was. */
+    readonly index: number,
+    /** Index of the worker on the other side. */
+    readonly workerIndex: number,
+    /** Its size once serialized, in bytes. */
+    readonly bytes: number,
+    /** The largest message the cluster carries, in bytes. */
+    readonly limit: number,
+    /** The NATS server's `max_payload`, in bytes. */
+    readonly maxPayload: number,
+  ) {
+    super(
+      `${describeSubject(subject, index)} is too large to cross the cluster (worker ${workerIndex}): ${bytes} bytes once serialized, ` +
+        `past the limit of ${limit} bytes (the NATS server's max_payload is ${maxPayload} bytes; messages past it cross in pieces up to the limit). ` +
+        'Send a reference to the data (a path, a key, a URL) instead of the data.',
+    );
   }
 }
