@@ -39,6 +39,7 @@ export {
   ClusterError,
   LoopBlockedWarning,
   LoopPoolError,
+  PayloadTooLargeError,
   PoolClosedError,
   SerializationError,
   StalledSinkWarning,
