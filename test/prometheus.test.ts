@@ -42,7 +42,11 @@ describe('registerPoolMetrics (looppool/prometheus)', () => {
     await pool.put({ id: 99, fault: 'throw' }).catch(() => {});
     // The workers' own figures come with the next sampling (every statsInterval while registered).
     let scrape = parse(await registry.metrics());
-    while (!scrape.samples.has('looppool_worker_heap_used_bytes{pool="etl",worker="etl#1"}')) {
+    const measured = (): boolean =>
+      ['etl#0', 'etl#1'].every((w) =>
+        ['looppool_worker_heap_used_bytes', 'looppool_worker_event_loop_utilization_ratio'].every((name) => scrape.samples.has(`${name}{pool="etl",worker="${w}"}`)),
+      );
+    while (!measured()) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       scrape = parse(await registry.metrics());
     }
