@@ -112,6 +112,23 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   bufferSize?: number;
   /**
+   * Values a streaming task (one that returns an AsyncIterable or an Observable) may yield
+   * ahead of its consumer: yielded and not yet taken (emitted to the subscriber with
+   * `ack: 'auto'`, `done()` with `ack: 'manual'`, out of the reorder buffer when `ordered`).
+   * An AsyncIterable is read only while the task is within it; an Observable's values past
+   * it wait in the worker (`streamBuffer`). The worker hears what was taken in batches of half
+   * the window. `Infinity` turns it off: a task yields as fast as it can.
+   * @default 1024
+   */
+  streamWindow?: number;
+  /**
+   * Values of an Observable task that wait in its worker once it has `streamWindow` values in
+   * flight (an Observable cannot be paused). One more fails the task with
+   * `BufferOverflowError` and unsubscribes from it; return an AsyncIterable to be paused instead.
+   * @default 16384
+   */
+  streamBuffer?: number;
+  /**
    * Data for every worker: `ctx.workerData` in `init` and `process`, and, in a thread,
    * `workerData` of `node:worker_threads`. It is structured-cloned once per worker; a
    * `SharedArrayBuffer` inside it is shared with a thread, not copied (a worker process
@@ -255,6 +272,8 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly size: number;
   readonly concurrency: number;
   readonly queueSize: number;
+  readonly streamWindow: number;
+  readonly streamBuffer: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
   readonly retries: number;
@@ -288,6 +307,8 @@ export const operatorOptionNames = [
   'concurrency',
   'queueSize',
   ...pipelineOptionNames,
+  'streamWindow',
+  'streamBuffer',
   'workerData',
   'retries',
   'maxRestarts',
@@ -346,6 +367,8 @@ export function resolveOptions<D, T>(
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     overflow: overflow(options.overflow),
     settle: boolean('settle', options.settle, false),
+    streamWindow: countOrInfinity('streamWindow', options.streamWindow, 1024),
+    streamBuffer: countOrInfinity('streamBuffer', options.streamBuffer, 16_384),
     workerData: options.workerData,
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
     retries: count('retries', options.retries, 1),
@@ -586,6 +609,15 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
     throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${show(value)}`);
   }
   return value;
+}
+
+/** A positive integer, or `Infinity` for no bound. */
+function countOrInfinity(name: string, value: unknown, fallback: number): number {
+  if (value === Infinity) return value;
+  if (typeof value === 'number' && !Number.isInteger(value)) {
+    throw new RangeError(`Expected \`${name}\` to be a positive integer or Infinity, got ${show(value)}`);
+  }
+  return positiveInteger(name, value, fallback);
 }
 
 /** The longest delay (ms) a Node timer keeps; a longer one fires after 1 ms. */

@@ -46,8 +46,11 @@ export function runPipeline<T, R>(
   const emit = subscriber as Subscriber<R | Delivery<R>>;
   const job = engine.open(
     {
-      next: (value, worker) => {
-        if (settings.ack === 'auto') return emit.next(value);
+      next: (value, worker, receipt) => {
+        if (settings.ack === 'auto') {
+          emit.next(value);
+          return receipt.taken();
+        }
         unacknowledged++;
         let done = false;
         emit.next({
@@ -57,6 +60,7 @@ export function runPipeline<T, R>(
             if (done) return;
             done = true;
             unacknowledged--;
+            receipt.taken();
             engine.pump();
           },
         });

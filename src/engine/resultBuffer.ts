@@ -1,5 +1,6 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { AckMode } from '../options';
+import { noReceipt, type Receipt } from './credit';
 import { Queue } from './queue';
 
 /** A result together with the means to say it has been consumed (`ack: 'manual'`). */
@@ -20,6 +21,8 @@ export interface Delivery<R> {
 export class ResultBuffer<R> {
   /** Results not yet emitted, oldest first: they wait here while nobody is subscribed. */
   private readonly waiting = new Queue<Delivery<R>>();
+  /** The receipt of each waiting result, in the same order (`auto`: taken once emitted). */
+  private readonly receipts = new Queue<Receipt>();
   /** Results emitted and not yet done (`manual` only). */
   private unacknowledged = 0;
   private readonly subscribers = new Set<Subscriber<R | Delivery<R>>>();
@@ -47,8 +50,13 @@ export class ResultBuffer<R> {
     return this.waiting.length + this.unacknowledged;
   }
 
-  push(value: R, worker: number): void {
-    this.waiting.push(this.ack === 'manual' ? this.delivery(value, worker) : { value, worker, done: noop });
+  /** A result; `receipt.taken()` once it is consumed. */
+  push(value: R, worker: number, receipt: Receipt = noReceipt): void {
+    if (this.ack === 'manual') this.waiting.push(this.delivery(value, worker, receipt));
+    else {
+      this.waiting.push({ value, worker, done: noop });
+      this.receipts.push(receipt);
+    }
     this.flush();
   }
 
@@ -72,7 +80,10 @@ export class ResultBuffer<R> {
         const delivery = this.waiting.shift()!;
         if (this.ack === 'manual') this.unacknowledged++;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
-        if (this.ack === 'auto') this.onConsumed();
+        if (this.ack === 'auto') {
+          this.receipts.shift()!.taken();
+          this.onConsumed();
+        }
       }
       if (this.ending && this.waiting.length === 0) {
         for (const subscriber of [...this.subscribers]) {
@@ -85,7 +96,7 @@ export class ResultBuffer<R> {
     }
   }
 
-  private delivery(value: R, worker: number): Delivery<R> {
+  private delivery(value: R, worker: number, receipt: Receipt): Delivery<R> {
     let done = false;
     return {
       value,
@@ -94,6 +105,7 @@ export class ResultBuffer<R> {
         if (done) return;
         done = true;
         this.unacknowledged--;
+        receipt.taken();
         this.onConsumed();
       },
     };

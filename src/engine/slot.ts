@@ -1,7 +1,9 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
 import { SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError, type LoopPoolError } from '../errors';
 import {
+  canPace,
   canProbe,
+  type Paced,
   type PortListener,
   type RunObserver,
   type TaskAtExit,
@@ -10,6 +12,7 @@ import {
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
+import { grantBatch, type Receipt } from './credit';
 import { taskError } from './failures';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
@@ -28,6 +31,10 @@ export interface SlotOptions {
   readonly taskTimeout: number | undefined;
   /** Milliseconds a worker gets to answer a probe before it is killed. */
   readonly gracePeriod: number;
+  /** Values a streaming task may yield ahead of its consumer; unbounded without it. */
+  readonly streamWindow?: number;
+  /** Values of an Observable task that may wait in its worker, for the error when it overflows. */
+  readonly streamBuffer?: number;
 }
 
 /** What a slot needs from the engine that holds it. */
@@ -77,6 +84,10 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Replacements so far: a port's events count only while it is the current one. */
   private generation = 0;
   private current: WorkerPort<T, R>;
+  /** The current port, if its worker paces streaming tasks. */
+  private pacer: Paced | undefined;
+  /** Values taken told to the worker in one message; see `grantBatch`. */
+  readonly grantEvery: number;
   /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
@@ -106,7 +117,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     readonly index: number,
     private readonly host: SlotHost<T, R>,
   ) {
+    this.grantEvery = grantBatch(host.options.streamWindow);
     this.current = this.spawn();
+    this.pacer = canPace(this.current);
   }
 
   /** The current worker's port. */
@@ -184,7 +197,12 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   next(run: SlotRun<T, R>, value: R): void {
     if (!run.hasStarted) this.started(run);
     run.yielded = true;
-    run.owner.result(run.task, value, this.index);
+    run.owner.result(run.task, value, this.index, run);
+  }
+
+  /** @internal `n` more values of `run` were taken by its consumer. */
+  grant(run: SlotRun<T, R>, n: number): void {
+    if (!this.stopped) this.pacer?.grant(run.ticket, n);
   }
 
   /** @internal `run` completed. */
@@ -198,7 +216,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** @internal `run` failed on a worker that goes on. */
   failed(run: SlotRun<T, R>, failure: TaskFailure): void {
     if (!this.finish(run)) return;
-    this.reject(run, taskError(failure, run.task.index, this.index, run.task.input));
+    this.reject(run, taskError(failure, run.task.index, this.index, run.task.input, this.host.options.streamBuffer));
   }
 
   /** @internal The job no longer wants `run`. */
@@ -429,6 +447,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.restartCount++;
     this.generation++;
     this.current = this.spawn();
+    this.pacer = canPace(this.current);
     this.down = false;
     this.host.replaced(this.index);
     this.armClock();
@@ -466,7 +485,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 }
 
 /** One task handed to a slot's worker: the port reports to it, its job may cancel it. */
-class SlotRun<T, R> implements RunObserver<R>, HandedTask {
+class SlotRun<T, R> implements RunObserver<R>, HandedTask, Receipt {
   /** The port's ticket, for `cancel`. */
   ticket = 0;
   /** The worker said it started (or sent a result, which says so). */
@@ -479,6 +498,8 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   deadline = Infinity;
   /** When it started (`performance.now()`), if it is one of those timed; else 0. */
   startedAt = 0;
+  /** Values of it its consumer has taken and its worker has not been told of; below the slot's `grantEvery`. */
+  private untold = 0;
 
   constructor(
     private readonly slot: WorkerSlot<T, R>,
@@ -500,6 +521,13 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   }
   cancel(): void {
     this.slot.withdraw(this);
+  }
+  /** {@link Receipt}: the consumer has taken one of its values. */
+  taken(): void {
+    if (this.ended || ++this.untold < this.slot.grantEvery) return;
+    const n = this.untold;
+    this.untold = 0;
+    this.slot.grant(this, n);
   }
 }
 

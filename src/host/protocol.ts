@@ -1,3 +1,5 @@
+import type { StreamPace } from '../transport/protocol';
+
 /**
  * The messages of the worker host (`looppool-worker`) around the task protocol of
  * `transport/protocol.ts`. Every message is a batch of `(op, id, payload)` triples, whatever
@@ -38,4 +40,6 @@ export interface HostSetup {
   readonly workerData: unknown;
   /** The process title, `<name>#<index>`, for `ps` and `htop`. */
   readonly title: string;
+  /** How far each task's values may run ahead of its consumer; unpaced without it. */
+  readonly pace?: StreamPace;
 }

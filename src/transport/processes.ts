@@ -8,9 +8,10 @@ import { HostOp, isHostMessage, type HostSetup } from '../host/protocol';
 import type { LoadFailure } from '../worker/load';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Outbox } from './outbox';
-import { Op, reviveError, type SerializedError } from './protocol';
+import { Op, reviveError, streamPace, type SerializedError } from './protocol';
 import type {
   Introspectable,
+  Paced,
   PortListener,
   Probeable,
   RunObserver,
@@ -40,6 +41,10 @@ export interface ProcessesTransportOptions {
   readonly resourceLimits?: ResourceLimits | undefined;
   /** How long (ms) a stopping worker may run its abort handlers before it is killed. */
   readonly gracePeriod: number;
+  /** Values a streaming task may yield ahead of its consumer; unbounded without it. */
+  readonly streamWindow?: number | undefined;
+  /** Values of an Observable task that may wait in the worker for credit; unbounded without it. */
+  readonly streamBuffer?: number | undefined;
   /** The pool's name: worker `i`'s process title is `<name>#<i>`. */
   readonly name: string;
 }
@@ -63,7 +68,7 @@ interface Sent<R> {
  * its messages (tasks start in the order they were sent, and a task that waited announces its
  * start after the end of the one before it), and whether its loop turns is asked by a ping.
  */
-class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
+class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, Paced {
   readonly ready: Promise<void>;
   /** A process takes about 100 ms to start: until it is ready, the other workers take its tasks. */
   readonly takesTasksWhenReady = true;
@@ -112,6 +117,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
       concurrency: options.concurrency,
       workerData: options.workerData,
       title: `${options.name}#${index}`,
+      pace: streamPace(options),
     };
     try {
       serialize(setup);
@@ -156,6 +162,10 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
 
   cancel(ticket: number): void {
     if (this.running.delete(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
+  }
+
+  grant(ticket: number, n: number): void {
+    if (this.running.has(ticket) && this.state !== 'stopped') this.send(Op.credit, ticket, n);
   }
 
   probe(answered: () => void): void {

@@ -13,6 +13,7 @@ import {
   reviveError,
   startedBy,
   startedSlot,
+  streamPace,
   type SerializedError,
   type WorkerSetup,
 } from './protocol';
@@ -20,6 +21,7 @@ import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
 import type {
   Introspectable,
   LoopWatch,
+  Paced,
   PortListener,
   Probeable,
   RunObserver,
@@ -47,6 +49,10 @@ export interface ThreadsTransportOptions {
   readonly resourceLimits?: ResourceLimits | undefined;
   /** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
   readonly gracePeriod: number;
+  /** Values a streaming task may yield ahead of its consumer; unbounded without it. */
+  readonly streamWindow?: number | undefined;
+  /** Values of an Observable task that may wait in the worker for credit; unbounded without it. */
+  readonly streamBuffer?: number | undefined;
   /** With a value, the worker writes a heartbeat often enough to tell a loop blocked this long (ms). */
   readonly blockingThreshold?: number | undefined;
   /** Milliseconds a task may run, if limited: with it (or `blockingThreshold`), a worker running several tasks at once follows each into its continuations. */
@@ -68,7 +74,7 @@ type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<Conn
  * task costs no threads.js call. A shared buffer tells what the worker was doing when it
  * died without a word: which task held its loop, and which task it started last.
  */
-class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable {
+class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable, Paced {
   readonly ready: Promise<void>;
   /** Resolves when the thread has exited, for whatever reason. */
   private readonly exit: Promise<void> = Promise.resolve();
@@ -166,6 +172,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     if (this.forget(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
   }
 
+  grant(ticket: number, n: number): void {
+    if (this.running.has(ticket) && this.state !== 'stopped') this.send(Op.credit, ticket, n);
+  }
+
   probe(answered: () => void): void {
     const id = ++this.lastPing;
     this.pings.set(id, answered);
@@ -242,6 +252,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       activity: this.activity.buffer as SharedArrayBuffer,
       heartbeat: this.heartbeat?.buffer as SharedArrayBuffer | undefined,
       heartbeatEvery: this.options.blockingThreshold === undefined ? 0 : Math.max(5, Math.floor(this.options.blockingThreshold / 4)),
+      pace: streamPace(this.options),
     };
     const result = await thread.connect(Transfer(port as never) as never, setup);
     if (this.state !== 'starting' || this.exitCode !== undefined) return;
