@@ -1,7 +1,8 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import { ownedPool } from '../src/engine/ownedPool';
 import type { Settled } from '../src/engine/types';
-import { resolveOptions, type LoopPoolOptions } from '../src/options';
+import type { LoopPoolOptions } from '../src/options';
+import { resolveOptions } from '../src/resolveOptions';
 import { inlineTransport } from '../src/transport/inline';
 import type { Probeable, RunObserver, Transport, WorkerPort } from '../src/transport/transport';
 import { testScheduler } from './support';

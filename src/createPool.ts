@@ -1,5 +1,6 @@
 import type { Delivery } from './results';
-import { resolveOptions, type PoolOptions } from './options';
+import type { PoolOptions } from './options';
+import { resolveOptions } from './resolveOptions';
 import type { LoopPool } from './poolApi';
 import { Pool } from './pool';
 import {

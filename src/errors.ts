@@ -204,6 +204,38 @@ export class LoopBlockedWarning extends LoopPoolError {
 }
 
 /**
+ * A warning, not a failure: with `ack: 'manual'`, every place of a result buffer has been
+ * taken for `stallThreshold` ms by deliveries not yet `done()`, so no task starts; or the pool
+ * is draining (`stop()`, a first signal) and waits on them. A sink that calls `done()` only
+ * at a commit every N rows, with N above `bufferSize`, waits for rows that wait for its
+ * `done()`: it never ends. Reported once, on `errors$` and to `onError` (a process warning if
+ * neither is watched); nothing is stopped.
+ */
+export class StalledSinkWarning extends LoopPoolError {
+  /** Always `'StalledSinkWarning'`. */
+  override readonly name = 'StalledSinkWarning';
+
+  constructor(
+    /** The buffer's bound: the pool's or the pipeline's `bufferSize`. */
+    readonly bufferSize: number,
+    /** Deliveries handed to the sink and not yet `done()`. */
+    readonly outstanding: number,
+    /** How long every place had been taken, in milliseconds. */
+    readonly stalledMs: number,
+    /** True when a drain (`stop()`, a first signal) waits on those deliveries. */
+    readonly draining: boolean,
+  ) {
+    super(
+      (draining
+        ? `The pool is stopping and waits for ${outstanding} deliveries not yet done() (bufferSize: ${bufferSize}): `
+        : `Every place of the result buffer (bufferSize: ${bufferSize}) has been taken for ${Math.round(stalledMs)} ms by ${outstanding} deliveries not yet done(): no task starts until one is. `) +
+        "Call done() on each delivery once it is handled (a sink that commits every N rows: after each row is written, not at the commit), " +
+        'or raise bufferSize above the number of rows the sink holds before it acknowledges them.',
+    );
+  }
+}
+
+/**
  * The pool is closed: `put`, `broadcast` or a new pipeline after `stop()` or `terminate()`,
  * or a task that `terminate()` cut short.
  */

@@ -19,18 +19,8 @@ export {
   type RunOptions,
   type WorkerStats,
 } from './createPool';
-export type {
-  AckMode,
-  LoopPoolOptions,
-  MetricsOptions,
-  OverflowOptions,
-  OverflowStrategy,
-  PipelineOptions,
-  PoolOptions,
-  StatsdClient,
-  StatsdClientOptions,
-  WorkerType,
-} from './options';
+export type { AckMode, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
+export type { MetricsOptions, StatsdClient, StatsdClientOptions } from './metrics/statsd';
 export type {
   UntypedWorkerModule,
   WorkerDataOf,
@@ -48,6 +38,7 @@ export {
   LoopPoolError,
   PoolClosedError,
   SerializationError,
+  StalledSinkWarning,
   TaskError,
   TaskTimeoutError,
   WorkerCrashError,

@@ -3,7 +3,8 @@ import { ownedPool } from './engine/ownedPool';
 import type { LoopPool } from './poolApi';
 import { Pool } from './pool';
 import type { Settled } from './results';
-import { resolveOptions, type LoopPoolOptions, type PipelineOptions } from './options';
+import type { LoopPoolOptions, PipelineOptions } from './options';
+import { resolveOptions } from './resolveOptions';
 import {
   resolveWorkerSource,
   type UntypedWorkerModule,

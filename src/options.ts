@@ -1,10 +1,8 @@
-import { availableParallelism } from 'node:os';
-import { inspect } from 'node:util';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
-import { hotShots } from './metrics/statsd';
-import { isClusterTransport, type ClusterTransport } from './transport/cluster';
 import type { PoolStats } from './metrics/stats';
+import type { MetricsOptions } from './metrics/statsd';
+import type { ClusterTransport } from './transport/cluster';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
 export type AckMode = 'auto' | 'manual';
@@ -31,49 +29,6 @@ export interface OverflowOptions {
    * `'drop-oldest'`: drop the input that has waited longest, and keep the new one.
    */
   strategy: OverflowStrategy;
-}
-
-/**
- * What the pool uses of a statsd client: a hot-shots `StatsD` client is one. Declared here
- * so that looppool's types do not need hot-shots, an optional peer dependency.
- */
-export interface StatsdClient {
-  /** Sends a gauge. */
-  gauge(stat: string, value: number): void;
-  /** Adds to a counter. */
-  increment(stat: string, value: number): void;
-  /** Sends a timing in milliseconds, sampled at `sampleRate`. */
-  timing(stat: string, value: number, sampleRate: number): void;
-  /** Closes the client's socket. */
-  close(callback: (error?: Error) => void): void;
-}
-
-/**
- * Options of hot-shots' `new StatsD(options)` (its `ClientOptions`: `host`, `port`,
- * `protocol`, `globalTags`, ...), passed on as they are. Typed loosely so that looppool's
- * types do not need hot-shots; write `{ host, port } satisfies ClientOptions` to have them
- * checked.
- */
-export type StatsdClientOptions = object;
-
-/** Where and how often the pool sends its figures to statsd. */
-export interface MetricsOptions {
-  /**
-   * A statsd client, such as a hot-shots `StatsD` (the pool uses it and leaves it open), or
-   * hot-shots options to create one (closed when the pool stops); creating one needs the
-   * `hot-shots` package installed beside looppool.
-   */
-  statsd: StatsdClient | StatsdClientOptions;
-  /**
-   * Metric names start with it: `<prefix>.worker.<n>.elu`.
-   * @default `looppool.<name>`
-   */
-  prefix?: string;
-  /**
-   * Milliseconds between two sends.
-   * @default statsInterval
-   */
-  interval?: number;
 }
 
 /** Options of {@link loopPool} over its own workers. Every field is optional. */
@@ -203,7 +158,9 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
   transport?: ClusterTransport;
   /**
    * On SIGINT or SIGTERM, stop gracefully: take no new input, finish every task taken, then
-   * let the process exit. A second signal terminates at once.
+   * let the process exit. A second signal more than 1 s after the first terminates at once; one
+   * within 1 s is the same Ctrl-C, forwarded by a wrapper (`npm run`, `tsx`) to a process that
+   * already got it from its process group.
    * @default false
    */
   stopOnSignals?: boolean;
@@ -248,6 +205,15 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
    * @default 'auto'
    */
   ack?: AckMode;
+  /**
+   * Milliseconds that every place of a result buffer with `ack: 'manual'` (the pool's, or a
+   * `pool.process` pipeline's) may stay taken by deliveries not yet `done()` before a
+   * `StalledSinkWarning` is reported, once, on `errors$` and to `onError`: a sink that
+   * acknowledges only at a commit every N rows, N above `bufferSize`, waits for ever. A drain
+   * that waits on such deliveries is reported too.
+   * @default 5000
+   */
+  stallThreshold?: number;
 }
 
 /**
@@ -276,6 +242,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly streamBuffer: number;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
+  readonly stallThreshold: number;
   readonly retries: number;
   readonly maxRestarts: number;
   readonly taskTimeout: number | undefined;
@@ -327,7 +294,7 @@ export const operatorOptionNames = [
   'transfer',
 ] as const;
 /** The names of {@link PoolOptions}. */
-export const poolOptionNames = [...operatorOptionNames, 'ack'] as const;
+export const poolOptionNames = [...operatorOptionNames, 'ack', 'stallThreshold'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],
@@ -335,329 +302,3 @@ export const callOptionNames = {
   broadcast: ['key'],
   process: [...pipelineOptionNames, 'ack'],
 } as const;
-
-const pipelineOptions = pipelineOptionNames;
-const operatorOptions = operatorOptionNames;
-const poolOptions = poolOptionNames;
-
-/**
- * Checks the options of `loopPool(worker, ...)` (`kind` 'operator') or `createPool` ('pool')
- * and fills in defaults. Throws `TypeError` or `RangeError` at once, naming the option and
- * the value that was given.
- */
-export function resolveOptions<D, T>(
-  sizeOrOptions: number | PoolOptions<D, T> | undefined,
-  kind: 'operator' | 'pool',
-): ResolvedOptions<D> {
-  const options: PoolOptions<D, T> =
-    typeof sizeOrOptions === 'number'
-      ? { size: sizeOrOptions }
-      : checkNames(sizeOrOptions, kind === 'pool' ? poolOptions : operatorOptions);
-  const concurrency = positiveInteger('concurrency', options.concurrency, 1);
-  const workerType = oneOf('workerType', options.workerType, ['thread', 'process'] as const, 'thread');
-  if (workerType === 'process') checkForProcesses(options);
-  const transport = clusterTransport(options.transport, workerType);
-  return {
-    workerType,
-    transport,
-    size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
-    concurrency,
-    queueSize: count('queueSize', options.queueSize, concurrency),
-    ordered: boolean('ordered', options.ordered, false),
-    bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
-    overflow: overflow(options.overflow),
-    settle: boolean('settle', options.settle, false),
-    streamWindow: countOrInfinity('streamWindow', options.streamWindow, 1024),
-    streamBuffer: countOrInfinity('streamBuffer', options.streamBuffer, 16_384),
-    workerData: options.workerData,
-    ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
-    retries: count('retries', options.retries, 1),
-    maxRestarts: count('maxRestarts', options.maxRestarts, 10),
-    taskTimeout: options.taskTimeout === undefined ? undefined : milliseconds('taskTimeout', options.taskTimeout, 0),
-    gracePeriod: milliseconds('gracePeriod', options.gracePeriod, 1_000, 0),
-    resourceLimits: resourceLimits(options.resourceLimits),
-    stopOnSignals: boolean('stopOnSignals', options.stopOnSignals, false),
-    name: text('name', options.name, 'looppool'),
-    statsInterval: milliseconds('statsInterval', options.statsInterval, 10_000),
-    onStats: callback('onStats', options.onStats),
-    metrics: metrics(options.metrics),
-    blockingThreshold:
-      options.blockingThreshold === undefined ? undefined : milliseconds('blockingThreshold', options.blockingThreshold, 0),
-    onError: callback('onError', options.onError),
-    transfer: callback('transfer', options.transfer),
-  };
-}
-
-/** Checks the options of `loopPool(pool, options)`; the pool's options are the defaults. */
-export function resolvePipelineOptions(
-  options: PipelineOptions | undefined,
-  defaults: ResolvedPipelineOptions,
-): ResolvedPipelineOptions {
-  const checked = checkNames(options, pipelineOptions, 'loopPool(pool, ...)');
-  return {
-    ordered: boolean('ordered', checked.ordered, defaults.ordered),
-    bufferSize: positiveInteger('bufferSize', checked.bufferSize, defaults.bufferSize),
-    overflow: checked.overflow === undefined ? defaults.overflow : overflow(checked.overflow),
-    settle: boolean('settle', checked.settle, defaults.settle),
-  };
-}
-
-/**
- * Checks that `options` is an object whose keys are all in `allowed`, and throws a
- * `TypeError` naming the first unknown key, with the nearest valid name when one is close.
- *
- * @param call the call the options were given to, for messages: `'pool.put(task, options)'`.
- *   Without it, the options of `loopPool(worker, ...)` or `createPool(...)`, which may be a size.
- */
-export function checkNames<O extends object>(options: O | undefined, allowed: readonly string[], call?: string): O {
-  if (options === undefined) return {} as O;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(
-      call
-        ? `Expected the options of ${call} to be an object, got ${show(options)}`
-        : `Expected the second argument to be a size or an options object, got ${show(options)}`,
-    );
-  }
-  for (const name of Object.keys(options)) {
-    if (allowed.includes(name)) continue;
-    if (call && (poolOptions as readonly string[]).includes(name)) {
-      throw new TypeError(`\`${name}\` belongs to the pool: set it in createPool(...), not in ${call}`);
-    }
-    const near = nearest(name, allowed);
-    throw new TypeError(
-      `Unknown option \`${name}\`${call ? ` of ${call}` : ''}; ` +
-        (near ? `did you mean \`${near}\`? Expected one of: ` : 'expected one of: ') +
-        allowed.join(', '),
-    );
-  }
-  return options;
-}
-
-/**
- * The valid name a misspelt one was most likely meant to be, or `undefined` if none is close:
- * equal but for case, `_` and `-`; one containing the other (`worker_num` for `worker`); or
- * at most 40% of the letters different (`concurency` for `concurrency`), as TypeScript's own
- * suggestions go.
- */
-export function nearest(name: string, allowed: readonly string[]): string | undefined {
-  const plain = (text: string): string => text.toLowerCase().replace(/[-_]/g, '');
-  const wanted = plain(name);
-  let best: { readonly name: string; readonly distance: number } | undefined;
-  for (const candidate of allowed) {
-    const other = plain(candidate);
-    const contained = Math.min(wanted.length, other.length) >= 3 && (wanted.includes(other) || other.includes(wanted));
-    const distance = contained ? Math.abs(wanted.length - other.length) : editDistance(wanted, other);
-    if (!contained && distance > Math.max(1, Math.floor(Math.max(wanted.length, other.length) * 0.4))) continue;
-    if (!best || distance < best.distance) best = { name: candidate, distance };
-  }
-  return best?.name;
-}
-
-/** Edit distance: the fewest insertions, deletions, substitutions and swaps of two neighbours from `a` to `b`. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
-    }
-    rows.push(row);
-  }
-  return rows[a.length]![b.length]!;
-}
-
-function overflow(value: unknown): OverflowOptions | undefined {
-  if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object') {
-    throw new TypeError(`Expected \`overflow\` to be { size, strategy }, got ${show(value)}`);
-  }
-  const { size, strategy } = value as Partial<OverflowOptions>;
-  return {
-    size: positiveInteger('overflow.size', size, NaN),
-    strategy: oneOf('overflow.strategy', strategy, ['error', 'drop-newest', 'drop-oldest'] as const, undefined),
-  };
-}
-
-function resourceLimits(value: unknown): ResourceLimits | undefined {
-  if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object') {
-    throw new TypeError(`Expected \`resourceLimits\` to be an object of worker_threads limits, got ${show(value)}`);
-  }
-  const limits = value as Record<string, unknown>;
-  const names = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
-  for (const name of Object.keys(limits)) {
-    if (!names.includes(name)) throw new TypeError(`Unknown resource limit \`${name}\`; expected one of: ${names.join(', ')}`);
-    positiveNumber(`resourceLimits.${name}`, limits[name]);
-  }
-  return limits as ResourceLimits;
-}
-
-/** Checks the `transport` option: a transport of `looppool/nats`, not beside `workerType: 'process'`. */
-function clusterTransport(value: unknown, workerType: WorkerType): ClusterTransport | undefined {
-  if (value === undefined) return undefined;
-  if (!isClusterTransport(value)) {
-    throw new TypeError(`Expected \`transport\` to be a transport of looppool/nats, such as nats({ servers, pool }), got ${show(value)}`);
-  }
-  if (workerType === 'process') {
-    throw new TypeError(
-      `\`transport\` (${value.description}) and workerType 'process' do not go together: the workers of a cluster ` +
-        'transport run on the hosts that serve it (looppool-worker --threads). Drop one of the two',
-    );
-  }
-  return value;
-}
-
-/**
- * What a worker process cannot take: shared memory in `workerData`, and the limits of
- * `resourceLimits` that have no Node flag (only the heap limits become the child's flags).
- */
-function checkForProcesses(options: PoolOptions<unknown, unknown>): void {
-  const shared = findSharedMemory(options.workerData, 'workerData');
-  if (shared) {
-    throw new TypeError(
-      `Expected \`workerData\` to hold no SharedArrayBuffer with workerType 'process', got one at ${shared}: ` +
-        "a worker process shares no memory with the pool. Send an ArrayBuffer (it is copied), or use workerType 'thread'",
-    );
-  }
-  for (const name of ['codeRangeSizeMb', 'stackSizeMb']) {
-    if ((options.resourceLimits as Record<string, unknown> | undefined)?.[name] !== undefined) {
-      throw new TypeError(
-        `\`resourceLimits.${name}\` applies to worker threads only; with workerType 'process' set ` +
-          'maxOldGenerationSizeMb or maxYoungGenerationSizeMb (they become the child\'s --max-old-space-size and --max-semi-space-size)',
-      );
-    }
-  }
-}
-
-/** Where in `value` a SharedArrayBuffer is (a path such as `workerData.counters`), if anywhere. */
-function findSharedMemory(value: unknown, path: string, seen = new Set<object>()): string | undefined {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return undefined;
-  seen.add(value);
-  if (value instanceof SharedArrayBuffer) return path;
-  if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer ? path : undefined;
-  if (value instanceof Map) {
-    for (const [key, entry] of value) {
-      const found = findSharedMemory(key, `${path}.keys()`, seen) ?? findSharedMemory(entry, `${path}.get(${String(key)})`, seen);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (value instanceof Set) {
-    for (const entry of value) {
-      const found = findSharedMemory(entry, `${path}.values()`, seen);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  for (const [key, entry] of Object.entries(value)) {
-    const found = findSharedMemory(entry, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen);
-    if (found) return found;
-  }
-  return undefined;
-}
-
-function positiveNumber(name: string, value: unknown): void {
-  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be a positive number, got ${show(value)}`);
-  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`Expected \`${name}\` to be a positive number, got ${show(value)}`);
-}
-
-function metrics(value: unknown): MetricsOptions | undefined {
-  if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || !('statsd' in value)) {
-    throw new TypeError(`Expected \`metrics\` to be { statsd, prefix?, interval? }, got ${show(value)}`);
-  }
-  const { statsd, prefix, interval } = value as Partial<MetricsOptions>;
-  if (statsd === null || typeof statsd !== 'object') {
-    throw new TypeError(`Expected \`metrics.statsd\` to be a hot-shots StatsD client or its options, got ${show(statsd)}`);
-  }
-  if (typeof (statsd as Partial<StatsdClient>).gauge !== 'function') hotShots(); // installed, or an error that says to install it
-  return {
-    statsd,
-    ...(prefix === undefined ? {} : { prefix: text('metrics.prefix', prefix, '') }),
-    ...(interval === undefined ? {} : { interval: milliseconds('metrics.interval', interval, 0) }),
-  };
-}
-
-function text(name: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value === '') throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${show(value)}`);
-  return value;
-}
-
-function callback<F>(name: string, value: unknown): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${show(value)}`);
-  return value as F;
-}
-
-function count(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got ${show(value)}`);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(`Expected \`${name}\` to be a non-negative integer, got ${show(value)}`);
-  }
-  return value;
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined && !Number.isNaN(fallback)) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${show(value)}`);
-  }
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${show(value)}`);
-  }
-  return value;
-}
-
-/** A positive integer, or `Infinity` for no bound. */
-function countOrInfinity(name: string, value: unknown, fallback: number): number {
-  if (value === Infinity) return value;
-  if (typeof value === 'number' && !Number.isInteger(value)) {
-    throw new RangeError(`Expected \`${name}\` to be a positive integer or Infinity, got ${show(value)}`);
-  }
-  return positiveInteger(name, value, fallback);
-}
-
-/** The longest delay (ms) a Node timer keeps; a longer one fires after 1 ms. */
-const maxTimer = 2 ** 31 - 1;
-
-/** A duration for a timer: an integer from `min` (1 by default) to {@link maxTimer} milliseconds. */
-function milliseconds(name: string, value: unknown, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const least = min === 0 ? 'a non-negative integer' : 'a positive integer';
-  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be ${least} of milliseconds, got ${show(value)}`);
-  if (!Number.isInteger(value) || value < min || value > maxTimer) {
-    throw new RangeError(
-      `Expected \`${name}\` to be ${least} of milliseconds, at most ${maxTimer} (2^31 - 1, the longest timer Node keeps; longer ones fire at once), got ${show(value)}`,
-    );
-  }
-  return value;
-}
-
-function boolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
-  return value;
-}
-
-function oneOf<V extends string>(name: string, value: unknown, allowed: readonly V[], fallback: V | undefined): V {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (!allowed.includes(value as V)) {
-    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((v) => `'${v}'`).join(', ')}, got ${show(value)}`);
-  }
-  return value as V;
-}
-
-/** Renders a rejected value the way every validation message does: `0 (number)`. */
-export function show(value: unknown): string {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  const text =
-    typeof value === 'string'
-      ? JSON.stringify(value)
-      : typeof value === 'object' && value !== null
-        ? inspect(value, { depth: 0, breakLength: Infinity })
-        : String(value);
-  return `${text} (${type})`;
-}

@@ -4,11 +4,14 @@ import { Engine } from './engine/engine';
 import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer, type Delivery } from './engine/resultBuffer';
+import { StallWatch, type StallSettings } from './engine/stallWatch';
 import type { PushOptions, Settled } from './engine/types';
 import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
-import { callOptionNames, checkNames, resolvePipelineOptions, show, type PipelineOptions, type ResolvedOptions } from './options';
+import { callOptionNames, type PipelineOptions, type ResolvedOptions } from './options';
+import { checkNames, resolvePipelineOptions } from './resolveOptions';
+import { show } from './validate';
 import { stopOnSignals } from './signals';
 import type { Transport } from './transport/transport';
 
@@ -27,6 +30,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly closed = new Subject<void>();
   /** Results of put and broadcast tasks and emitted values, until consumed; at most `bufferSize` pending before puts wait. */
   private readonly buffer: ResultBuffer<R>;
+  /** Where a sink that holds every place of a manual-ack buffer is reported (`stallThreshold`). */
+  private readonly stall: StallSettings;
+  /** Watches `buffer`'s deliveries not yet done, with `ack: 'manual'`. */
+  private readonly sinkWatch: StallWatch;
   /** The job that carries put and broadcast tasks into `buffer`. */
   private readonly puts: Job<T, R>;
   /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
@@ -47,7 +54,9 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     private readonly options: ResolvedOptions,
     workerName: string,
   ) {
-    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump());
+    this.stall = { threshold: options.stallThreshold, warn: (warning) => this.warn(warning) };
+    this.sinkWatch = new StallWatch(options.bufferSize, this.stall, () => this.buffer.outstanding, () => this.puts.waiting);
+    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump(), () => this.sinkWatch.changed());
     this.results$ = this.buffer.results$;
     this.engine = new Engine<T, R>(transport, options, workerName, {
       emitted: (value, worker) => this.buffer.push(value, worker),
@@ -194,6 +203,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       ...resolvePipelineOptions(options, this.options),
       ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
       readAhead: this.size * (concurrency + queueSize),
+      stall: this.stall,
     };
   }
 
@@ -217,6 +227,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
       for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
       this.puts.end();
+      this.sinkWatch.drain();
       await this.engine.drain(); // resolves early if the pool fails meanwhile
     }
     this.terminating ??= this.engine
@@ -230,6 +241,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   /** The threads have ended: so do signals, timers and the streams that follow the pool. */
   private async ended(): Promise<void> {
     this.unwireSignals();
+    this.sinkWatch.stop();
     this.closed.next();
     this.closed.complete();
     await this.monitor.stop();

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { show } from './options';
+import { show } from './validate';
 
 /**
  * Resolves the `worker` argument to an absolute module path: an absolute path stays as it

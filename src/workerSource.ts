@@ -1,10 +1,8 @@
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { InlineWorker } from './testing/inlineWorker';
-import type { WorkerType } from './options';
+import type { ResolvedOptions } from './options';
 import { inlineTransport } from './transport/inline';
 import { processesTransport } from './transport/processes';
 import { threadsTransport } from './transport/threads';
-import type { ClusterTransport } from './transport/cluster';
 import type { Transport } from './transport/transport';
 import type { WorkerDefinition } from './worker/definition';
 import { resolveWorkerModule } from './workerModule';
@@ -49,24 +47,8 @@ export type WorkerDataOf<M> = WorkerDefinitionOf<M> extends WorkerDefinition<inf
 
 /** How to start the workers of a pool, and how errors name them. */
 export interface ResolvedWorker<T, R> {
-  readonly transport: (options: TransportOptions) => Transport<T, R>;
+  readonly transport: (options: ResolvedOptions) => Transport<T, R>;
   readonly name: string;
-}
-
-/** What transports need to know of the options. */
-export interface TransportOptions {
-  readonly workerType: WorkerType;
-  /** Workers served from other hosts, when given. */
-  readonly transport: ClusterTransport | undefined;
-  /** The pool's name, for worker processes' titles. */
-  readonly name: string;
-  readonly workerData: unknown;
-  readonly concurrency: number;
-  readonly resourceLimits: ResourceLimits | undefined;
-  readonly gracePeriod: number;
-  readonly blockingThreshold: number | undefined;
-  readonly taskTimeout: number | undefined;
-  readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
 }
 
 /**

@@ -27,6 +27,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Process `pid`'s nice, session and scheduler autogroup (Linux; `null` where the kernel has none). */
+function priority(pid: number): { nice: number; session: number; autogroup: string | null } {
+  const fields = statFields(pid);
+  let autogroup: string | null = null;
+  try {
+    autogroup = readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim(); // "/autogroup-6 nice 0"
+  } catch {
+    // a kernel without CONFIG_SCHED_AUTOGROUP
+  }
+  return { nice: Number(fields[16]), session: Number(fields[3]), autogroup };
+}
+
+/** Process `pid`'s process group. */
+const group = (pid: number): number => Number(statFields(pid)[2]);
+
+/** The fields of /proc/<pid>/stat after the command's name: state, ppid, pgrp, session, ... */
+const statFields = (pid: number): string[] => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+
 describe('worker processes', () => {
   let pool: LoopPool<NativeTask, NativeResult> | undefined;
   afterEach(async () => {
@@ -136,6 +154,25 @@ describe('worker processes', () => {
     await until(() => !pids.some(alive), 5_000);
     const took = Date.now() - killed;
     expect({ took: took < 5_000 }).toEqual({ took: true });
+  });
+
+  it('keeps the caller’s priority: a pool started at nice 10 has workers at nice 10, in its session and autogroup', async () => {
+    const parent = spawn('nice', ['-n', '10', process.execPath, join(__dirname, 'support', 'processPoolChild.js')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => parent.once('exit', resolve));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: parent.stdout! }).once('line', resolve));
+      const pids = JSON.parse(line) as number[];
+      const caller = priority(parent.pid!);
+      expect(caller.nice).toBe(10);
+      // Before, each worker ran in a session of its own (setsid): a new autogroup, at nice 0.
+      expect(pids.map(priority)).toEqual([caller, caller]);
+      expect(pids.map(group)).not.toContain(group(parent.pid!)); // still a group of its own: Ctrl-C does not reach it
+    } finally {
+      parent.kill('SIGKILL');
+      await exited;
+    }
   });
 
   it('ships the host as the looppool-worker bin, which says what it is for when run by hand', () => {

@@ -1,10 +1,11 @@
 import { from, type ObservableInput, type Subscriber } from 'rxjs';
 import type { LoopPoolError } from '../errors';
 import type { AckMode, ResolvedPipelineOptions } from '../options';
-import { show } from '../options';
+import { show } from '../validate';
 import type { Engine } from './engine';
 import { asyncIterableFeed, iterableFeed } from './feeds';
 import type { Delivery } from './resultBuffer';
+import { StallWatch, type StallSettings } from './stallWatch';
 
 /** What a pipeline can take its inputs from. Observables push; the others are pulled. */
 export type PipelineInput<T> = ObservableInput<T> | Iterable<T> | AsyncIterable<T>;
@@ -14,6 +15,8 @@ export interface PipelineSettings extends ResolvedPipelineOptions {
   readonly ack: AckMode;
   /** Inputs an async source may have read ahead of the workers. */
   readonly readAhead: number;
+  /** With `ack: 'manual'`: when and where to warn of a sink that holds every place. */
+  readonly stall?: StallSettings | undefined;
 }
 
 /** A running pipeline, as its owner sees it. */
@@ -43,6 +46,7 @@ export function runPipeline<T, R>(
   let unacknowledged = 0;
   /** Set when the pipeline was stopped before its source ended: the error it ends with. */
   let cutShort: LoopPoolError | undefined;
+  const stall = settings.ack === 'manual' && settings.stall ? new StallWatch(settings.bufferSize, settings.stall, () => unacknowledged, () => job.waiting) : undefined;
   const emit = subscriber as Subscriber<R | Delivery<R>>;
   const job = engine.open(
     {
@@ -61,12 +65,21 @@ export function runPipeline<T, R>(
             done = true;
             unacknowledged--;
             receipt.taken();
+            stall?.changed();
             engine.pump();
           },
         });
+        stall?.changed();
       },
-      error: (error) => emit.error(error),
-      complete: () => (cutShort ? emit.error(cutShort) : emit.complete()),
+      error: (error) => {
+        stall?.stop();
+        emit.error(error);
+      },
+      complete: () => {
+        stall?.stop();
+        if (cutShort) emit.error(cutShort);
+        else emit.complete();
+      },
       get closed() {
         return emit.closed;
       },
@@ -97,10 +110,12 @@ export function runPipeline<T, R>(
     stopInputs(reason) {
       stopPushing();
       if (!job.inputsDone) cutShort = reason;
+      stall?.drain();
       job.end();
     },
     teardown() {
       stopPushing();
+      stall?.stop();
       job.close();
     },
   };

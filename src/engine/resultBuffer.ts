@@ -37,6 +37,8 @@ export class ResultBuffer<R> {
     private readonly ack: AckMode,
     /** Called when a result has been consumed, so that waiting tasks may start. */
     private readonly onConsumed: () => void,
+    /** Called when the count of deliveries emitted and not yet done changes (`manual` only). */
+    private readonly onOutstanding: () => void = noop,
   ) {
     this.results$ = new Observable((subscriber) => {
       this.subscribers.add(subscriber);
@@ -48,6 +50,11 @@ export class ResultBuffer<R> {
   /** Results produced and not yet consumed. */
   get pending(): number {
     return this.waiting.length + this.unacknowledged;
+  }
+
+  /** Results emitted and not yet done (`manual` only): what a stalled sink holds. */
+  get outstanding(): number {
+    return this.unacknowledged;
   }
 
   /** A result; `receipt.taken()` once it is consumed. */
@@ -80,6 +87,7 @@ export class ResultBuffer<R> {
         const delivery = this.waiting.shift()!;
         if (this.ack === 'manual') this.unacknowledged++;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
+        if (this.ack === 'manual') this.onOutstanding();
         if (this.ack === 'auto') {
           this.receipts.shift()!.taken();
           this.onConsumed();
@@ -106,6 +114,7 @@ export class ResultBuffer<R> {
         done = true;
         this.unacknowledged--;
         receipt.taken();
+        this.onOutstanding();
         this.onConsumed();
       },
     };

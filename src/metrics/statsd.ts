@@ -1,5 +1,47 @@
-import type { MetricsOptions, StatsdClient } from '../options';
 import type { PoolStats } from './stats';
+
+/**
+ * What the pool uses of a statsd client: a hot-shots `StatsD` client is one. Declared here
+ * so that looppool's types do not need hot-shots, an optional peer dependency.
+ */
+export interface StatsdClient {
+  /** Sends a gauge. */
+  gauge(stat: string, value: number): void;
+  /** Adds to a counter. */
+  increment(stat: string, value: number): void;
+  /** Sends a timing in milliseconds, sampled at `sampleRate`. */
+  timing(stat: string, value: number, sampleRate: number): void;
+  /** Closes the client's socket. */
+  close(callback: (error?: Error) => void): void;
+}
+
+/**
+ * Options of hot-shots' `new StatsD(options)` (its `ClientOptions`: `host`, `port`,
+ * `protocol`, `globalTags`, ...), passed on as they are. Typed loosely so that looppool's
+ * types do not need hot-shots; write `{ host, port } satisfies ClientOptions` to have them
+ * checked.
+ */
+export type StatsdClientOptions = object;
+
+/** Where and how often the pool sends its figures to statsd. */
+export interface MetricsOptions {
+  /**
+   * A statsd client, such as a hot-shots `StatsD` (the pool uses it and leaves it open), or
+   * hot-shots options to create one (closed when the pool stops); creating one needs the
+   * `hot-shots` package installed beside looppool.
+   */
+  statsd: StatsdClient | StatsdClientOptions;
+  /**
+   * Metric names start with it: `<prefix>.worker.<n>.elu`.
+   * @default `looppool.<name>`
+   */
+  prefix?: string;
+  /**
+   * Milliseconds between two sends.
+   * @default statsInterval
+   */
+  interval?: number;
+}
 
 /**
  * Sends a pool's figures to statsd through hot-shots: gauges for levels, counters for what

@@ -1,4 +1,4 @@
-import type { TransportOptions } from '../workerSource';
+import type { WorkerStartOptions } from './startOptions';
 import type { Transport } from './transport';
 
 /** Marks a {@link ClusterTransport}: a symbol from the global registry, so that the check holds across copies of the package. */
@@ -18,7 +18,7 @@ export interface ClusterTransport {
    * Binds the transport to one pool: called once per pool, with the pool's options.
    * @internal
    */
-  bind<T, R>(options: TransportOptions): Transport<T, R>;
+  bind<T, R>(options: WorkerStartOptions): Transport<T, R>;
 }
 
 /** Whether `value` is a {@link ClusterTransport}. */

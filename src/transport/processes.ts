@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
@@ -8,6 +8,7 @@ import { HostOp, isHostMessage, type HostSetup } from '../host/protocol';
 import type { LoadFailure } from '../worker/load';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Outbox } from './outbox';
+import { spawnInGroup } from './processGroup';
 import { Op, reviveError, streamPace, type SerializedError } from './protocol';
 import type {
   Introspectable,
@@ -126,14 +127,13 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
       this.loadFailed(`workerData cannot be cloned: ${messageOf(error)}`, undefined, 1, true);
       return;
     }
-    const child = fork(hostPath, [], {
+    // A process group of its own, in the pool's session (its priority and CPU share): Ctrl-C or
+    // a supervisor's SIGTERM to the pool's group does not reach it, not even while it boots,
+    // before its host can ignore them. The pool stops it by message; it exits by itself when
+    // the pool's process dies (its channel closes).
+    const child = spawnInGroup(process.execPath, [...inheritedFlags(process.execArgv), ...heapFlags(options.resourceLimits), hostPath], {
       serialization: 'advanced',
-      execArgv: [...inheritedFlags(process.execArgv), ...heapFlags(options.resourceLimits)],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      // A process group of its own: Ctrl-C or a supervisor's SIGTERM to the pool's group does
-      // not reach it, not even while it boots, before its host can ignore them. The pool stops
-      // it by message; it exits by itself when the pool's process dies (its channel closes).
-      detached: process.platform !== 'win32',
     });
     this.child = child;
     child.on('error', (error) => (this.channelError ??= error));
