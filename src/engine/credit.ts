@@ -15,9 +15,10 @@ export interface Receipt {
 export const noReceipt: Receipt = { taken() {} };
 
 /**
- * Values taken that are told to the worker in one message: half the window, so that the
- * worker has the other half to go on with while the message travels. Infinity when unpaced.
+ * Values taken that are told to the worker in one message: a quarter of the window, so that
+ * the worker has the rest to go on with while the message travels (a busy machine delays it
+ * by milliseconds). Infinity when unpaced.
  */
 export function grantBatch(window: number | undefined): number {
-  return window === undefined || window === Infinity ? Infinity : Math.max(1, Math.ceil(window / 2));
+  return window === undefined || window === Infinity ? Infinity : Math.max(1, Math.ceil(window / 4));
 }

@@ -33,11 +33,15 @@ export class WorkerRuntime<T, R, D> {
   private transfers = new Map<number, readonly TransferListItem[]>();
   /** When the oldest triple in the outbox was queued (performance.now()). */
   private outboxSince = 0;
-  private flushScheduled = false;
+  /** A flush is queued as a microtask. */
+  private flushSoon = false;
+  /** A flush is queued for the end of the turn (setImmediate). */
+  private flushLater = false;
   /**
-   * Set when the outbox was posted in this turn of the event loop: what is sent later in the
-   * same turn (a stream's next values) waits for the turn's end, {@link maxBatchDelay} or
-   * {@link maxOutbox}, so that it shares messages. The first post of a turn goes at once.
+   * Set when the outbox was posted in this turn of the event loop: a stream's later values in
+   * the same turn wait for the turn's end, {@link maxBatchDelay} or the outbox limit, so that
+   * they share messages. Everything else (a task's first value, its end, a start) goes at the
+   * end of the microtask, as the first post of a turn does.
    */
   private postedThisTurn = false;
   /**
@@ -195,19 +199,25 @@ export class WorkerRuntime<T, R, D> {
     if (this.oneAtATime && this.activity[activeSlot] === activityId(run.id)) this.activity[activeSlot] = 0;
   }
 
-  send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
+  /** Queues a triple; `later` for a stream's values after its first, which may wait for the turn's end. */
+  send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[], later = false): void {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
     if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     const length = this.outbox.push(op, id, payload);
     if (length >= this.outboxLimit || (length % 96 === 0 && performance.now() - this.outboxSince > maxBatchDelay)) this.flush();
-    else this.scheduleFlush();
+    else this.scheduleFlush(later);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    if (this.postedThisTurn) setImmediate(this.flush);
-    else queueMicrotask(this.flush);
+  private scheduleFlush(later: boolean): void {
+    if (this.flushSoon) return;
+    if (later && this.postedThisTurn) {
+      if (this.flushLater) return;
+      this.flushLater = true;
+      setImmediate(this.flush);
+    } else {
+      this.flushSoon = true;
+      queueMicrotask(this.flush);
+    }
   }
 
   private readonly newTurn = (): void => {
@@ -221,8 +231,10 @@ export class WorkerRuntime<T, R, D> {
    */
   complete(id: number): void {
     const at = this.outbox.length - 3;
-    if (at >= 0 && this.outbox[at] === Op.next && this.outbox[at + 1] === id) this.outbox[at] = Op.last;
-    else this.send(Op.complete, id, 0);
+    if (at >= 0 && this.outbox[at] === Op.next && this.outbox[at + 1] === id) {
+      this.outbox[at] = Op.last;
+      this.scheduleFlush(false);
+    } else this.send(Op.complete, id, 0);
   }
 
   /**
@@ -238,7 +250,8 @@ export class WorkerRuntime<T, R, D> {
 
   /** Posts every triple waiting in the outbox now. */
   readonly flush = (): void => {
-    this.flushScheduled = false;
+    this.flushSoon = false;
+    this.flushLater = false;
     if (this.outbox.length === 0) return;
     if (!this.postedThisTurn) {
       this.postedThisTurn = true;
@@ -316,8 +329,8 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     if (this.ended || this.heldEnd) return;
     const credit = this.paced();
     if (!credit) {
-      this.sentOne = true;
       this.post(value);
+      this.sentOne = true;
     } else if (credit.available) {
       credit.spend();
       this.post(value);
@@ -352,8 +365,9 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     else this.finish();
   }
 
+  /** Sends a value: a stream's values after the first may wait for the end of the turn to share a message. */
   private readonly post = (value: R): void => {
-    this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value));
+    this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value), this.sentOne);
   };
 
   /** The task's credits once it has sent a value (one already spent); none when unpaced. */
