@@ -6,7 +6,8 @@
  * was before credits), the two in alternation in the same process, `BENCH_ROUNDS` rounds
  * (default 5); the table gives the median values/s of each and their ratio.
  *
- * `npm run bench:streaming -- 200000` streams fewer values.
+ * `npm run bench:streaming -- 200000` streams fewer values; `BENCH_STREAM_WINDOWS=1024,8192`
+ * runs each of those windows paced (default: 1024, the default window).
  */
 import { join } from 'node:path';
 import { count, lastValueFrom } from 'rxjs';
@@ -15,10 +16,12 @@ import { createPool, type LoopPool, type WorkerType } from 'looppool';
 const values = Number(process.argv[2] ?? 1_000_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const worker = join(__dirname, 'streaming.worker.ts');
+const windows = (process.env.BENCH_STREAM_WINDOWS ?? '1024').split(',').map(Number);
 
 interface Contender {
   readonly workerType: WorkerType;
-  readonly paced: boolean;
+  /** `streamWindow`; Infinity: unpaced. */
+  readonly window: number;
   readonly pool: LoopPool<number, number>;
   readonly rates: number[];
 }
@@ -37,11 +40,11 @@ const figure = (x: number): string => Math.round(x).toLocaleString('en');
 async function main(): Promise<void> {
   const contenders: Contender[] = [];
   for (const workerType of ['thread', 'process'] as const) {
-    for (const paced of [true, false]) {
-      const pool = createPool<number, number>(worker, { size: 1, workerType, ...(paced ? {} : { streamWindow: Infinity }) });
+    for (const window of [...windows, Infinity]) {
+      const pool = createPool<number, number>(worker, { size: 1, workerType, streamWindow: window });
       await pool.ready;
       await run(pool); // warm-up
-      contenders.push({ workerType, paced, pool, rates: [] });
+      contenders.push({ workerType, window, pool, rates: [] });
     }
   }
   for (let round = 0; round < rounds; round++) for (const contender of contenders) contender.rates.push(await run(contender.pool));
@@ -49,13 +52,16 @@ async function main(): Promise<void> {
   const lines = [
     `### Streaming: one task yields ${values.toLocaleString('en')} small values`,
     '',
-    '| workers | paced (`streamWindow` 1024), values/s | unpaced (`streamWindow: Infinity`), values/s | paced vs unpaced |',
+    '| workers | `streamWindow` | values/s (median) | vs unpaced |',
     '| --- | ---: | ---: | ---: |',
   ];
   for (const workerType of ['thread', 'process'] as const) {
-    const paced = median(contenders.find((c) => c.workerType === workerType && c.paced)!.rates);
-    const unpaced = median(contenders.find((c) => c.workerType === workerType && !c.paced)!.rates);
-    lines.push(`| ${workerType} | ${figure(paced)} | ${figure(unpaced)} | ${(paced / unpaced).toFixed(3)}× |`);
+    const unpaced = median(contenders.find((c) => c.workerType === workerType && c.window === Infinity)!.rates);
+    for (const contender of contenders.filter((c) => c.workerType === workerType)) {
+      const rate = median(contender.rates);
+      const window = contender.window === Infinity ? 'Infinity (unpaced)' : contender.window.toLocaleString('en');
+      lines.push(`| ${workerType} | ${window} | ${figure(rate)} | ${(rate / unpaced).toFixed(3)}× |`);
+    }
   }
   console.log([...lines, ''].join('\n'));
 }
