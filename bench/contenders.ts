@@ -9,7 +9,7 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { count, lastValueFrom, map, range } from 'rxjs';
+import { count, from, lastValueFrom, map, range } from 'rxjs';
 import { Piscina } from 'piscina';
 import { Pool as ThreadsPool, spawn, Transfer, Worker as ThreadsWorker } from 'threads';
 import workerpool from 'workerpool';
@@ -21,7 +21,7 @@ type ThreadsRunner = { run(task: unknown): Promise<unknown> };
 
 /** One benchmark task: the scenario's function and its input. */
 export interface Task {
-  readonly s: 'tiny' | 'cpu' | 'io' | 'buffer' | 'uneven';
+  readonly s: 'tiny' | 'cpu' | 'io' | 'buffer' | 'uneven' | 'small';
   readonly x: unknown;
 }
 
@@ -226,6 +226,64 @@ function limit(name: string, batch: number, inFlight: number, taskObjects: boole
   };
 }
 
+/** The contenders of the defaults scenario (g): 2 workers, every other option left out, as a new user writes it. */
+export const defaultsContenders = {
+  mainThread: 'main thread (a loop)',
+  process: 'looppool defaults (pool.process)',
+  operator: 'looppool defaults (operator on a pool)',
+  piscina: 'piscina defaults',
+} as const;
+
+function defaultContenders(): Contender[] {
+  const names = defaultsContenders;
+  const only = { scenarios: ['g'] };
+  const withPool = (name: string, runOn: (pool: LoopPool<Task, unknown>, total: number, make: (i: number) => Task) => Promise<number>): Contender => {
+    let pool: LoopPool<Task, unknown> | undefined;
+    return {
+      name,
+      ...only,
+      async start() {
+        pool = createPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), { size });
+        await pool.ready;
+      },
+      runAll: (total, make) => runOn(pool!, total, make),
+      stop: async () => void (await pool?.stop()),
+    };
+  };
+  let piscina: Piscina | undefined;
+  return [
+    {
+      name: names.mainThread,
+      ...only,
+      start: async () => {},
+      runAll: async (total, make) => {
+        for (let i = 0; i < total; i++) runOnMainThread(make(i));
+        return total;
+      },
+      stop: async () => {},
+    },
+    withPool(names.process, pulled),
+    // A pushed synchronous source: `from` a generator, through the operator on the pool.
+    withPool(names.operator, (pool, total, make) => {
+      function* tasks(): Generator<Task> {
+        for (let i = 0; i < total; i++) yield make(i);
+      }
+      return lastValueFrom(from(tasks()).pipe(loopPool(pool), count()));
+    }),
+    {
+      name: names.piscina,
+      ...only,
+      start: async () => void (piscina = new Piscina({ filename: join(peers, 'piscina.worker.cjs'), minThreads: size, maxThreads: size })),
+      runAll: async (total, make) => {
+        const runs: Array<Promise<unknown>> = [];
+        for (let i = 0; i < total; i++) runs.push(piscina!.run(make(i)));
+        return (await Promise.all(runs)).length;
+      },
+      stop: async () => void (await piscina?.destroy()),
+    },
+  ];
+}
+
 export const contenders: Contender[] = [
   {
     name: 'main thread',
@@ -288,5 +346,6 @@ export const contenders: Contender[] = [
     };
   }),
   looppoolPool('looppool processes (pool.process)', pulled, 'process'),
+  ...defaultContenders(),
   piscinaLike('tinypool (child_process)', async () => (await import('tinypool')).Tinypool, 'tinypool', 'child_process'),
 ];

@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { processContenders } from './contenders';
+import { defaultsContenders, processContenders } from './contenders';
 import { calibrate } from './peers/tasks.cjs';
 import { scenarios, type Measurement, type Scenario, type ScenarioResult } from './scenario';
 
@@ -27,7 +27,14 @@ const limit = 'limit';
 const boundedLimit = 'limit at 32 in flight';
 /** The thread pools looppool's threads are compared with; the process pools are compared with each other ({@link processGoals}). */
 const isPeer = (name: string): boolean =>
-  name !== mainThread && name !== limit && name !== boundedLimit && !looppool.includes(name) && !processContenders.includes(name);
+  name !== mainThread &&
+  name !== limit &&
+  name !== boundedLimit &&
+  !looppool.includes(name) &&
+  !processContenders.includes(name) &&
+  name !== defaultsContenders.mainThread &&
+  name !== defaultsContenders.process &&
+  name !== defaultsContenders.operator;
 
 /** Runs one scenario in a fresh process, so that no scenario inherits another's heap or JIT state. */
 function runScenario(scenario: Scenario, burnPerMs: number): ScenarioResult {
@@ -53,7 +60,7 @@ const figure = (value: number): string =>
 
 function table(scenario: Scenario, measurements: readonly Measurement[]): string[] {
   const best = bestPeer(scenario, measurements);
-  const main = measurements.find((m) => m.name === mainThread)!;
+  const main = measurements.find((m) => m.name === mainThread || m.name === defaultsContenders.mainThread)!;
   const vsRow = (name: string) => {
     const run = measurements.find((m) => m.name === name);
     return run ? [{ title: `vs ${name}`, cell: (m: Measurement) => `${better(scenario, m.value, run.value).toFixed(3)}×` }] : [];
@@ -121,6 +128,26 @@ function processGoals(results: ReadonlyMap<string, readonly Measurement[]>): str
   return [...lines, ''];
 }
 
+/**
+ * The goals of issue 25, each with the figure measured in this run: the defaults against the
+ * main thread and piscina's defaults (g), and the operator over a pushed synchronous source
+ * against `pool.process` on the same pool (a: tiny tasks; g: 30 µs tasks).
+ */
+function defaultsGoals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
+  const lines = ['### Goals of the defaults', '', '| goal | measured |', '| --- | ---: |'];
+  const value = (id: string, name: string): number | undefined => results.get(id)?.find((m) => m.name === name)?.value;
+  const row = (goal: string, a: number | undefined, b: number | undefined, least: number): void => {
+    const cell = a === undefined || b === undefined ? 'not run' : `${(a / b).toFixed(3)}× ${a / b >= least ? 'met' : 'not met'}`;
+    lines.push(`| ${goal} | ${cell} |`);
+  };
+  const { mainThread: loop, process: pulledDefaults, operator, piscina } = defaultsContenders;
+  row('(g) defaults ≥ 1.5× the main thread', value('g', pulledDefaults), value('g', loop), 1.5);
+  row('(g) defaults ≥ piscina with its defaults', value('g', pulledDefaults), value('g', piscina), 1);
+  row('(a) operator over a pushed source ≥ 0.8 of pool.process', value('a', 'looppool (operator on a pool)'), value('a', 'looppool (pool.process)'), 0.8);
+  row('(g) operator over `from(generator)` ≥ 0.8 of pool.process', value('g', operator), value('g', pulledDefaults), 0.8);
+  return [...lines, ''];
+}
+
 function main(): void {
   const wanted = process.argv.slice(2);
   const chosen = wanted.length ? scenarios.filter((s) => wanted.includes(s.id) || wanted.includes(s.id[0]!)) : scenarios;
@@ -138,6 +165,7 @@ function main(): void {
   }
   console.log(goals(results).join('\n'));
   console.log(processGoals(results).join('\n'));
+  console.log(defaultsGoals(results).join('\n'));
   if (!wanted.length || wanted.includes('streaming')) {
     const streaming = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'streaming.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (streaming.status !== 0) throw new Error(`the streaming scenario failed (${streaming.status})`);

@@ -3,7 +3,7 @@
  * `tsx bench/scenario.ts <id> [rounds]`. Runs every contender in turn (start, one warm-up run,
  * `rounds` measured runs, stop) and prints one JSON line of {@link ScenarioResult}.
  */
-import { contenders, type Contender, type Task } from './contenders';
+import { contenders, defaultsContenders, type Contender, type Task } from './contenders';
 
 /** What one contender achieved in one scenario: medians over the rounds. */
 export interface Measurement {
@@ -34,6 +34,8 @@ export interface Scenario {
   readonly transfer?: boolean;
   readonly watchLoopDelay?: boolean;
   readonly watchMemory?: boolean;
+  /** The only contenders that run it; by default every contender not kept to other scenarios. */
+  readonly contenders?: readonly string[];
 }
 
 /** A fresh, uninitialised 1 MiB ArrayBuffer (zero-filling would cost as much as the copy measured). */
@@ -90,6 +92,16 @@ export const scenarios: readonly Scenario[] = [
     unit: 'tasks/s',
     total: 800,
     make: (x) => ({ s: 'uneven', x }),
+  },
+  {
+    id: 'g',
+    title: '(g) 200,000 tasks of about 30 µs, every option at its default (2 workers)',
+    unit: 'tasks/s',
+    total: 200_000,
+    make: (x) => ({ s: 'small', x }),
+    // piscina's defaults take a promise and a message per task: a tenth keeps the run short.
+    capped: { 'piscina defaults': 20_000 },
+    contenders: Object.values(defaultsContenders),
   },
 ];
 
@@ -154,7 +166,7 @@ async function measure(contender: Contender, scenario: Scenario, rounds: number)
   await contender.start();
   // Warm up with one full run (a tenth for the long tiny-task run): the JIT and the GC of
   // every thread settle in its first few thousand tasks.
-  await throughput(contender, scenario, scenario.id === 'a' ? Math.ceil(total / 10) : total);
+  await throughput(contender, scenario, scenario.id === 'a' || scenario.id === 'g' ? Math.ceil(total / 10) : total);
   const rates: number[] = [];
   const delays: number[] = [];
   const peaks: number[] = [];
@@ -180,7 +192,8 @@ async function main(id: string, rounds: number): Promise<void> {
   const measurements: Measurement[] = [];
   // BENCH_ONLY=piscina,tinypool runs only the contenders named (to look at one in isolation).
   const only = process.env.BENCH_ONLY?.split(',');
-  for (const contender of contenders.filter((c) => (!only || only.includes(c.name)) && (!c.scenarios || c.scenarios.includes(id)))) {
+  const runs = (c: Contender): boolean => (scenario.contenders ? scenario.contenders.includes(c.name) : !c.scenarios || c.scenarios.includes(id));
+  for (const contender of contenders.filter((c) => (!only || only.includes(c.name)) && runs(c))) {
     process.stderr.write(`${id}: ${contender.name}\n`);
     measurements.push(await measure(contender, scenario, rounds));
   }

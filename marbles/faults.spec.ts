@@ -1,9 +1,9 @@
 import type { Observable, OperatorFunction } from 'rxjs';
-import { ownedPool } from '../src/engine/ownedPool';
 import type { Settled } from '../src/engine/types';
+import { poolPerSubscription } from '../src/loopPool';
 import type { LoopPoolOptions } from '../src/options';
 import { resolveOptions } from '../src/resolveOptions';
-import { inlineTransport } from '../src/transport/inline';
+import { inlineTransport } from '../src/worker/inline';
 import type { Probeable, RunObserver, Transport, WorkerPort } from '../src/transport/transport';
 import { testScheduler } from './support';
 
@@ -34,7 +34,7 @@ function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): Tr
       const tasks = [...observers.values()].map(({ observer, started }) => ({ observer, started, blocking: observer === blocking, transferred: false }));
       observers.clear();
       void port.terminate();
-      listener.exited({ kind: 'crashed', reason: 'exited', crash: 'exited', exitCode: 7, tasks });
+      listener.exited({ kind: 'crashed', crash: 'exited', exitCode: 7, tasks });
     };
     const port = inner(index, listener) as WorkerPort<T, R> & Probeable;
     const wrapped: WorkerPort<T, R> & Probeable = {
@@ -71,7 +71,7 @@ function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): Tr
         const tasks = [...observers.values()].map(({ observer, started }) => ({ observer, started, blocking: undefined, transferred: false }));
         observers.clear();
         void port.terminate();
-        listener.exited({ kind: 'crashed', reason: 'unresponsive', crash: 'unresponsive', exitCode: 1, tasks });
+        listener.exited({ kind: 'crashed', crash: 'unresponsive', exitCode: 1, tasks });
       },
       terminate: () => port.terminate(),
     };
@@ -81,7 +81,7 @@ function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): Tr
 }
 
 function pool<T, R>(transport: Transport<T, R>, options: LoopPoolOptions<unknown, T>): OperatorFunction<T, R> {
-  return ownedPool(() => transport, resolveOptions(options, 'operator'), 'faulty inline');
+  return poolPerSubscription(() => transport, resolveOptions(options, 'operator'), 'faulty inline');
 }
 
 describe('faults injected into the inline transport, through the real engine', () => {

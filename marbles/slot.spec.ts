@@ -2,7 +2,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { TaskTimeoutError, type LoopPoolError } from '../src/errors';
 import { WorkerSlot, type SlotHost } from '../src/engine/slot';
 import type { RunOwner, Task } from '../src/engine/types';
-import type { PortListener, Probeable, RunObserver, TaskAtExit, WorkerExit, WorkerPort } from '../src/transport/transport';
+import type { PortListener, Probeable, RunObserver, TaskAtExit, WorkerCrash, WorkerPort } from '../src/transport/transport';
 
 /** A port the spec drives by hand: it says what the "worker" started, yielded, ended, and how it died. */
 class ScriptedPort implements WorkerPort<string, string>, Probeable {
@@ -49,10 +49,10 @@ class ScriptedPort implements WorkerPort<string, string>, Probeable {
     throw new Error(`no run of ${task}`);
   }
   /** The worker dies; `facts` says, per task, what it knew (started, blocking, transferred). */
-  die(crash: WorkerExit<string>['crash'], facts: Record<string, Partial<TaskAtExit<string>>>, kind: 'crashed' | 'load' = 'crashed'): void {
+  die(crash: WorkerCrash<string>['crash'], facts: Record<string, Partial<TaskAtExit<string>>>, kind: 'crashed' | 'load' = 'crashed'): void {
     const tasks = [...this.runs.values()].map(({ task, observer }) => ({ observer, started: true, blocking: false, transferred: false, ...facts[task] }));
     this.runs.clear();
-    this.listener.exited({ kind, reason: kind === 'load' ? 'init threw' : crash, crash, exitCode: 7, tasks });
+    this.listener.exited(kind === 'load' ? { kind, reason: 'init threw', exitCode: 7, tasks } : { kind, crash, exitCode: 7, tasks });
   }
 }
 

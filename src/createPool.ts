@@ -20,7 +20,8 @@ export type { LoopDelay, PoolStats, WorkerStats } from './metrics/stats';
 export type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions, RunOptions } from './poolApi';
 
 /**
- * Starts a long-lived pool of `size` worker threads, at once.
+ * Starts a long-lived pool of `size` workers, at once: threads by default, processes with
+ * `workerType: 'process'`, workers on other hosts with `transport`.
  *
  * ```ts
  * const pool = createPool<string, [string, string]>('./fetch.worker.js', 4);

@@ -21,6 +21,7 @@ export {
 } from './createPool';
 export type { AckMode, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
 export type { MetricsOptions, StatsdClient, StatsdClientOptions } from './metrics/statsd';
+export type { SizeRange } from './poolSize';
 export type {
   UntypedWorkerModule,
   WorkerDataOf,

@@ -1,10 +1,10 @@
-import type { OperatorFunction } from 'rxjs';
-import { ownedPool } from './engine/ownedPool';
-import type { LoopPool } from './poolApi';
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { LoopPoolOptions, PipelineOptions, ResolvedOptions } from './options';
 import { Pool } from './pool';
-import type { Settled } from './results';
-import type { LoopPoolOptions, PipelineOptions } from './options';
+import type { LoopPool } from './poolApi';
 import { resolveOptions } from './resolveOptions';
+import type { Settled } from './results';
+import type { Transport } from './transport/transport';
 import {
   resolveWorkerSource,
   type UntypedWorkerModule,
@@ -16,11 +16,12 @@ import {
 } from './workerSource';
 
 /**
- * Runs each value of the source as a task on a pool of worker threads and merges every
- * result into one Observable.
+ * Runs each value of the source as a task on a pool of workers and merges every result into
+ * one Observable.
  *
- * Each subscription starts its own `size` workers (threads.js threads, each with its own
- * event loop) and stops them when it ends: on completion, on error, or on unsubscribe. A
+ * Each subscription starts a pool of its own, `size` workers (threads by default, each with
+ * its own event loop; processes with `workerType: 'process'`; workers on other hosts with
+ * `transport`), and stops it when it ends: on completion, on error, or on unsubscribe. A
  * worker runs up to `concurrency` tasks at once. A task may return a value, a Promise, an
  * Observable or an AsyncIterable; each value it yields is one result. Values a worker sends
  * with `ctx.emit` are merged into the output too.
@@ -103,5 +104,24 @@ export function loopPool<T, R>(
   if (worker instanceof Pool) return (worker as Pool<T, R>).pipeline(sizeOrOptions as PipelineOptions | undefined);
   const { transport, name } = resolveWorkerSource<T, R>(worker);
   const options = resolveOptions(sizeOrOptions as number | LoopPoolOptions<unknown, T> | undefined, 'operator');
-  return ownedPool(() => transport(options), options, name);
+  return poolPerSubscription(() => transport(options), options, name);
+}
+
+/**
+ * @internal The operator over a pool of its own: each subscription builds the {@link Pool}
+ * that `createPool` builds, runs the source on it as its one pipeline, and terminates it when
+ * the subscription ends (complete, error or unsubscribe). Values workers send with `ctx.emit`
+ * join the output. Stats, warnings, signals and task timing are the pool's, by the pool's rules.
+ */
+export function poolPerSubscription<T, R>(
+  transport: () => Transport<T, R>,
+  options: ResolvedOptions,
+  workerName: string,
+): OperatorFunction<T, R> {
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      const pool = new Pool<T, R>(transport(), options, workerName, (value) => subscriber.next(value));
+      pool.pipeline(undefined)(source).subscribe(subscriber);
+      return () => void pool.terminate(); // after the pipeline's own teardown, which cancels its tasks
+    });
 }

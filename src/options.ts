@@ -2,6 +2,7 @@ import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import type { MetricsOptions } from './metrics/statsd';
+import type { SizeRange } from './poolSize';
 import type { ClusterTransport } from './transport/cluster';
 
 /** How results count as consumed: once emitted, or once `done()` is called on their `Delivery`. */
@@ -35,10 +36,13 @@ export interface OverflowOptions {
 export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
    * Workers: threads, or processes with `workerType: 'process'`; with `transport`, the workers
-   * the hosts of the cluster serve.
+   * the hosts of the cluster serve. A number is a fixed pool: every worker starts with it and
+   * lives as long as it. `{ min, max }` is an elastic pool: `min` workers start with it, more
+   * start while tasks wait and every running worker is full, up to `max`, and a worker idle
+   * for `idleTimeout` stops, down to `min` (0 lets a pool stop them all).
    * @default os.availableParallelism() - 1, at least 1
    */
-  size?: number;
+  size?: number | SizeRange;
   /**
    * Tasks in flight per worker. Above 1, a worker runs several tasks at once on its event
    * loop (useful for tasks that await I/O) and several tasks travel in one message.
@@ -48,8 +52,11 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
   /**
    * Tasks handed to a worker beyond the `concurrency` it runs, waiting there so that the
    * worker starts the next one without a round trip to the main thread. 0 hands a task over
-   * only when the worker can start it at once.
-   * @default concurrency
+   * only when the worker can start it at once. Given, it bounds exactly. Left out, it adapts
+   * to each worker: as many tasks as the worker ends in about 4 ms (a thread), 8 ms (a
+   * process) or 20 ms (a cluster's worker) at its last rate, at least `concurrency` and at
+   * most 1,024; tasks of a millisecond or more get `concurrency`.
+   * @default adaptive, from concurrency to 1024
    */
   queueSize?: number;
   /**
@@ -71,8 +78,8 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * ahead of its consumer: yielded and not yet taken (emitted to the subscriber with
    * `ack: 'auto'`, `done()` with `ack: 'manual'`, out of the reorder buffer when `ordered`).
    * An AsyncIterable is read only while the task is within it; an Observable's values past
-   * it wait in the worker (`streamBuffer`). The worker hears what was taken in batches of half
-   * the window. `Infinity` turns it off: a task yields as fast as it can.
+   * it wait in the worker (`streamBuffer`). The worker hears what was taken in batches of a
+   * quarter of the window. `Infinity` turns it off: a task yields as fast as it can.
    * @default 1024
    */
   streamWindow?: number;
@@ -131,6 +138,13 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * @default 1000
    */
   gracePeriod?: number;
+  /**
+   * With `size: { min, max }`: milliseconds a worker may have nothing to run (nothing in
+   * flight, nothing queued for it) before it is stopped gracefully, never below `min`.
+   * A fixed pool ignores it.
+   * @default 10000
+   */
+  idleTimeout?: number;
   /**
    * Heap limits of each worker, as `worker_threads` takes them. A worker that runs out of
    * memory fails its task with `WorkerCrashError` (reason `'out of memory'`) and is replaced.
@@ -235,11 +249,18 @@ export interface PipelineOptions {
 export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly workerType: WorkerType;
   readonly transport: ClusterTransport | undefined;
+  /** Workers at most: their indices go from 0 to `size - 1`. */
   readonly size: number;
+  /** Workers that always run; `size` for a fixed pool. */
+  readonly minSize: number;
+  readonly idleTimeout: number;
   readonly concurrency: number;
+  /** The given `queueSize`, or `concurrency` (the least it adapts from) when left to its default. */
   readonly queueSize: number;
   readonly streamWindow: number;
   readonly streamBuffer: number;
+  /** `queueSize` was left to its default: it adapts to the workers' rate (engine/capacity.ts). */
+  readonly adaptQueue: boolean;
   readonly workerData: D | undefined;
   readonly ack: AckMode;
   readonly stallThreshold: number;
@@ -281,6 +302,7 @@ export const operatorOptionNames = [
   'maxRestarts',
   'taskTimeout',
   'gracePeriod',
+  'idleTimeout',
   'resourceLimits',
   'workerType',
   'transport',

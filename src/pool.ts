@@ -3,12 +3,13 @@ import type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions, RunOptions
 import { Engine } from './engine/engine';
 import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
-import { ResultBuffer, type Delivery } from './engine/resultBuffer';
+import { ResultBuffer } from './engine/resultBuffer';
 import { StallWatch, type StallSettings } from './engine/stallWatch';
 import type { PushOptions, Settled } from './engine/types';
 import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
+import type { Delivery } from './results';
 import { callOptionNames, type PipelineOptions, type ResolvedOptions } from './options';
 import { checkNames, resolvePipelineOptions } from './resolveOptions';
 import { show } from './validate';
@@ -53,16 +54,20 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     transport: Transport<T, R>,
     private readonly options: ResolvedOptions,
     workerName: string,
+    /** Where values workers send with `ctx.emit` go: `results$` unless given (the operator's pool gives its output). */
+    emitted: (value: R, worker: number) => void = (value, worker) => this.buffer.push(value, worker),
   ) {
     this.stall = { threshold: options.stallThreshold, warn: (warning) => this.warn(warning) };
     this.sinkWatch = new StallWatch(options.bufferSize, this.stall, () => this.buffer.outstanding, () => this.puts.waiting);
-    this.buffer = new ResultBuffer<R>(options.ack, () => this.engine.pump(), () => this.sinkWatch.changed());
+    this.buffer = new ResultBuffer<R>(options.ack, options.bufferSize, () => this.engine.pump(), () => this.sinkWatch.changed());
     this.results$ = this.buffer.results$;
     this.engine = new Engine<T, R>(transport, options, workerName, {
-      emitted: (value, worker) => this.buffer.push(value, worker),
+      emitted,
       failed: (error) => this.fail(error),
       warned: (error) => this.warn(error),
       restarted: (worker) => this.replayBroadcasts(worker),
+      started: (worker) => this.replayBroadcasts(worker, true),
+      retired: (worker) => this.broadcasts.forEach((entry) => entry.ranOn.delete(worker)),
       reported: (error) => this.report(error),
       measured: (ms) => this.monitor.collector.taskEnded(ms),
     });
@@ -81,12 +86,14 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
         bufferSize: options.bufferSize,
         failFast: false,
         // A running task holds a place for its result, so pending results stay within bufferSize.
-        mayStart: () => this.buffer.pending + this.puts.active < options.bufferSize,
+        mayStart: () => this.buffer.mayStart(this.puts.active),
       },
     );
     this.ready = this.engine.ready;
     this.ready.catch(() => {}); // reported through results$, errors$ and every task's Promise
-    this.unwireSignals = options.stopOnSignals ? stopOnSignals(() => void this.stop().catch(noop), () => this.terminate()) : () => {};
+    this.unwireSignals = options.stopOnSignals
+      ? stopOnSignals((signal) => void this.stopBy(`Stopped by ${signal}`).catch(noop), () => this.terminate())
+      : () => {};
   }
 
   get size(): number {
@@ -152,7 +159,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     const entry = { task, ranOn: new Set<number>() };
     this.broadcasts.delete(key);
     this.broadcasts.set(key, entry);
-    const sent = Array.from({ length: this.size }, (_, worker) =>
+    const sent = this.engine.liveWorkers().map((worker) =>
       this.send(task, { target: worker, sequential: true }, () => entry.ranOn.add(worker)),
     );
     return Promise.all(sent).then(() => undefined);
@@ -163,8 +170,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.drainThenStop();
-    return this.stopping;
+    return this.stopBy('The pool stopped');
   }
 
   /** `await using pool = createPool(...)`: a graceful `stop()` at the end of the scope. */
@@ -202,7 +208,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     return {
       ...resolvePipelineOptions(options, this.options),
       ack: ack === undefined || ack === 'auto' || ack === 'manual' ? (ack ?? 'auto') : invalidAck(ack),
-      readAhead: this.size * (concurrency + queueSize),
+      readAhead: this.engine.capacity * (concurrency + queueSize),
       stall: this.stall,
     };
   }
@@ -220,11 +226,17 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     };
   }
 
-  /** Lets every task taken finish, then stops the threads; rejects with what failed the pool, if it failed meanwhile. */
-  private async drainThenStop(): Promise<void> {
+  /** The first graceful stop, by `stop()` or a signal (`why`, for the error of pipelines it cuts short). */
+  private stopBy(why: string): Promise<void> {
+    this.stopping ??= this.drainThenStop(why);
+    return this.stopping;
+  }
+
+  /** Lets every task taken finish, then stops the workers; rejects with what failed the pool, if it failed meanwhile. */
+  private async drainThenStop(why: string): Promise<void> {
     this.closedBy ??= new PoolClosedError('The pool was stopped');
     if (!this.terminating) {
-      const cutShort = new PoolClosedError('The pool stopped before the source completed; every input taken was processed');
+      const cutShort = new PoolClosedError(`${why} before the source completed; every input taken was processed`);
       for (const pipeline of [...this.pipelines]) pipeline.stopInputs(cutShort);
       this.puts.end();
       this.sinkWatch.drain();
@@ -238,7 +250,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     if (this.failure) throw this.failure;
   }
 
-  /** The threads have ended: so do signals, timers and the streams that follow the pool. */
+  /** The workers have ended: so do signals, timers and the streams that follow the pool. */
   private async ended(): Promise<void> {
     this.unwireSignals();
     this.sinkWatch.stop();
@@ -247,16 +259,19 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     await this.monitor.stop();
   }
 
-  /** A replaced worker runs again, first and in order, the broadcasts its predecessor had run. */
-  private replayBroadcasts(worker: number): void {
-    const ran = [...this.broadcasts.values()].filter((entry) => entry.ranOn.has(worker));
-    for (const { task } of ran.reverse()) {
-      this.puts.push(task, {
+  /**
+   * A replaced worker runs again, first and in order, the broadcasts its predecessor had run; a
+   * worker started later (an elastic pool grew) runs the whole history, as the others did.
+   */
+  private replayBroadcasts(worker: number, all = false): void {
+    const replayed = [...this.broadcasts.values()].filter((entry) => all || entry.ranOn.has(worker));
+    for (const entry of replayed.reverse()) {
+      this.puts.push(entry.task, {
         target: worker,
         sequential: true,
         first: true,
         quiet: true, // its results were delivered when the broadcast first ran
-        settled: () => {}, // a failure is reported like any task's
+        settled: (error) => void (all && !error && entry.ranOn.add(worker)), // a failure is reported like any task's
       });
     }
   }
@@ -282,10 +297,6 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
    * cannot go on. Every unfinished task fails with `error`, `results$` errors, `stop()` rejects.
    */
   private fail(error: LoopPoolError): void {
-    if (!this.engine) {
-      queueMicrotask(() => this.fail(error)); // reported while the engine was being built
-      return;
-    }
     if (this.failure || this.terminating) return;
     this.failure = error;
     this.closedBy ??= error;
@@ -319,10 +330,9 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 
   private checkWorker(worker: unknown): number | undefined {
     if (worker === undefined) return undefined;
-    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker >= this.size) {
-      throw new RangeError(
-        `Expected \`worker\` to be an integer from 0 to ${this.size - 1}, got ${String(worker)} (${typeof worker})`,
-      );
+    const last = this.engine.capacity - 1;
+    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0 || worker > last) {
+      throw new RangeError(`Expected \`worker\` to be an integer from 0 to ${last}, got ${String(worker)} (${typeof worker})`);
     }
     return worker;
   }

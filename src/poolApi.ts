@@ -46,13 +46,16 @@ export interface BroadcastOptions {
 }
 
 /**
- * A long-lived pool of worker threads fed by messages (Looppool's `Pool`). Results of `put`
+ * A long-lived pool of workers (threads, processes, or workers on other hosts) fed by messages (Looppool's `Pool`). Results of `put`
  * and `broadcast` tasks, and values workers send with `ctx.emit`, come out of `results$`.
  */
 export interface LoopPool<T, R, Out = R> {
-  /** Worker threads. */
+  /** Workers running now or starting (threads, processes, or workers other hosts serve): `size`, or between `min` and `max` for an elastic pool. */
   readonly size: number;
-  /** Resolves when every worker has run `init`; rejects with `WorkerLoadError` if one cannot. */
+  /**
+   * Resolves when every worker the pool starts with has run `init` (`min` of an elastic pool;
+   * at once with `min: 0`); rejects with `WorkerLoadError` if one cannot.
+   */
   readonly ready: Promise<void>;
   /**
    * Every result of `put` and `broadcast` tasks and every `ctx.emit` value, from every
@@ -119,7 +122,7 @@ export interface LoopPool<T, R, Out = R> {
   readonly warnings$: Observable<LoopBlockedWarning>;
   /**
    * Graceful stop (Looppool's PoisonPill): new tasks fail with `PoolClosedError`; every
-   * queued and running task finishes and its results reach the buffer; then the threads end.
+   * queued and running task finishes and its results reach the buffer; then the workers end.
    * Pipelines stop taking input, finish what they took, then complete (or error with
    * `PoolClosedError` if their source had not completed). Idempotent.
    */

@@ -13,6 +13,7 @@ import {
   type WorkerType,
 } from './options';
 import { isClusterTransport, type ClusterTransport } from './transport/cluster';
+import { resolveSize } from './poolSize';
 import { checkForProcesses } from './transport/processChecks';
 import { boolean, callback, count, countOrInfinity, milliseconds, nearest, oneOf, positiveInteger, positiveNumber, show, text } from './validate';
 
@@ -33,12 +34,22 @@ export function resolveOptions<D, T>(
   const workerType = oneOf('workerType', options.workerType, ['thread', 'process'] as const, 'thread');
   if (workerType === 'process') checkForProcesses(options);
   const transport = clusterTransport(options.transport, workerType);
+  const size = resolveSize(options.size, Math.max(1, availableParallelism() - 1));
+  if (transport && size.min < size.max) {
+    throw new TypeError(
+      `size { min: ${size.min}, max: ${size.max} } and \`transport\` (${transport.description}) do not go together yet: ` +
+        'a pool served by a cluster has a fixed size. Give `size` as a number',
+    );
+  }
   return {
     workerType,
     transport,
-    size: positiveInteger('size', options.size, Math.max(1, availableParallelism() - 1)),
+    size: size.max,
+    minSize: size.min,
+    idleTimeout: milliseconds('idleTimeout', options.idleTimeout, 10_000, 0),
     concurrency,
     queueSize: count('queueSize', options.queueSize, concurrency),
+    adaptQueue: options.queueSize === undefined,
     ordered: boolean('ordered', options.ordered, false),
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     overflow: overflow(options.overflow),

@@ -1,6 +1,6 @@
 import { InlineWorker } from './testing/inlineWorker';
 import type { ResolvedOptions } from './options';
-import { inlineTransport } from './transport/inline';
+import { inlineTransport } from './worker/inline';
 import { processesTransport } from './transport/processes';
 import { threadsTransport } from './transport/threads';
 import type { Transport } from './transport/transport';

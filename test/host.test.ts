@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { streamChannel } from '../dist/host/streamChannel';
-import { HostOp } from '../dist/host/protocol';
+import { ProcessOp } from '../dist/transport/processProtocol';
 import { Op } from '../dist/transport/protocol';
 import { workerPath } from './support/paths';
 
@@ -30,8 +30,8 @@ function startHost(): { send(message: unknown[]): void; next(): Promise<unknown[
 describe('the worker host over a byte stream (looppool-worker --stdio)', () => {
   it('loads the module, answers ready, runs tasks with structured values, and exits on stop', async () => {
     const worker = startHost();
-    worker.send([HostOp.setup, 0, { modulePath: workerPath('echo.ts'), index: 0, concurrency: 1, workerData: undefined, title: 'remote#0' }]);
-    expect(await worker.next()).toEqual([HostOp.ready, 0, 0]);
+    worker.send([ProcessOp.setup, 0, { modulePath: workerPath('echo.ts'), index: 0, concurrency: 1, workerData: undefined, title: 'remote#0' }]);
+    expect(await worker.next()).toEqual([ProcessOp.ready, 0, 0]);
     const value = { when: new Date(0), table: new Map([[1, 2n]]), bytes: new Uint8Array([1, 2]) };
     worker.send([Op.run, 1, value]);
     expect(await worker.next()).toEqual([Op.last, 1, value]);
@@ -41,15 +41,15 @@ describe('the worker host over a byte stream (looppool-worker --stdio)', () => {
 
   it('says why a module cannot be served, then exits', async () => {
     const worker = startHost();
-    worker.send([HostOp.setup, 0, { modulePath: workerPath('noDefine.ts'), index: 0, concurrency: 1, workerData: undefined, title: 'remote#0' }]);
-    expect(await worker.next()).toEqual([HostOp.failed, 0, { reason: 'the module did not call defineWorker() at its top level' }]);
+    worker.send([ProcessOp.setup, 0, { modulePath: workerPath('noDefine.ts'), index: 0, concurrency: 1, workerData: undefined, title: 'remote#0' }]);
+    expect(await worker.next()).toEqual([ProcessOp.failed, 0, { reason: 'the module did not call defineWorker() at its top level' }]);
     expect(await worker.exited).toBe(1);
   });
 
   it('exits when its input ends, as when the pool on the other side goes away', async () => {
     const worker = startHost();
-    worker.send([HostOp.setup, 0, { modulePath: workerPath('echo.ts'), index: 0, concurrency: 1, workerData: undefined, title: 'remote#0' }]);
-    expect(await worker.next()).toEqual([HostOp.ready, 0, 0]);
+    worker.send([ProcessOp.setup, 0, { modulePath: workerPath('echo.ts'), index: 0, concurrency: 1, workerData: undefined, title: 'remote#0' }]);
+    expect(await worker.next()).toEqual([ProcessOp.ready, 0, 0]);
     worker.end();
     expect(await worker.exited).toBe(0);
   });

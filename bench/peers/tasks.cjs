@@ -39,6 +39,7 @@ const tasks = {
   },
   buffer: (x) => x.byteLength,
   uneven: (x) => burn(x % 8 === 0 ? 16 : 1) + x,
+  small: (x) => burn(0.03) + x,
 };
 
 /** Runs one benchmark task: `{ s: scenario, x: input }`. */

@@ -1,10 +1,11 @@
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, type Subscription } from 'rxjs';
 import type { LoopPoolError } from '../errors';
 import { canSample, canWatch, type Transport, type WorkerSample } from '../transport/transport';
-import { leastBusy, type Balancer } from './balancer';
+import { leastBusy } from './balancer';
 import { Job } from './job';
 import { Queue } from './queue';
 import { RestartBudget } from './restarts';
+import { planScaling, type ScaleBounds } from './scaling';
 import { WorkerSlot, type SlotHost, type SlotOptions } from './slot';
 import type { JobOptions, JobSink, Task } from './types';
 
@@ -18,6 +19,10 @@ export interface EngineEvents<R> {
   warned(error: LoopPoolError): void;
   /** A crashed worker was replaced; what it must run before anything else can be queued now. */
   restarted?(workerIndex: number): void;
+  /** An elastic pool started a worker at an index where none ran; what it must run first can be queued now. */
+  started?(workerIndex: number): void;
+  /** An elastic pool stopped an idle worker. */
+  retired?(workerIndex: number): void;
   /** Every task error, once final, and every crash, even one the engine recovered from: for `errors$` and `onError`. */
   reported?(error: LoopPoolError): void;
   /** A task ended; `ms` is how long it ran, for one task in eight (`measureEvery`). */
@@ -28,7 +33,12 @@ export interface EngineEvents<R> {
 export interface EngineOptions extends SlotOptions {
   /** The pool's name: worker `i` is `<name>#<i>` in errors. */
   readonly name: string;
+  /** Workers at most; indices go from 0 to `size - 1`. */
   readonly size: number;
+  /** Workers started with the engine and never stopped for idleness; `size` for a fixed pool. */
+  readonly minSize: number;
+  /** Milliseconds an elastic pool's worker may hold nothing before it stops. */
+  readonly idleTimeout: number;
 }
 
 /** Counts of one worker, as `stats()` reports them. */
@@ -82,6 +92,12 @@ export class Engine<T, R> {
   private readonly budget: RestartBudget;
   private readonly canTake = (index: number): boolean => this.slots[index]!.hasRoom && this.queues[index]!.peek()?.task.sequential !== true;
   private readonly loadOf = (index: number): number => this.slots[index]!.assigned + this.queues[index]!.length;
+  /** Picks the worker for the next shared input: the least busy, ties round-robin. */
+  private readonly balance = leastBusy();
+  /** The bounds of an elastic pool; undefined for a fixed one, which never starts or stops a worker. */
+  private readonly scale: ScaleBounds | undefined;
+  /** The timer that looks again at idle workers, and when it fires (scheduler time). */
+  private idleCheck: { readonly at: number; readonly timer: Subscription } | undefined;
 
   constructor(
     transport: Transport<T, R>,
@@ -89,7 +105,6 @@ export class Engine<T, R> {
     /** How errors name the worker module. */
     workerModule: string,
     private readonly events: EngineEvents<R>,
-    private readonly balance: Balancer = leastBusy(),
   ) {
     this.budget = new RestartBudget(options.maxRestarts, 60_000);
     const host: SlotHost<T, R> = {
@@ -106,20 +121,34 @@ export class Engine<T, R> {
       measured: events.measured && ((ms) => events.measured!(ms)),
       pump: () => this.pump(),
     };
-    for (let index = 0; index < options.size; index++) {
+    const { size, minSize, idleTimeout, concurrency, queueSize } = options;
+    this.scale = minSize < size ? { min: minSize, max: size, capacity: concurrency + queueSize, idleTimeout } : undefined;
+    for (let index = 0; index < size; index++) {
       this.queues.push(new Queue());
-      this.slots.push(new WorkerSlot<T, R>(index, host));
+      this.slots.push(new WorkerSlot<T, R>(index, host, index < minSize));
     }
+    this.ready = Promise.all(this.slots.slice(0, minSize).map((slot) => slot.ready)).then(() => undefined);
   }
 
+  /** Workers running now (or starting). */
   get size(): number {
+    let live = 0;
+    for (const slot of this.slots) if (slot.live) live++;
+    return live;
+  }
+
+  /** Workers at most: indices go from 0 to `capacity - 1`. */
+  get capacity(): number {
     return this.slots.length;
   }
 
-  /** Resolves when every first worker has run `init`; rejects with the first one's failure. */
-  get ready(): Promise<void> {
-    return Promise.all(this.slots.map((slot) => slot.ready)).then(() => undefined);
+  /** The indices of the workers running now (or starting). */
+  liveWorkers(): number[] {
+    return this.slots.filter((slot) => slot.live).map((slot) => slot.index);
   }
+
+  /** Resolves when the workers the engine started with (`minSize`) have run `init`; rejects with the first one's failure. */
+  readonly ready: Promise<void>;
 
   /** Opens a stream of inputs whose results go to `sink`. */
   open(sink: JobSink<R>, options: JobOptions): Job<T, R> {
@@ -128,21 +157,22 @@ export class Engine<T, R> {
     return job;
   }
 
-  /** Per-worker counts. */
+  /** Per-worker counts, of the workers running now. */
   load(): WorkerLoad[] {
-    return this.slots.map((slot) => ({ index: slot.index, waiting: this.queues[slot.index]!.length, ...slot.counts }));
+    return this.slots.filter((slot) => slot.live).map((slot) => ({ index: slot.index, waiting: this.queues[slot.index]!.length, ...slot.counts }));
   }
 
-  /** Measures every worker that can measure itself. */
+  /** Measures every worker that can measure itself; by worker index (none where no worker runs). */
   sampleWorkers(): Promise<WorkerSample[]> {
-    return Promise.all(this.slots.map((slot) => canSample(slot.port)?.sample() ?? Promise.resolve({ elu: undefined, figures: undefined })));
+    const none: WorkerSample = { elu: undefined, figures: undefined };
+    return Promise.all(this.slots.map((slot) => (slot.port && canSample(slot.port)?.sample()) ?? Promise.resolve(none)));
   }
 
   /** For each worker whose loop has not turned for `threshold` ms: how long, and the task whose code runs there. */
   blocked(threshold: number): Array<{ readonly index: number; readonly ms: number; readonly task: Task<T> | undefined }> {
     const found = [];
     for (const slot of this.slots) {
-      const blocked = canWatch(slot.port)?.blocked();
+      const blocked = slot.port && canWatch(slot.port)?.blocked();
       if (blocked && blocked.ms >= threshold) found.push({ index: slot.index, ms: blocked.ms, task: slot.taskOf(blocked.observer) });
     }
     return found;
@@ -184,6 +214,7 @@ export class Engine<T, R> {
       do {
         this.pumpAgain = false;
         this.dispatch();
+        if (this.scale && !this.stopping) this.rescale(this.scale);
       } while (this.pumpAgain && !this.stopping);
     } finally {
       this.pumping = false;
@@ -223,21 +254,81 @@ export class Engine<T, R> {
   }
 
   private async stop(reason: LoopPoolError | undefined): Promise<void> {
+    this.idleCheck?.timer.unsubscribe();
+    this.idleCheck = undefined;
     for (const job of [...this.jobs]) job.close(reason);
     for (const queue of this.queues) for (const { job, task } of queue.drain()) job.dropTargeted(task, reason);
     this.drained?.resolve();
     await Promise.all(this.slots.map((slot) => slot.stop()));
   }
 
-  /** A replacement worker took over: queue what it must run first, in one go, before any of it is handed over. */
-  private replaced(index: number): void {
+  /** A replacement worker took over, or a new one started: queue what it must run first, in one go, before any of it is handed over. */
+  private replaced(index: number, how: 'restarted' | 'started' = 'restarted'): void {
     const wasPumping = this.pumping;
     this.pumping = true;
     try {
-      this.events.restarted?.(index);
+      this.events[how]?.(index);
     } finally {
       this.pumping = wasPumping;
     }
+  }
+
+  /**
+   * An elastic pool: starts the workers that waiting tasks need and stops those idle for
+   * `idleTimeout`, as {@link planScaling} decides, and sets the timer that looks again.
+   */
+  private rescale(bounds: ScaleBounds): void {
+    const plan = planScaling(
+      {
+        workers: this.slots.map((slot) => ({
+          live: slot.live,
+          assigned: slot.assigned,
+          targeted: this.queues[slot.index]!.length,
+          idleSince: slot.idleSince,
+        })),
+        waiting: this.unplaced(),
+        now: asyncScheduler.now(),
+      },
+      bounds,
+    );
+    for (const index of plan.stop) {
+      this.slots[index]!.retire();
+      this.events.retired?.(index);
+    }
+    for (const index of plan.start) {
+      this.slots[index]!.start();
+      this.replaced(index, 'started');
+      this.pumpAgain = true; // it may take tasks now
+    }
+    if (plan.recheckAt !== this.idleCheck?.at) {
+      this.idleCheck?.timer.unsubscribe();
+      this.idleCheck =
+        plan.recheckAt === undefined
+          ? undefined
+          : { at: plan.recheckAt, timer: asyncScheduler.schedule(() => this.recheck(), Math.max(0, plan.recheckAt - asyncScheduler.now())) };
+    }
+  }
+
+  /** The idle timer fired. */
+  private recheck(): void {
+    this.idleCheck = undefined;
+    this.pump();
+  }
+
+  /**
+   * Inputs any worker may run that could start now but found no worker with room. When every
+   * running worker is full and more may start, a job that pulls its inputs is asked for one,
+   * so that a pulled source grows the pool too.
+   */
+  private unplaced(): number {
+    const full = !this.slots.some((slot, index) => slot.live && this.canTake(index));
+    const mayGrow = full && this.size < this.slots.length;
+    let waiting = 0;
+    for (const job of this.jobs) {
+      if (job.waiting === 0 && !mayGrow) continue;
+      if (job.nextStartable()) waiting += job.waiting;
+    }
+    return waiting;
   }
 
   private dispatch(): void {

@@ -170,7 +170,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   result(task: Task<T>, value: R, workerIndex: number, receipt: Receipt = noReceipt): void {
     if (this.closed || task.quiet || !this.running.has(task)) return receipt.taken();
     const { index, input } = task;
-    const output = this.options.settle ? (settled({ status: 'fulfilled', value, input, index }) as R) : value;
+    const output = this.options.settle ? (({ status: 'fulfilled', value, input, index } satisfies Settled<T, R>) as R) : value;
     if (this.order) this.order.next(index, output, receipt);
     else this.sink.next(output, workerIndex, receipt);
   }
@@ -189,7 +189,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     if (!this.running.delete(task) || this.closed) return;
     task.settled?.(error);
     if (this.options.settle) {
-      const record = settled({ status: 'rejected', reason: error, input: task.input, index: task.index }) as R;
+      const record = ({ status: 'rejected', reason: error, input: task.input, index: task.index } satisfies Settled<T, R>) as R;
       if (this.order) {
         this.order.next(task.index, record);
         this.order.complete(task.index);
@@ -241,8 +241,4 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     this.close();
     this.sink.complete();
   }
-}
-
-function settled<T, R>(record: Settled<T, R>): Settled<T, R> {
-  return record;
 }

@@ -4,7 +4,8 @@ import type { AckMode, ResolvedPipelineOptions } from '../options';
 import { show } from '../validate';
 import type { Engine } from './engine';
 import { asyncIterableFeed, iterableFeed } from './feeds';
-import type { Delivery } from './resultBuffer';
+import type { Delivery } from '../results';
+import { Consumption } from './consumption';
 import { StallWatch, type StallSettings } from './stallWatch';
 
 /** What a pipeline can take its inputs from. Observables push; the others are pulled. */
@@ -42,33 +43,26 @@ export function runPipeline<T, R>(
   subscriber: Subscriber<R> | Subscriber<Delivery<R>>,
   settings: PipelineSettings,
 ): PipelineHandle {
-  /** Results emitted in manual mode and not yet done; with the tasks running, at most `bufferSize`. */
-  let unacknowledged = 0;
   /** Set when the pipeline was stopped before its source ended: the error it ends with. */
   let cutShort: LoopPoolError | undefined;
-  const stall = settings.ack === 'manual' && settings.stall ? new StallWatch(settings.bufferSize, settings.stall, () => unacknowledged, () => job.waiting) : undefined;
   const emit = subscriber as Subscriber<R | Delivery<R>>;
+  /** Manual acks: results emitted and not yet done, which with the running tasks stay within `bufferSize`. */
+  const acks =
+    settings.ack === 'manual'
+      ? new Consumption(settings.bufferSize, () => {
+          stall?.changed();
+          engine.pump();
+        })
+      : undefined;
+  const stall = acks && settings.stall ? new StallWatch(settings.bufferSize, settings.stall, () => acks.pending, () => job.waiting) : undefined;
   const job = engine.open(
     {
       next: (value, worker, receipt) => {
-        if (settings.ack === 'auto') {
+        if (!acks) {
           emit.next(value);
           return receipt.taken();
         }
-        unacknowledged++;
-        let done = false;
-        emit.next({
-          value,
-          worker,
-          done: () => {
-            if (done) return;
-            done = true;
-            unacknowledged--;
-            receipt.taken();
-            stall?.changed();
-            engine.pump();
-          },
-        });
+        emit.next(acks.delivery(value, worker, receipt));
         stall?.changed();
       },
       error: (error) => {
@@ -84,12 +78,7 @@ export function runPipeline<T, R>(
         return emit.closed;
       },
     },
-    {
-      ...settings,
-      failFast: true,
-      // A running task holds a place for its result, so that unacknowledged results stay within bufferSize.
-      mayStart: settings.ack === 'manual' ? () => unacknowledged + job.active < settings.bufferSize : undefined,
-    },
+    { ...settings, failFast: true, mayStart: acks && (() => acks.mayStart(job.active)) },
   );
   let stopPushing = (): void => {};
   if (isPulled(input)) {

@@ -1,30 +1,23 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { AckMode } from '../options';
 import { noReceipt, type Receipt } from './credit';
+import type { Delivery } from '../results';
+import { Consumption } from './consumption';
 import { Queue } from './queue';
-
-/** A result together with the means to say it has been consumed (`ack: 'manual'`). */
-export interface Delivery<R> {
-  readonly value: R;
-  /** Index of the worker that produced it. */
-  readonly worker: number;
-  /** Marks the result as consumed, freeing its place in the buffer. Idempotent. */
-  done(): void;
-}
 
 /**
  * The pool's results on their way to `results$` (Looppool's result queue and its
  * `result_done`). Results wait here while nobody is subscribed; a result counts as pending
  * until it is consumed: emitted to a subscriber (`auto`), or acknowledged with `done()`
- * (`manual`). The pool bounds `pending` by starting no task while the buffer has no room.
+ * (`manual`). The pool bounds `pending` by starting no task while {@link mayStart} says no.
  */
 export class ResultBuffer<R> {
   /** Results not yet emitted, oldest first: they wait here while nobody is subscribed. */
   private readonly waiting = new Queue<Delivery<R>>();
+  /** Results pushed and not yet consumed (waiting, or emitted and not yet done), against `bufferSize`. */
+  private readonly consumption: Consumption;
   /** The receipt of each waiting result, in the same order (`auto`: taken once emitted). */
   private readonly receipts = new Queue<Receipt>();
-  /** Results emitted and not yet done (`manual` only). */
-  private unacknowledged = 0;
   private readonly subscribers = new Set<Subscriber<R | Delivery<R>>>();
   /** True while results are handed out; a nested call leaves it to the running loop. */
   private flushing = false;
@@ -35,11 +28,21 @@ export class ResultBuffer<R> {
 
   constructor(
     private readonly ack: AckMode,
+    bufferSize: number,
     /** Called when a result has been consumed, so that waiting tasks may start. */
-    private readonly onConsumed: () => void,
+    onConsumed: () => void,
     /** Called when the count of deliveries emitted and not yet done changes (`manual` only). */
     private readonly onOutstanding: () => void = noop,
   ) {
+    this.consumption = new Consumption(
+      bufferSize,
+      ack === 'manual'
+        ? () => {
+            onOutstanding();
+            onConsumed();
+          }
+        : onConsumed,
+    );
     this.results$ = new Observable((subscriber) => {
       this.subscribers.add(subscriber);
       this.flush();
@@ -49,18 +52,24 @@ export class ResultBuffer<R> {
 
   /** Results produced and not yet consumed. */
   get pending(): number {
-    return this.waiting.length + this.unacknowledged;
+    return this.consumption.pending;
   }
 
   /** Results emitted and not yet done (`manual` only): what a stalled sink holds. */
   get outstanding(): number {
-    return this.unacknowledged;
+    return this.consumption.pending - this.waiting.length;
+  }
+
+  /** Whether one more task may start while `running` tasks each hold a place for their result. */
+  mayStart(running: number): boolean {
+    return this.consumption.mayStart(running);
   }
 
   /** A result; `receipt.taken()` once it is consumed. */
   push(value: R, worker: number, receipt: Receipt = noReceipt): void {
-    if (this.ack === 'manual') this.waiting.push(this.delivery(value, worker, receipt));
+    if (this.ack === 'manual') this.waiting.push(this.consumption.delivery(value, worker, receipt));
     else {
+      this.consumption.produced();
       this.waiting.push({ value, worker, done: noop });
       this.receipts.push(receipt);
     }
@@ -85,12 +94,11 @@ export class ResultBuffer<R> {
     try {
       while (this.subscribers.size > 0 && this.waiting.length > 0) {
         const delivery = this.waiting.shift()!;
-        if (this.ack === 'manual') this.unacknowledged++;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
         if (this.ack === 'manual') this.onOutstanding();
-        if (this.ack === 'auto') {
+        else {
           this.receipts.shift()!.taken();
-          this.onConsumed();
+          this.consumption.consumed();
         }
       }
       if (this.ending && this.waiting.length === 0) {
@@ -102,22 +110,6 @@ export class ResultBuffer<R> {
     } finally {
       this.flushing = false;
     }
-  }
-
-  private delivery(value: R, worker: number, receipt: Receipt): Delivery<R> {
-    let done = false;
-    return {
-      value,
-      worker,
-      done: () => {
-        if (done) return;
-        done = true;
-        this.unacknowledged--;
-        receipt.taken();
-        this.onOutstanding();
-        this.onConsumed();
-      },
-    };
   }
 }
 

@@ -1,9 +1,9 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
-import { SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError, type LoopPoolError } from '../errors';
+import { LoopPoolError, SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError } from '../errors';
+import { noop } from '../noop';
 import {
   canPace,
   canProbe,
-  type Paced,
   type PortListener,
   type RunObserver,
   type TaskAtExit,
@@ -13,6 +13,7 @@ import {
   type WorkerPort,
 } from '../transport/transport';
 import { grantBatch, type Receipt } from './credit';
+import { Capacity } from './capacity';
 import { taskError } from './failures';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
@@ -23,7 +24,10 @@ export const measureEvery = 8;
 /** The limits a slot applies to its worker. */
 export interface SlotOptions {
   readonly concurrency: number;
+  /** Tasks at hand beyond `concurrency`: exactly, or the least when {@link adaptQueue} is set. */
   readonly queueSize: number;
+  /** `queueSize` was left to its default: a port that says how far ahead to feed it ({@link WorkerPort.handAheadMs}) gets more. */
+  readonly adaptQueue?: boolean;
   readonly retries: number;
   /** Replacements allowed in any minute (for the message when they run out). */
   readonly maxRestarts: number;
@@ -81,14 +85,21 @@ export interface SlotHost<T, R> {
  * ```
  */
 export class WorkerSlot<T, R> implements TaskTaker<T, R> {
-  /** Replacements so far: a port's events count only while it is the current one. */
+  /** Ports started here so far: a port's events count only while it is the current one. */
   private generation = 0;
-  private current: WorkerPort<T, R>;
-  /** The current port, if its worker paces streaming tasks. */
-  private pacer: Paced | undefined;
   /** Values taken told to the worker in one message; see `grantBatch`. */
   readonly grantEvery: number;
-  /** Tasks handed to the worker and not ended, in hand-over order; at most `concurrency + queueSize`. */
+  /** The worker's port; undefined while no worker runs at this index (an elastic pool below `max`). */
+  private current: WorkerPort<T, R> | undefined;
+  /** How many tasks the current worker may hold; a new one for each port. */
+  private capacity: Capacity;
+  /** Set while the current port is a crash replacement: a module that does not load then counts as a crash. */
+  private replacement = false;
+  /** The stop of a worker that was idle, until it has ended. */
+  private retiring: Promise<void> | undefined;
+  /** Since when (scheduler time) the worker has held no task, once ready; undefined while it holds one. */
+  private idleFrom: number | undefined;
+  /** Tasks handed to the worker and not ended, in hand-over order; at most `capacity.limit`. */
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
   private sequential = false;
@@ -116,22 +127,58 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   constructor(
     readonly index: number,
     private readonly host: SlotHost<T, R>,
+    /** Start a worker now; otherwise the slot waits for {@link start}. */
+    startNow = true,
   ) {
     this.grantEvery = grantBatch(host.options.streamWindow);
-    this.current = this.spawn();
-    this.pacer = canPace(this.current);
+    this.capacity = new Capacity(host.options.concurrency, host.options.queueSize, undefined);
+    if (startNow) this.current = this.spawn();
   }
 
-  /** The current worker's port. */
-  get port(): WorkerPort<T, R> {
+  /** The current worker's port; undefined while no worker runs here. */
+  get port(): WorkerPort<T, R> | undefined {
     return this.current;
+  }
+
+  /** A worker runs here, or is starting. */
+  get live(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Since when the worker has held no task (scheduler time); undefined while it holds one, is starting, or is not running. */
+  get idleSince(): number | undefined {
+    return this.current && this.runs.size === 0 ? this.idleFrom : undefined;
+  }
+
+  /** Starts a worker at this index, which has none (the pool grows). It is not a restart. */
+  start(): void {
+    if (this.current || this.stopped) return;
+    this.generation++;
+    this.replacement = false;
+    this.down = false;
+    this.current = this.spawn();
+  }
+
+  /** Stops the worker gracefully because it had nothing to do; only when it holds no task. */
+  retire(): void {
+    const port = this.current;
+    if (!port || this.runs.size > 0 || this.probing || this.stopped) return;
+    this.generation++; // what the old port still reports is not heard
+    this.current = undefined;
+    this.idleFrom = undefined;
+    this.clearClock();
+    const previous = this.retiring;
+    const retiring: Promise<void> = Promise.all([previous, port.terminate()]).then(() => {
+      if (this.retiring === retiring) this.retiring = undefined;
+    });
+    this.retiring = retiring;
   }
 
   /** Whether the worker can take one more task now. */
   get hasRoom(): boolean {
-    const { concurrency, queueSize } = this.host.options;
     return (
-      this.runs.size < concurrency + queueSize &&
+      this.current !== undefined &&
+      this.runs.size < this.capacity.limit &&
       !this.sequential &&
       !this.probing &&
       !this.down &&
@@ -160,8 +207,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   handOver(owner: RunOwner<T, R>, task: Task<T>): HandedTask {
     const run = new SlotRun(this, owner, task);
     this.runs.add(run);
+    this.idleFrom = undefined;
     if (task.sequential) this.sequential = true;
-    run.ticket = this.current.run(task.input, run, task.transfer);
+    run.ticket = this.current!.run(task.input, run, task.transfer);
     if (this.host.options.taskTimeout !== undefined && !run.ended && !run.hasStarted) this.armClock();
     return run;
   }
@@ -178,7 +226,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.probing?.grace?.unsubscribe();
     this.probing = undefined;
     this.runs.clear();
-    await this.current.terminate();
+    await Promise.all([this.current?.terminate(), this.retiring]);
   }
 
   /** @internal The worker said `run` started. */
@@ -202,7 +250,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
   /** @internal `n` more values of `run` were taken by its consumer. */
   grant(run: SlotRun<T, R>, n: number): void {
-    if (!this.stopped) this.pacer?.grant(run.ticket, n);
+    if (!this.stopped && this.current) canPace(this.current)?.grant(run.ticket, n);
   }
 
   /** @internal `run` completed. */
@@ -222,7 +270,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** @internal The job no longer wants `run`. */
   withdraw(run: SlotRun<T, R>): void {
     if (!this.finish(run)) return;
-    if (!this.stopped) this.current.cancel(run.ticket);
+    if (!this.stopped) this.current?.cancel(run.ticket);
   }
 
   /** Ends `run` here; false if it had ended. */
@@ -230,7 +278,9 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (run.ended) return false;
     run.ended = true;
     this.runs.delete(run);
+    this.capacity.taskEnded();
     if (run.task.sequential) this.sequential = false;
+    if (this.runs.size === 0) this.idleFrom = asyncScheduler.now();
     if (this.host.options.taskTimeout !== undefined) {
       this.lastHeard = asyncScheduler.now();
       if (this.runs.size === 0) this.clearClock();
@@ -263,12 +313,16 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     };
     this.isReady = false;
     const port = this.host.transport(this.index, listener);
+    const { concurrency, queueSize, adaptQueue } = this.host.options;
+    this.capacity = new Capacity(concurrency, queueSize, adaptQueue ? port.handAheadMs : undefined);
     port.ready.then(() => {
       if (!live()) return;
       this.isReady = true;
       this.lastHeard = asyncScheduler.now();
+      if (this.runs.size === 0) this.idleFrom = this.lastHeard;
       this.armClock();
-      if (port.takesTasksWhenReady) this.host.pump(); // it may take what waited for it
+      // It may take what waited for it; with nothing to do, an elastic pool counts its idle time from now.
+      if (port.takesTasksWhenReady || this.runs.size === 0) this.host.pump();
     }, noop);
     return port;
   }
@@ -278,7 +332,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Sets the slot's one timer to the earliest deadline of a started task, or to the silence watch. */
   private armClock(): void {
     const { taskTimeout } = this.host.options;
-    if (taskTimeout === undefined || this.probing || this.down || this.stopped) return;
+    if (taskTimeout === undefined || this.probing || this.down || this.stopped || !this.current) return;
     let at = Infinity;
     let unseen = false;
     for (const run of this.runs) {
@@ -303,7 +357,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private tick(): void {
     this.clock = undefined;
     this.clockAt = Infinity;
-    if (this.probing || this.down || this.stopped) return;
+    if (this.probing || this.down || this.stopped || !this.current) return;
     const now = asyncScheduler.now();
     let unseen = false;
     for (const run of this.runs) {
@@ -323,11 +377,11 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
    */
   private probe(trigger: SlotRun<T, R> | undefined): void {
     const generation = this.generation;
-    const port = canProbe(this.current);
+    const port = canProbe(this.current!);
     if (!port) {
       // Nothing can tell whether this worker's loop turns: a timeout ends it.
       this.probing = { trigger, since: asyncScheduler.now(), grace: undefined };
-      this.current.kill();
+      this.current!.kill();
       return;
     }
     const since = asyncScheduler.now();
@@ -349,7 +403,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
         this.probing = { ...this.probing, grace: this.graceTimer(generation, now) };
         return;
       }
-      this.current.kill();
+      this.current!.kill();
     }, this.host.options.gracePeriod);
   }
 
@@ -362,7 +416,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     for (const run of this.runs) if (run.hasStarted && run !== trigger) run.deadline += now - since;
     this.lastHeard = now;
     if (trigger && this.finish(trigger)) {
-      this.current.cancel(trigger.ticket);
+      this.current!.cancel(trigger.ticket);
       this.reject(trigger, new TaskTimeoutError(trigger.task.index, this.index, trigger.task.input, this.host.options.taskTimeout!));
     }
     this.armClock();
@@ -385,7 +439,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.runs.clear();
     for (const run of runs) run.ended = true;
 
-    if (exit.kind === 'load' && this.generation === 0) {
+    if (exit.kind === 'load' && !this.replacement) {
       // The module does not load: no replacement would. The engine closes what the worker had.
       this.host.fatal(this.loadError(exit));
       return;
@@ -446,26 +500,28 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     }
     this.restartCount++;
     this.generation++;
+    this.replacement = true;
     this.current = this.spawn();
-    this.pacer = canPace(this.current);
     this.down = false;
     this.host.replaced(this.index);
     this.armClock();
     this.host.pump();
   }
 
-  /** Resolves when the first worker has run `init`; rejects with the error that says why it cannot. */
+  /** Resolves when the worker started with the slot has run `init` (call it only on a slot that started one); rejects with the error that says why it cannot. */
   get ready(): Promise<void> {
-    return this.current.ready.catch((exit: WorkerExit<R>) => {
-      throw this.loadError(exit);
+    return this.current!.ready.catch((reason: WorkerExit<R> | LoopPoolError) => {
+      throw reason instanceof LoopPoolError ? reason : this.loadError(reason); // a PoolClosedError: the worker was stopped first
     });
   }
 
-  /** Why a worker never became ready, as the public error. */
+  /** Why a worker never became ready, as the public error (a worker on another host may also be lost while it starts). */
   private loadError(exit: WorkerExit<R>): LoopPoolError {
-    const error = exit.workerDataUnsendable
-      ? new SerializationError('workerData', undefined, this.index, exit.reason)
-      : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${exit.reason}: ${exit.error.name}: ${exit.error.message}` : exit.reason, exit.error);
+    const reason = exit.kind === 'load' ? exit.reason : exit.crash;
+    const error =
+      exit.kind === 'load' && exit.workerDataUnsendable
+        ? new SerializationError('workerData', undefined, this.index, reason)
+        : new WorkerLoadError(this.index, this.host.workerModule, exit.error ? `${reason}: ${exit.error.name}: ${exit.error.message}` : reason, exit.error);
     error.workerName = this.host.workerName(this.index);
     return error;
   }
@@ -531,4 +587,3 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask, Receipt {
   }
 }
 
-function noop(): void {}

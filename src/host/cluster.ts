@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsConnectOptions } from '../nats/client';
-import { announceInterval, decode, encode, HostOp, Outbox, PoolOp, subjects, type WorkerSetupRecord } from '../nats/wire';
+import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type WorkerSetupRecord } from '../nats/wire';
 import type { WorkerExit } from '../transport/transport';
 import { ServedWorker, type WorkerRelay } from './servedWorker';
 
@@ -34,7 +34,7 @@ export class ClusterHost {
   private readonly served = new Map<string, Map<number, ServedWorker>>();
   /** When each pool was last heard from, and how long it may stay silent. */
   private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
-  private readonly outbox: Outbox;
+  private readonly outbox: Publisher;
   private timer: NodeJS.Timeout | undefined;
   private loopWatch: NodeJS.Timeout | undefined;
   /** While draining: checks whether every thread is done. */
@@ -46,7 +46,7 @@ export class ClusterHost {
     private readonly options: ClusterHostOptions,
   ) {
     this.subjects = subjects(options.pool);
-    this.outbox = new Outbox(
+    this.outbox = new Publisher(
       this.hostId,
       (subject, data) => nc.publish(subject, data),
       (subject, record, reason) => this.unsendable(subject, record, reason),
@@ -145,7 +145,7 @@ export class ClusterHost {
     if (this.served.get(worker.poolId)?.get(worker.wid) !== worker) return;
     if (!exit) return this.log(`serving worker ${worker.index} of pool ${this.options.pool} (${worker.name})`);
     this.forget(worker);
-    this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.reason}`);
+    this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.kind === 'load' ? exit.reason : exit.crash}`);
     this.drained?.();
   }
 

@@ -4,10 +4,10 @@ import { activitySlots } from '../transport/protocol';
 import { endOnFatal } from '../worker/fatal';
 import { loadDefinition, loadFailure } from '../worker/load';
 import { WorkerRuntime } from '../worker/runtime';
-import { HostOp, isHostMessage, type HostSetup } from './protocol';
+import { isProcessMessage, ProcessOp, type ProcessSetup } from '../transport/processProtocol';
 
 /**
- * Serves one worker over `channel`, the host side of `host/protocol.ts`: waits for the
+ * Serves one worker over `channel`, the host side of `transport/processProtocol.ts`: waits for the
  * setup, loads the worker module, runs `init`, answers `ready` (or `failed`), then runs the
  * tasks that arrive with the same runtime as a thread. Nothing here knows what carries the
  * messages: a worker process's IPC channel, or a stream to another host.
@@ -20,22 +20,22 @@ export function serveWorker(channel: Channel, exit: (code: number) => void): voi
   let previousElu: EventLoopUtilization | undefined;
   let started = false;
   channel.on('message', (message) => {
-    if (!isHostMessage(message)) return tasks.deliver(message);
-    if (message[0] === HostOp.setup && !started) {
+    if (!isProcessMessage(message)) return tasks.deliver(message);
+    if (message[0] === ProcessOp.setup && !started) {
       started = true;
-      void start(message[2] as HostSetup, tasks, exit);
-    } else if (message[0] === HostOp.sample) {
+      void start(message[2] as ProcessSetup, tasks, exit);
+    } else if (message[0] === ProcessOp.sample) {
       const elu = performance.eventLoopUtilization(previousElu);
       previousElu = performance.eventLoopUtilization();
-      channel.postMessage([HostOp.sample, message[1], elu.utilization]);
+      channel.postMessage([ProcessOp.sample, message[1], elu.utilization]);
     }
   });
 }
 
-async function start(setup: HostSetup, tasks: TaskInbox, exit: (code: number) => void): Promise<void> {
+async function start(setup: ProcessSetup, tasks: TaskInbox, exit: (code: number) => void): Promise<void> {
   process.title = setup.title;
   const failed = (failure: unknown): void => {
-    tasks.reply([HostOp.failed, 0, failure]);
+    tasks.reply([ProcessOp.failed, 0, failure]);
     exit(1);
   };
   let definition;
@@ -53,7 +53,7 @@ async function start(setup: HostSetup, tasks: TaskInbox, exit: (code: number) =>
   } catch (error) {
     return failed(loadFailure(error, 'init threw'));
   }
-  tasks.reply([HostOp.ready, 0, 0]);
+  tasks.reply([ProcessOp.ready, 0, 0]);
   runtime.listen();
 }
 

@@ -1,6 +1,7 @@
-import { HostOp, PoolOp, type ExitRecord, type WorkerSetupRecord } from '../nats/wire';
+import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
+import { noop } from '../noop';
 import { threadsTransport } from '../transport/threads';
-import type { LoopWatch, RunObserver, TaskFailure, WorkerExit, WorkerPort } from '../transport/transport';
+import { canProbe, canSample, canWatch, type RunObserver, type TaskFailure, type WorkerExit, type WorkerPort } from '../transport/transport';
 
 /**
  * Tasks a host hands its thread beyond those the thread runs at once: as many as the thread
@@ -94,8 +95,7 @@ export class ServedWorker {
     })(index, {
       emitted: (value) => relay.send(HostOp.emitted, wid, value),
       unsendable: (reason) => relay.send(HostOp.unsendable, wid, reason),
-      // The port may report before its constructor returns: tell the host once this one has.
-      exited: (exit) => queueMicrotask(() => this.exited(exit)),
+      exited: (exit) => this.exited(exit),
     });
     this.port.ready.then(
       () => {
@@ -103,7 +103,7 @@ export class ServedWorker {
         relay.send(HostOp.ready, wid);
         relay.changed(this, undefined);
       },
-      () => {}, // reported by exited
+      noop, // reported by exited
     );
   }
 
@@ -130,19 +130,16 @@ export class ServedWorker {
       case PoolOp.kill:
         return this.port.kill();
       case PoolOp.ping: {
-        const probe = (this.port as Partial<{ probe(answered: () => void): void }>).probe;
+        // A thread that never answers is killed by the pool, whose port then ends the request.
         const answer = (): void => this.relay.send(HostOp.pong, wid, a);
-        if (probe) probe.call(this.port, answer);
+        const port = canProbe(this.port);
+        if (port) port.probe(answer);
         else answer();
         return;
       }
-      case PoolOp.sample: {
-        const sample = (this.port as Partial<{ sample(): Promise<unknown> }>).sample;
-        void (sample ? sample.call(this.port) : Promise.resolve(undefined)).then((figures) =>
-          this.relay.send(HostOp.sampled, wid, a, figures),
-        );
+      case PoolOp.sample:
+        void (canSample(this.port)?.sample() ?? Promise.resolve(undefined)).then((figures) => this.relay.send(HostOp.sampled, wid, a, figures));
         return;
-      }
     }
   }
 
@@ -164,7 +161,7 @@ export class ServedWorker {
   checkLoop(): boolean {
     const threshold = this.setup.blockingThreshold;
     if (threshold === undefined) return false;
-    const blocked = (this.port as Partial<LoopWatch<unknown>>).blocked?.call(this.port);
+    const blocked = canWatch(this.port)?.blocked();
     if (blocked && blocked.ms >= threshold / 2) {
       this.wasBlocked = true;
       this.relay.send(HostOp.blocked, this.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0);
@@ -181,7 +178,7 @@ export class ServedWorker {
     this.relay.send(
       HostOp.exited,
       this.wid,
-      { kind: 'crashed', reason: 'its host stopped', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
+      { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
     );
   }
 
@@ -260,15 +257,12 @@ export class ServedWorker {
   private exited(exit: WorkerExit<unknown>): void {
     if (this.ended) return;
     this.ended = true;
-    const tasks: Array<readonly [number, boolean | undefined, boolean | undefined]> = exit.tasks.map((task) => [
-      (task.observer as HostedTask).ticket,
-      task.started,
-      task.blocking,
-    ]);
-    for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
-    const record: ExitRecord = { kind: exit.kind, reason: exit.reason, crash: exit.crash, exitCode: exit.exitCode, error: exit.error, tasks };
     if (exit.kind === 'load') this.relay.send(HostOp.failed, this.wid, exit.reason, exit.error);
-    else this.relay.send(HostOp.exited, this.wid, record);
+    else {
+      const tasks: TaskRecord[] = exit.tasks.map((task) => [(task.observer as HostedTask).ticket, task.started, task.blocking]);
+      for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
+      this.relay.send(HostOp.exited, this.wid, { kind: 'crashed', crash: exit.crash, exitCode: exit.exitCode, error: exit.error, tasks } satisfies ExitRecord);
+    }
     this.relay.changed(this, exit);
   }
 }

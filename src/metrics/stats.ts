@@ -13,7 +13,7 @@ export interface LoopDelay {
 
 /** The figures of one worker. */
 export interface WorkerStats {
-  /** The worker's position in the pool, 0 to `size - 1`; a replacement keeps it. */
+  /** The worker's position in the pool, 0 to `size - 1` (`max - 1` for an elastic pool); a replacement keeps it. */
   readonly index: number;
   /** `<pool name>#<index>`. */
   readonly name: string;
@@ -45,9 +45,9 @@ export interface PoolStats {
   readonly name: string;
   /** When the snapshot was taken (`Date.now()`). */
   readonly time: number;
-  /** Worker threads. */
+  /** Workers running now (or starting); for an elastic pool, between `min` and `max`. */
   readonly size: number;
-  /** Each worker's own figures, by index. */
+  /** Each running worker's own figures, by index (an elastic pool's list has gaps where no worker runs). */
   readonly workers: readonly WorkerStats[];
   /** Inputs not yet handed to a worker (puts and pipelines). Unbounded for pushed sources without `overflow`. */
   readonly waiting: number;

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { PortListener, Transport } from '../transport/transport';
 import { connectNats, type NatsConnectOptions } from './client';
+import type { HubLink, HubPort } from './link';
 import { NatsPort } from './port';
-import { announceInterval, decode, HostOp, Outbox, PoolOp, subjects, type WorkerSetupRecord } from './wire';
+import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type WorkerSetupRecord } from './wire';
 
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
@@ -19,8 +20,8 @@ export interface HostEntry {
   free: number;
   /** When the pool last heard from the host (ms, `performance.now()`). */
   lastSeen: number;
-  /** Workers of this pool the host serves or is starting. */
-  readonly ports: Set<NatsPort<unknown, unknown>>;
+  /** Workers of this pool the host serves or is starting (each in {@link Hub.hostOf} too). */
+  readonly ports: Set<HubPort>;
 }
 
 /** What one pool's hub needs. */
@@ -31,39 +32,42 @@ export interface HubOptions extends NatsConnectOptions {
 
 /**
  * One pool's side of the cluster: its NATS connection, the hosts it has heard of, and which
- * host serves which of its workers. A worker waits until some host has a free thread; a host
+ * host serves which of its workers, of which it is the only owner (a port names its worker by
+ * `wid` and asks the hub to send). A worker waits until some host has a free thread; a host
  * not heard from within `ackWait` is lost, and its workers end with it (the engine then
  * decides each task's fate and asks for replacements, which go to the hosts still there).
  * The connection opens with the first worker and closes when the last one is stopped.
  */
-export class Hub {
+export class Hub implements HubLink {
   readonly poolId = randomBytes(8).toString('hex');
   private readonly subjects;
   private connection: Promise<NatsConnection> | undefined;
   private nc: NatsConnection | undefined;
   private failure: Error | undefined;
   private readonly hosts = new Map<string, HostEntry>();
-  private readonly ports = new Map<number, NatsPort<unknown, unknown>>();
+  /** The pool's workers, by wid, from their start until they end or are stopped. */
+  private readonly ports = new Map<number, HubPort>();
+  /** The host each worker was given, by wid; a worker waiting for one has none. */
+  private readonly hostOf = new Map<number, HostEntry>();
   /** Workers waiting for a host with a free thread, in the order they asked. */
-  private readonly waiting: Array<NatsPort<unknown, unknown>> = [];
+  private readonly waiting: HubPort[] = [];
   private lastWid = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
-  private readonly outbox: Outbox;
+  private readonly outbox: Publisher;
 
   constructor(
     private readonly options: HubOptions,
     readonly setup: WorkerSetupRecord,
   ) {
     this.subjects = subjects(options.pool);
-    this.outbox = new Outbox(
+    this.outbox = new Publisher(
       this.poolId,
       (subject, data) => this.nc?.publish(subject, data),
       (_subject, record, reason) => this.unsendable(record, reason),
     );
   }
 
-  /** How long (ms) a host may stay silent. */
   get ackWait(): number {
     return this.options.ackWait;
   }
@@ -72,41 +76,48 @@ export class Hub {
   transport<T, R>(): Transport<T, R> {
     return (index: number, listener: PortListener<R>) => {
       const port = new NatsPort<T, R>(this, ++this.lastWid, index, listener);
-      this.attach(port as unknown as NatsPort<unknown, unknown>);
+      this.attach(port);
       return port;
     };
   }
 
-  /** Sends the record `[op, wid, a, b]` to `host` (batched per turn). */
-  send(host: HostEntry, op: number, wid: number, a?: unknown, b?: unknown): void {
+  send(wid: number, op: number, a?: unknown, b?: unknown): boolean {
+    const host = this.hostOf.get(wid);
+    if (!host) return false;
     this.outbox.add(host.subject, op, wid, a, b);
+    return true;
   }
 
-  /**
-   * The port no longer needs its host (it ended or was stopped).
-   * @returns resolves once the connection has closed, when this was the pool's last worker.
-   */
-  detach(port: NatsPort<unknown, unknown>, stop: boolean): Promise<void> {
-    if (!this.ports.delete(port.wid)) return Promise.resolve();
-    const waiting = this.waiting.indexOf(port);
-    if (waiting >= 0) this.waiting.splice(waiting, 1);
-    const host = port.host;
-    if (host) {
-      host.ports.delete(port);
-      if (stop) this.send(host, PoolOp.stop, port.wid);
-    }
+  detach(wid: number, stop: boolean): Promise<void> {
+    const port = this.ports.get(wid);
+    if (!port) return Promise.resolve();
+    if (stop) this.send(wid, PoolOp.stop);
+    this.release(port);
+    this.ports.delete(wid);
     return this.ports.size === 0 ? this.close() : Promise.resolve();
   }
 
-  /** The port's host refused it: give it to another. */
-  reassign(port: NatsPort<unknown, unknown>): void {
-    port.host?.ports.delete(port);
+  /** The worker's host refused it: its threads are taken (it has none free, whatever it said before); give the worker to another. */
+  refused(wid: number): void {
+    const port = this.ports.get(wid);
+    if (!port) return;
+    const host = this.hostOf.get(wid);
+    this.release(port);
+    if (host) host.free = 0;
     this.waiting.push(port);
     this.assignWaiting();
     this.discover();
   }
 
-  private attach(port: NatsPort<unknown, unknown>): void {
+  /** The worker has no host, and waits for none. */
+  private release(port: HubPort): void {
+    const waiting = this.waiting.indexOf(port);
+    if (waiting >= 0) this.waiting.splice(waiting, 1);
+    this.hostOf.get(port.wid)?.ports.delete(port);
+    this.hostOf.delete(port.wid);
+  }
+
+  private attach(port: HubPort): void {
     this.ports.set(port.wid, port);
     this.waiting.push(port);
     if (this.failure) {
@@ -174,8 +185,8 @@ export class Hub {
       const op = batch[at] as number;
       const wid = batch[at + 1] as number;
       const port = this.ports.get(wid);
-      if (port && port.host === host) port.receive(op, batch[at + 2], batch[at + 3]);
-      else if (host && op !== HostOp.exited) this.send(host, PoolOp.stop, wid); // a worker given up: stop it there
+      if (port && host && this.hostOf.get(wid) === host) port.receive(op, batch[at + 2], batch[at + 3]);
+      else if (host && op !== HostOp.exited) this.outbox.add(host.subject, PoolOp.stop, wid); // a worker given up: stop it there
     }
   }
 
@@ -189,7 +200,8 @@ export class Hub {
       const port = this.waiting.shift()!;
       best.free--;
       best.ports.add(port);
-      port.assigned(best);
+      this.hostOf.set(port.wid, best);
+      port.assigned();
     }
   }
 
@@ -205,7 +217,7 @@ export class Hub {
     for (const host of [...this.hosts.values()]) {
       // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
       if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
-        if (beat && host.ports.size > 0) this.send(host, PoolOp.heartbeat, 0, this.options.ackWait);
+        if (beat && host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
         continue;
       }
       this.hosts.delete(host.id);

@@ -1,4 +1,8 @@
 import { ClusterError } from '../errors';
+import { noop } from '../noop';
+import { Ledger } from '../transport/ledger';
+import { Readiness } from '../transport/readiness';
+import { Requests } from '../transport/requests';
 import type {
   Introspectable,
   LoopWatch,
@@ -10,136 +14,116 @@ import type {
   WorkerPort,
   WorkerSample,
 } from '../transport/transport';
-import type { Hub, HostEntry } from './hub';
+import type { HubLink, HubPort } from './link';
 import { HostOp, PoolOp, type ExitRecord } from './wire';
 
 /** How long (ms) to wait for a remote worker's figures before reporting without them. */
 const sampleTimeout = 1_000;
 
-const noop = (): void => {};
-
-/** A task handed to the port and not ended. */
-interface Sent<T, R> {
-  readonly observer: RunObserver<R>;
-  /** The task, kept until the worker is ready, to send again if a host refuses the worker. */
-  task: T | undefined;
-  /** The host said it started (or sent a result). */
-  started: boolean;
-}
-
 /**
- * Worker `index` of a pool, served by whichever `looppool-worker` host the hub assigned it
- * to. Tasks, cancels and pings go to the host as records (see `wire.ts`); what the host's
- * local thread reports comes back the same way. The host's local port knows what ran when a
- * thread dies; when a whole host goes silent, only what the host said before is known:
- * tasks it said it started count as started, the others as "may have".
+ * Worker `index` of a pool, served by whichever `looppool-worker` host the hub gives it (the
+ * port does not know which: it asks the hub to send). Tasks, cancels and pings go to the host
+ * as records (see `wire.ts`); what the host's local thread reports comes back the same way.
+ * The host's local port knows what ran when a thread dies; when a whole host goes silent,
+ * only what the host said before is known: tasks it said it started count as started, the
+ * others as "may have".
  */
-export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, LoopWatch<R> {
-  readonly ready: Promise<void>;
+export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, LoopWatch<R>, HubPort {
+  private readonly readiness = new Readiness();
+  readonly ready = this.readiness.promise;
   /** A worker may wait long for a host: until one serves it, the others take its tasks. */
   readonly takesTasksWhenReady = true;
-  private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
-  private readonly running = new Map<number, Sent<T, R>>();
-  private lastTicket = 0;
+  /** A round trip through the server and a host's own batching: what a host hands its thread ahead, too. */
+  readonly handAheadMs = 20;
+  /** Tasks handed over and not ended; their tickets are the ids the host knows them by. */
+  private readonly ledger = new Ledger<R>();
+  /** The inputs of those tasks, kept until the worker is ready, to send again if a host refuses it. */
+  private readonly unsent = new Map<number, T>();
+  /** Pings and figure requests not yet answered; sent again to a new host. */
+  private readonly requests = new Requests();
   private state: 'waiting' | 'starting' | 'ready' | 'ended' = 'waiting';
-  /** The host that serves this worker, once assigned. */
-  host: HostEntry | undefined;
-  /** Pings and figure requests not yet answered, by id. */
-  private readonly requests = new Map<number, { readonly op: number; readonly answered: (payload: unknown) => void }>();
-  private lastRequest = 0;
   /** What the host last said of a blocked loop, and when (`Date.now()`), until the loop turns again. */
   private block: { readonly ms: number; readonly at: number; readonly ticket: number } | undefined;
   /** Set while a kill waits for the host's word. */
   private killing: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly hub: Hub,
+    private readonly hub: HubLink,
     readonly wid: number,
     readonly index: number,
     private readonly listener: PortListener<R>,
-  ) {
-    this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
-    this.ready.catch(noop); // the failure is reported through the listener
-  }
+  ) {}
 
   run(task: T, observer: RunObserver<R>): number {
-    const ticket = ++this.lastTicket;
-    this.running.set(ticket, { observer, task: this.state === 'ready' ? undefined : task, started: false });
-    if (this.host) this.hub.send(this.host, PoolOp.run, this.wid, ticket, task);
+    const ticket = this.ledger.hand(observer);
+    if (this.state !== 'ready') this.unsent.set(ticket, task);
+    this.hub.send(this.wid, PoolOp.run, ticket, task);
     return ticket;
   }
 
   cancel(ticket: number): void {
-    if (this.running.delete(ticket) && this.host) this.hub.send(this.host, PoolOp.cancel, this.wid, ticket);
+    if (!this.ledger.end(ticket)) return;
+    this.unsent.delete(ticket);
+    this.hub.send(this.wid, PoolOp.cancel, ticket);
   }
 
   probe(answered: () => void): void {
-    this.request(PoolOp.ping, answered);
+    this.requests.open(PoolOp.ping, (id) => this.hub.send(this.wid, PoolOp.ping, id), answered, noop);
   }
 
   async sample(): Promise<WorkerSample> {
     if (this.state !== 'ready') return { elu: undefined, figures: undefined };
-    const answer = await new Promise<unknown>((resolve) => {
-      const id = this.request(PoolOp.sample, resolve);
-      setTimeout(() => {
-        if (this.requests.delete(id)) resolve(undefined);
-      }, sampleTimeout).unref();
-    });
+    const answer = await this.requests.ask(PoolOp.sample, (id) => this.hub.send(this.wid, PoolOp.sample, id), sampleTimeout);
     return (answer as WorkerSample | undefined) ?? { elu: undefined, figures: undefined };
+  }
+
+  /** How long the remote loop has not turned, as its host last said (only with `blockingThreshold`). */
+  blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
+    if (!this.block) return undefined;
+    return { ms: this.block.ms + (Date.now() - this.block.at), observer: this.ledger.observer(this.block.ticket) };
   }
 
   /**
    * Asks the host to end the thread: its `exited` says which task held the loop. A host that
    * does not answer within `ackWait` is not waited for.
    */
-  /** How long the remote loop has not turned, as its host last said (only with `blockingThreshold`). */
-  blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
-    if (!this.block) return undefined;
-    return { ms: this.block.ms + (Date.now() - this.block.at), observer: this.running.get(this.block.ticket)?.observer };
-  }
-
   kill(): void {
     if (this.state === 'ended' || this.killing) return;
-    const unanswered = (): void =>
-      this.end({ kind: 'crashed', reason: 'killed', crash: 'unresponsive', exitCode: 1, error: undefined, tasks: [] });
-    if (!this.host) return unanswered();
+    const unanswered = (): void => this.end({ kind: 'crashed', crash: 'unresponsive', exitCode: 1, error: undefined, tasks: [] });
+    if (!this.hub.send(this.wid, PoolOp.kill)) return unanswered();
     this.killing = setTimeout(unanswered, this.hub.ackWait);
-    this.hub.send(this.host, PoolOp.kill, this.wid);
   }
 
   async terminate(): Promise<void> {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.killing);
-    this.settleReady = undefined;
-    this.running.clear();
-    await this.hub.detach(this, true);
+    this.readiness.terminated();
+    this.requests.close();
+    this.ledger.clear();
+    this.unsent.clear();
+    await this.hub.detach(this.wid, true);
   }
 
-  /** The worker runs on its host (it said it is ready). */
   get isServed(): boolean {
     return this.state === 'ready';
   }
 
-  /** Task `ticket` could not be encoded for the host: it fails, the worker goes on. */
   unsendableTask(ticket: number, reason: string): void {
-    const sent = this.running.get(ticket);
-    if (!sent) return;
-    this.running.delete(ticket);
-    if (this.host) this.hub.send(this.host, PoolOp.cancel, this.wid, ticket);
-    sent.observer.error({ kind: 'unserializable', subject: 'task', reason });
+    const observer = this.ledger.end(ticket);
+    if (!observer) return;
+    this.unsent.delete(ticket);
+    this.hub.send(this.wid, PoolOp.cancel, ticket);
+    observer.error({ kind: 'unserializable', subject: 'task', reason });
   }
 
-  /** The hub gave this worker to `host`: send it the setup, then what waits. */
-  assigned(host: HostEntry): void {
-    this.host = host;
+  assigned(): void {
     this.state = 'starting';
-    this.hub.send(host, PoolOp.setup, this.wid, this.index, this.hub.setup);
-    for (const [ticket, sent] of this.running) this.hub.send(host, PoolOp.run, this.wid, ticket, sent.task);
-    for (const [id, request] of this.requests) this.hub.send(host, request.op, this.wid, id);
+    this.hub.send(this.wid, PoolOp.setup, this.index, this.hub.setup);
+    for (const [ticket, task] of this.unsent) this.hub.send(this.wid, PoolOp.run, ticket, task);
+    for (const [id, op] of this.requests.each()) this.hub.send(this.wid, op, id);
   }
 
-  /** One record, `[op, wid, a, b]`, from the host that serves this worker. */
   receive(op: number, a: unknown, b: unknown): void {
     if (this.state === 'ended') return;
     if (op === HostOp.blocked) {
@@ -151,72 +135,47 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     switch (op) {
       case HostOp.ready:
         this.state = 'ready';
-        for (const sent of this.running.values()) sent.task = undefined;
-        this.settleReady?.resolve();
-        this.settleReady = undefined;
+        this.unsent.clear();
+        this.readiness.resolve();
         return;
       case HostOp.refused:
         // Another pool took the host's last thread first: wait for another host, send everything again.
-        this.host = undefined;
         this.state = 'waiting';
-        this.hub.reassign(this);
+        this.hub.refused(this.wid);
         return;
-      case HostOp.failed: {
-        const reason = a as string;
-        const error = b as Error | undefined;
-        this.end({ kind: 'load', reason, crash: 'exited', exitCode: 1, error, tasks: [] });
-        return;
+      case HostOp.failed:
+        return this.end({ kind: 'load', reason: a as string, exitCode: 1, error: b as Error | undefined, tasks: [] });
+      case HostOp.started:
+        return this.ledger.started(a as number);
+      case HostOp.next:
+        return this.ledger.next(a as number, b as R);
+      case HostOp.last: {
+        const observer = this.ledger.end(a as number);
+        observer?.next(b as R);
+        return observer?.complete();
       }
-      case HostOp.started: {
-        const sent = this.running.get(a as number);
-        if (sent) this.start(sent);
-        return;
-      }
-      case HostOp.next: {
-        const sent = this.running.get(a as number);
-        if (!sent) return;
-        this.start(sent);
-        sent.observer.next(b as R);
-        return;
-      }
-      case HostOp.last:
       case HostOp.complete:
-      case HostOp.error: {
-        const ticket = a as number;
-        const sent = this.running.get(ticket);
-        if (!sent) return;
-        this.running.delete(ticket);
-        this.start(sent);
-        if (op === HostOp.error) return sent.observer.error(b as TaskFailure);
-        if (op === HostOp.last) sent.observer.next(b as R);
-        sent.observer.complete();
-        return;
-      }
+        return this.ledger.end(a as number)?.complete();
+      case HostOp.error:
+        return this.ledger.end(a as number)?.error(b as TaskFailure);
       case HostOp.emitted:
         return this.listener.emitted(a as R);
       case HostOp.unsendable:
         return this.listener.unsendable(a as string);
       case HostOp.pong:
-      case HostOp.sampled: {
-        const request = this.requests.get(a as number);
-        if (!request) return;
-        this.requests.delete(a as number);
-        request.answered(b);
-        return;
-      }
+      case HostOp.sampled:
+        return this.requests.answer(a as number, b);
       case HostOp.exited:
         return this.end(a as ExitRecord, true);
     }
   }
 
-  /** The host was not heard from within `ackWait`, or left: the worker ended with it. */
   lost(why: string): void {
-    this.end({ kind: 'crashed', reason: why, crash: 'host lost', exitCode: -1, error: new ClusterError(why), tasks: [] });
+    this.end({ kind: 'crashed', crash: 'host lost', exitCode: -1, error: new ClusterError(why), tasks: [] });
   }
 
-  /** The pool could not reach the cluster at all. */
   unreachable(error: Error): void {
-    this.end({ kind: 'load', reason: error.message, crash: 'exited', exitCode: 1, error, tasks: [] });
+    this.end({ kind: 'load', reason: error.message, exitCode: 1, error, tasks: [] });
   }
 
   /**
@@ -228,38 +187,22 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.killing);
-    void this.hub.detach(this, true);
+    this.requests.close();
+    this.unsent.clear();
+    void this.hub.detach(this.wid, true);
     const told = new Map(exit.tasks.map(([ticket, started, blocking]) => [ticket, { started, blocking }]));
-    const tasks = [...this.running].map(([ticket, sent]) => ({
-      observer: sent.observer,
-      started: sent.started || (told.get(ticket)?.started ?? (fromHost ? false : undefined)),
-      blocking: told.get(ticket)?.blocking,
-      transferred: false,
-    }));
-    this.running.clear();
-    const workerExit: WorkerExit<R> = {
-      kind: exit.kind,
-      reason: exit.reason,
-      crash: exit.crash,
-      exitCode: exit.exitCode,
-      error: exit.error,
-      tasks,
-    };
-    this.settleReady?.reject(workerExit);
-    this.settleReady = undefined;
+    // A worker that never became ready started nothing.
+    const tasks =
+      exit.kind === 'load'
+        ? this.ledger.atExit()
+        : this.ledger.atExit((ticket) => ({
+            started: told.get(ticket)?.started ?? (fromHost ? false : undefined),
+            blocking: told.get(ticket)?.blocking,
+          }));
+    const { exitCode, error } = exit;
+    const workerExit: WorkerExit<R> =
+      exit.kind === 'load' ? { kind: 'load', reason: exit.reason, exitCode, error, tasks } : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks };
+    this.readiness.fail(workerExit);
     this.listener.exited(workerExit);
-  }
-
-  private start(sent: Sent<T, R>): void {
-    if (sent.started) return;
-    sent.started = true;
-    sent.observer.started();
-  }
-
-  private request(op: number, answered: (payload: unknown) => void): number {
-    const id = ++this.lastRequest;
-    this.requests.set(id, { op, answered });
-    if (this.host) this.hub.send(this.host, op, this.wid, id);
-    return id;
   }
 }

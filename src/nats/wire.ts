@@ -1,11 +1,12 @@
 import { deserialize, serialize } from 'node:v8';
+import type { CrashReason } from '../errors';
 
 /**
  * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
  * their subjects. Every subject starts `looppool.<pool>.`, so pools of different names never
  * see each other's messages. A message's body is one `v8.serialize`d array (the
  * structured-clone format: data only, never code): the sender's id, then its records, four
- * values each, flat (a record shown shorter below is padded with 0; see {@link Outbox}); one
+ * values each, flat (a record shown shorter below is padded with 0; see {@link Publisher}); one
  * NATS connection per side keeps them in order.
  *
  * ```
@@ -83,16 +84,13 @@ export interface WorkerSetupRecord {
   readonly name: string;
 }
 
-/** How a served worker ended, as its host saw it. */
-export interface ExitRecord {
-  readonly kind: 'load' | 'crashed';
-  readonly reason: string;
-  readonly crash: 'exited' | 'uncaught error' | 'out of memory' | 'unresponsive' | 'host lost';
-  readonly exitCode: number;
-  readonly error: Error | undefined;
-  /** Each unfinished task: `[ticket, started, blocking]`. */
-  readonly tasks: ReadonlyArray<readonly [number, boolean | undefined, boolean | undefined]>;
-}
+/** How a served worker ended, as its host saw it: a load failure with its reason, or a crash with its cause. */
+export type ExitRecord =
+  | { readonly kind: 'load'; readonly reason: string; readonly exitCode: number; readonly error: Error | undefined; readonly tasks: ReadonlyArray<TaskRecord> }
+  | { readonly kind: 'crashed'; readonly crash: CrashReason; readonly exitCode: number; readonly error: Error | undefined; readonly tasks: ReadonlyArray<TaskRecord> };
+
+/** One unfinished task of an {@link ExitRecord}: `[ticket, started, blocking]`. */
+export type TaskRecord = readonly [number, boolean | undefined, boolean | undefined];
 
 /** Pool names become a subject token: letters, digits, `-` and `_`. */
 export const poolNamePattern = /^[A-Za-z0-9_-]+$/;
@@ -132,12 +130,12 @@ export function decode(data: Uint8Array): unknown[] {
  * could not go and what goes in its place, so that what follows it (a task's `complete`
  * after its uncloneable `next`) does not overtake its replacement.
  *
- * Not the thread ports' `Outbox` (src/transport/outbox.ts), though both send once per turn:
- * that one posts one worker's flat triples with their transfer lists to one port; this one
- * keeps records for several subjects and encodes each batch itself, record by record when
- * one cannot be cloned.
+ * Not the `Outbox` of the thread and process ports (src/transport/outbox.ts), though both
+ * send once per turn: that one posts one worker's flat triples with their transfer lists to
+ * one channel; this one keeps records for several subjects and encodes each batch itself,
+ * record by record when one cannot be cloned.
  */
-export class Outbox {
+export class Publisher {
   private readonly pending = new Map<string, unknown[]>();
   private scheduled = false;
 

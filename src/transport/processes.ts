@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import { KilledBySignal } from '../errors';
-import { HostOp, isHostMessage, type HostSetup } from '../host/protocol';
-import type { LoadFailure } from '../worker/load';
+import { noop } from '../noop';
 import { Batcher, type BatchTransfers } from './batcher';
+import { Ledger } from './ledger';
 import { Outbox } from './outbox';
 import { spawnInGroup } from './processGroup';
-import { Op, reviveError, streamPace, type SerializedError } from './protocol';
+import { isProcessMessage, ProcessOp, type ProcessSetup } from './processProtocol';
+import { Op, reviveError, streamPace, type LoadFailure, type SerializedError } from './protocol';
+import { Readiness } from './readiness';
+import { Requests } from './requests';
 import type {
   Introspectable,
   Paced,
@@ -23,6 +26,8 @@ import type {
   WorkerPort,
   WorkerSample,
 } from './transport';
+
+import { missingOwnFile } from './ownFiles';
 
 /** The worker host each process runs (the package's `looppool-worker` bin). */
 const hostPath = join(__dirname, '..', 'host', 'main.js');
@@ -55,13 +60,6 @@ export function processesTransport<T, R>(modulePath: string, options: ProcessesT
   return (index, listener) => new ProcessPort<T, R>(modulePath, index, options, listener);
 }
 
-/** A task sent to the worker and not ended. */
-interface Sent<R> {
-  readonly observer: RunObserver<R>;
-  /** The worker said it started (or sent a result). */
-  started: boolean;
-}
-
 /**
  * One worker process. It is forked with an IPC channel and `serialization: 'advanced'`, so
  * tasks and results cross as structured clones, in the same batches of triples as a thread's.
@@ -70,15 +68,18 @@ interface Sent<R> {
  * start after the end of the one before it), and whether its loop turns is asked by a ping.
  */
 class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, Paced {
-  readonly ready: Promise<void>;
+  private readonly readiness = new Readiness();
+  readonly ready = this.readiness.promise;
   /** A process takes about 100 ms to start: until it is ready, the other workers take its tasks. */
   readonly takesTasksWhenReady = true;
+  /** A batch crosses a pipe and is parsed at both ends: slower than a thread's. */
+  readonly handAheadMs = 8;
   /** Resolves when the process has exited and its channel and stderr have closed. */
   private readonly exit: Promise<void> = Promise.resolve();
-  /** Tasks sent and not yet ended, by id (the ticket), in the order they were sent. */
-  private readonly running = new Map<number, Sent<R>>();
-  /** Id of the last task sent; ids start at 1. */
-  private lastId = 0;
+  /** Tasks sent and not yet ended; their tickets are the ids the worker knows them by. */
+  private readonly ledger = new Ledger<R>();
+  /** Pings and figure requests (the worker's and its host's) sent and not yet answered. */
+  private readonly requests = new Requests();
   /** Triples for the worker, posted once this turn's messages are read; dropped once stopped. */
   private readonly outbox = new Outbox((batch) => {
     if (this.state !== 'stopped') this.post(batch);
@@ -98,10 +99,6 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
   private killed = false;
   /** The end of the worker's stderr, at most {@link stderrKept} characters. */
   private stderrTail = '';
-  /** Pings and figure requests sent and not yet answered, by id. */
-  private readonly pending = new Map<number, (payload: unknown) => void>();
-  private lastRequest = 0;
-  private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
 
   constructor(
     modulePath: string,
@@ -109,10 +106,8 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
     private readonly options: ProcessesTransportOptions,
     private readonly listener: PortListener<R>,
   ) {
-    this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
-    this.ready.catch(noop); // the failure is reported through the listener
     this.batcher = new Batcher({ postMessage: (message) => this.child?.connected && this.child.send(message) });
-    const setup: HostSetup = {
+    const setup: ProcessSetup = {
       modulePath,
       index,
       concurrency: options.concurrency,
@@ -124,7 +119,14 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
       serialize(setup);
     } catch (error) {
       this.state = 'stopped';
-      this.loadFailed(`workerData cannot be cloned: ${messageOf(error)}`, undefined, 1, true);
+      const reason = `workerData cannot be cloned: ${messageOf(error)}`;
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, 1, true));
+      return;
+    }
+    const missing = missingOwnFile(hostPath);
+    if (missing) {
+      this.state = 'stopped';
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined, 1));
       return;
     }
     // A process group of its own, in the pool's session (its priority and CPU share): Ctrl-C or
@@ -150,34 +152,33 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
         resolve();
       }),
     );
-    child.send([HostOp.setup, 0, setup]);
+    child.send([ProcessOp.setup, 0, setup]);
   }
 
   run(task: T, observer: RunObserver<R>): number {
-    const id = ++this.lastId;
-    this.running.set(id, { observer, started: false });
-    if (this.state !== 'stopped') this.send(Op.run, id, task);
+    const id = this.ledger.hand(observer);
+    if (this.state !== 'stopped') this.outbox.add(Op.run, id, task);
     return id;
   }
 
   cancel(ticket: number): void {
-    if (this.running.delete(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
+    if (this.ledger.end(ticket) && this.state !== 'stopped') this.outbox.add(Op.cancel, ticket, 0);
   }
 
   grant(ticket: number, n: number): void {
-    if (this.running.has(ticket) && this.state !== 'stopped') this.send(Op.credit, ticket, n);
+    if (this.ledger.has(ticket) && this.state !== 'stopped') this.outbox.add(Op.credit, ticket, n);
   }
 
   probe(answered: () => void): void {
-    this.request((id) => this.send(Op.ping, id, 0), answered);
+    this.requests.open(Op.ping, (id) => this.outbox.add(Op.ping, id, 0), answered, noop);
   }
 
   async sample(): Promise<WorkerSample> {
     if (this.state !== 'ready') return { elu: undefined, figures: undefined };
     // The process measures its own loop: a blocked one answers neither, and is reported without figures.
     const [elu, figures] = await Promise.all([
-      this.ask((id) => this.child?.connected && this.child.send([HostOp.sample, id, 0])),
-      this.ask((id) => this.send(Op.stats, id, 0)),
+      this.requests.ask(ProcessOp.sample, (id) => this.child?.connected && this.child.send([ProcessOp.sample, id, 0]), sampleTimeout),
+      this.requests.ask(Op.stats, (id) => this.outbox.add(Op.stats, id, 0), sampleTimeout),
     ]);
     return { elu: elu as number | undefined, figures: figures as WorkerFigures | undefined };
   }
@@ -193,10 +194,11 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
    * killed if it has not within `gracePeriod`; a worker still starting is killed at once.
    */
   async terminate(): Promise<void> {
+    this.readiness.terminated();
     if (this.state === 'stopped') return this.exit;
     const graceful = this.state === 'ready';
-    this.running.clear();
-    this.settleReady = undefined;
+    this.ledger.clear();
+    this.requests.close();
     if (graceful) {
       this.outbox.add(Op.stop, 0, 0);
       this.outbox.flush();
@@ -211,81 +213,62 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
     }
   }
 
-  /** Sends a request through `post` (given its id) and calls `answered` with the answer. */
-  private request(post: (id: number) => void, answered: (payload: unknown) => void): number {
-    const id = ++this.lastRequest;
-    this.pending.set(id, answered);
-    post(id);
-    return id;
-  }
-
-  /** A request whose answer is given up after {@link sampleTimeout}: then undefined. */
-  private ask(post: (id: number) => void): Promise<unknown> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(undefined);
-      }, sampleTimeout);
-      const id = this.request(post, (payload) => {
-        clearTimeout(timer);
-        resolve(payload);
-      });
-    });
-  }
-
-  private answer(id: number, payload: unknown): void {
-    this.pending.get(id)?.(payload);
-    this.pending.delete(id);
-  }
-
   private receive(batch: unknown[]): void {
-    if (isHostMessage(batch)) return this.fromHost(batch[0] as number, batch[1] as number, batch[2]);
+    if (isProcessMessage(batch)) return this.fromHost(batch[0] as number, batch[1] as number, batch[2]);
+    const { ledger } = this;
     for (let i = 0; i < batch.length && this.state !== 'stopped'; i += 3) {
       const op = batch[i] as Op;
       const id = batch[i + 1] as number;
       const payload = batch[i + 2];
-      if (op === Op.next || op === Op.last || op === Op.started) {
-        const sent = this.running.get(id);
-        if (!sent) continue;
-        if (op === Op.started) {
-          if (!sent.started) sent.observer.started();
-        } else sent.observer.next(payload as R);
-        sent.started = true;
-        if (op === Op.last) this.end(id, Op.complete, undefined);
-      } else if (op === Op.emit) this.listener.emitted(payload as R);
-      else if (op === Op.emitUnserializable) this.listener.unsendable(payload as string);
-      else if (op === Op.fatal) {
-        this.lastError = reviveError(payload as SerializedError);
-        this.fatal = true;
-      } else if (op === Op.pong || op === Op.stats) this.answer(id, payload);
-      else this.end(id, op, payload);
+      switch (op) {
+        case Op.next:
+          ledger.next(id, payload as R);
+          break;
+        case Op.last: {
+          const observer = ledger.end(id);
+          observer?.next(payload as R);
+          observer?.complete();
+          break;
+        }
+        case Op.complete:
+          ledger.end(id)?.complete();
+          break;
+        case Op.error:
+          ledger.end(id)?.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
+          break;
+        case Op.unserializable:
+          ledger.end(id)?.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+          break;
+        case Op.started:
+          ledger.started(id);
+          break;
+        case Op.emit:
+          this.listener.emitted(payload as R);
+          break;
+        case Op.emitUnserializable:
+          this.listener.unsendable(payload as string);
+          break;
+        case Op.fatal:
+          this.lastError = reviveError(payload as SerializedError);
+          this.fatal = true;
+          break;
+        case Op.pong:
+        case Op.stats:
+          this.requests.answer(id, payload);
+          break;
+      }
     }
   }
 
   private fromHost(op: number, id: number, payload: unknown): void {
-    if (op === HostOp.sample) return this.answer(id, payload);
+    if (op === ProcessOp.sample) return this.requests.answer(id, payload);
     if (this.state !== 'starting') return;
-    if (op === HostOp.ready) {
+    if (op === ProcessOp.ready) {
       this.state = 'ready';
-      this.settleReady?.resolve();
-      this.settleReady = undefined;
-    } else if (op === HostOp.failed) {
+      this.readiness.resolve();
+    } else if (op === ProcessOp.failed) {
       this.failure = payload as LoadFailure;
     }
-  }
-
-  /** The task's last message: it completed or failed. */
-  private end(id: number, op: Op, payload: unknown): void {
-    const sent = this.running.get(id);
-    if (!sent) return;
-    this.running.delete(id);
-    if (op === Op.complete) sent.observer.complete();
-    else if (op === Op.error) sent.observer.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
-    else sent.observer.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
-  }
-
-  private send(op: Op, id: number, payload: unknown): void {
-    this.outbox.add(op, id, payload);
   }
 
   private post(batch: unknown[]): void {
@@ -299,9 +282,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
       try {
         if (this.child?.connected) this.child.send([batch[i], id, batch[i + 2]]);
       } catch (error) {
-        const sent = this.running.get(id);
-        this.running.delete(id);
-        sent?.observer.error({ kind: 'unserializable', subject: 'task', reason: unsendable(error) });
+        this.ledger.end(id)?.error({ kind: 'unserializable', subject: 'task', reason: unsendable(error) });
       }
     }
   }
@@ -311,6 +292,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
     const wasReady = this.state === 'ready';
     this.state = 'stopped';
     this.outbox.clear();
+    this.requests.close();
     const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
     const error = this.lastError ?? (signal ? new KilledBySignal(signal) : this.channelError);
     if (!wasReady) {
@@ -327,7 +309,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
           : this.fatal
             ? 'uncaught error'
             : 'exited';
-    this.listener.exited({ kind: 'crashed', reason: crash, crash, exitCode, error, tasks: this.atExit() });
+    this.listener.exited({ kind: 'crashed', crash, exitCode, error, tasks: this.atExit() });
   }
 
   /**
@@ -340,28 +322,15 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
    */
   private atExit(): Array<TaskAtExit<R>> {
     const { concurrency } = this.options;
-    const tasks: Array<TaskAtExit<R>> = [];
-    let position = 0;
-    for (const sent of this.running.values()) {
-      const mayHaveStarted = position < concurrency;
-      tasks.push({
-        observer: sent.observer,
-        started: sent.started || (mayHaveStarted ? undefined : false),
-        blocking: this.killed && concurrency === 1 ? position === 0 : undefined,
-        transferred: false,
-      });
-      position++;
-    }
-    this.running.clear();
-    return tasks;
+    return this.ledger.atExit((_id, _started, position) => ({
+      started: position < concurrency ? undefined : false,
+      blocking: this.killed && concurrency === 1 ? position === 0 : undefined,
+    }));
   }
 
   private loadFailed(reason: string, error: Error | undefined, exitCode: number, workerDataUnsendable = false): void {
-    const tasks = [...this.running.values()].map(({ observer }) => ({ observer, started: false, blocking: false, transferred: false }));
-    this.running.clear();
-    const exit: WorkerExit<R> = { kind: 'load', reason, crash: 'exited', exitCode, error, tasks, workerDataUnsendable };
-    this.settleReady?.reject(exit);
-    this.settleReady = undefined;
+    const exit: WorkerExit<R> = { kind: 'load', reason, exitCode, error, tasks: this.ledger.atExit(), workerDataUnsendable };
+    this.readiness.fail(exit);
     this.listener.exited(exit);
   }
 }
@@ -403,4 +372,3 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function noop(): void {}

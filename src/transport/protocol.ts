@@ -55,6 +55,15 @@ export interface SerializedError {
   readonly code?: string | number;
 }
 
+/** Why a worker did not start, in words, with what was thrown. */
+export interface LoadFailure {
+  readonly reason: string;
+  readonly error?: SerializedError;
+}
+
+/** What a worker thread answers to `connect`: it is serving, or why it is not. */
+export type ConnectResult = { readonly ok: true } | ({ readonly ok: false } & LoadFailure);
+
 /** What the main thread hands a worker when it connects. */
 export interface WorkerSetup {
   /** Absolute path of the worker module. */

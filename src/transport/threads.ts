@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
-import type { ConnectResult } from '../worker/bootstrap';
+import { noop } from '../noop';
 import { Batcher, type BatchTransfers } from './batcher';
+import { Ledger } from './ledger';
 import { Outbox } from './outbox';
 import {
   activeSlot,
@@ -14,10 +15,14 @@ import {
   startedBy,
   startedSlot,
   streamPace,
+  type ConnectResult,
   type SerializedError,
   type WorkerSetup,
 } from './protocol';
+import { Readiness } from './readiness';
+import { Requests } from './requests';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
+import { missingOwnFile } from './ownFiles';
 import type {
   Introspectable,
   LoopWatch,
@@ -25,7 +30,6 @@ import type {
   PortListener,
   Probeable,
   RunObserver,
-  TaskAtExit,
   Transport,
   WorkerExit,
   WorkerFigures,
@@ -75,17 +79,16 @@ type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<Conn
  * died without a word: which task held its loop, and which task it started last.
  */
 class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable, Paced {
-  readonly ready: Promise<void>;
+  private readonly readiness = new Readiness();
+  readonly ready = this.readiness.promise;
+  /** A batch crosses in well under a millisecond; 4 ms also covers a busy machine's turns. */
+  readonly handAheadMs = 4;
   /** Resolves when the thread has exited, for whatever reason. */
   private readonly exit: Promise<void> = Promise.resolve();
-  /** Tasks sent and not yet ended, by id (the ticket), in the order they were sent. */
-  private readonly running = new Map<number, RunObserver<R>>();
-  /** Of those, the ones the worker said it started (tiny tasks end first and never get here). */
-  private readonly startedIds = new Set<number>();
-  /** Of those, the ones whose input was transferred, not copied. */
-  private readonly transferredIds = new Set<number>();
-  /** Id of the last task sent; ids start at 1. */
-  private lastId = 0;
+  /** Tasks sent and not yet ended; their tickets are the ids the worker knows them by. */
+  private readonly ledger = new Ledger<R>();
+  /** Pings and stats requests sent and not yet answered. */
+  private readonly requests = new Requests();
   /** Triples for the worker, posted once this turn's messages are read; dropped once stopped. */
   private readonly outbox = new Outbox((batch, transfers) => {
     if (this.state !== 'stopped') this.post(batch, transfers);
@@ -109,17 +112,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   private readonly activity = new Int32Array(new SharedArrayBuffer(activitySlots * 4));
   /** `[0]`: when the worker's loop last turned (`Date.now()`), if `blockingThreshold` is set. */
   private readonly heartbeat: Float64Array | undefined;
-  /** Stats requests sent and not yet answered, by id. */
-  private readonly samples = new Map<number, (figures: WorkerFigures) => void>();
-  private lastSample = 0;
   /** The worker's event-loop utilization at the previous sample, to measure the next one from. */
   private previousElu: EventLoopUtilization | undefined;
   /** When killed: the activity id of the task that held the loop, 0 if none. */
   private blockedBy = 0;
-  /** Pings sent and not yet answered, by id. */
-  private readonly pings = new Map<number, () => void>();
-  private lastPing = 0;
-  private settleReady: { resolve(): void; reject(error: unknown): void } | undefined;
 
   constructor(
     private readonly modulePath: string,
@@ -127,14 +123,20 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     private readonly options: ThreadsTransportOptions,
     private readonly listener: PortListener<R>,
   ) {
-    this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.heartbeat = options.blockingThreshold === undefined ? undefined : new Float64Array(new SharedArrayBuffer(8));
-    this.ready.catch(noop); // the failure is reported through the listener
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.workerEnd = port2;
     this.batcher = new Batcher(port1);
     port1.on('message', (batch: unknown[]) => this.receive(batch));
+    const missing = missingOwnFile(bootstrapPath);
+    if (missing) {
+      this.state = 'stopped';
+      port1.close();
+      port2.close();
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined));
+      return;
+    }
     try {
       this.thread = new Worker(bootstrapPath, {
         workerData: options.workerData,
@@ -144,7 +146,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       this.state = 'stopped';
       port1.close();
       port2.close();
-      this.loadFailed(`workerData cannot be cloned: ${messageOf(error)}`, undefined, true);
+      const reason = `workerData cannot be cloned: ${messageOf(error)}`;
+      queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, true));
       return;
     }
     this.thread.on('error', (error) => (this.lastError = error));
@@ -160,45 +163,30 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   }
 
   run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
-    const id = ++this.lastId;
     const transfer = only ?? this.options.transfer?.(task as never);
-    this.running.set(id, observer);
-    if (transfer !== undefined && transfer.length > 0) this.transferredIds.add(id);
-    if (this.state !== 'stopped') this.send(Op.run, id, task, transfer);
+    const id = this.ledger.hand(observer, transfer !== undefined && transfer.length > 0);
+    if (this.state !== 'stopped') this.outbox.add(Op.run, id, task, transfer);
     return id;
   }
 
   cancel(ticket: number): void {
-    if (this.forget(ticket) && this.state !== 'stopped') this.send(Op.cancel, ticket, 0);
+    if (this.ledger.end(ticket) && this.state !== 'stopped') this.outbox.add(Op.cancel, ticket, 0);
   }
 
   grant(ticket: number, n: number): void {
-    if (this.running.has(ticket) && this.state !== 'stopped') this.send(Op.credit, ticket, n);
+    if (this.ledger.has(ticket) && this.state !== 'stopped') this.outbox.add(Op.credit, ticket, n);
   }
 
   probe(answered: () => void): void {
-    const id = ++this.lastPing;
-    this.pings.set(id, answered);
-    this.send(Op.ping, id, 0);
+    this.requests.open(Op.ping, (id) => this.outbox.add(Op.ping, id, 0), answered, noop);
   }
 
   async sample(): Promise<WorkerSample> {
     const elu = this.thread && this.state === 'ready' ? this.thread.performance.eventLoopUtilization(this.previousElu) : undefined;
     if (elu) this.previousElu = this.thread!.performance.eventLoopUtilization();
     if (this.state !== 'ready') return { elu: undefined, figures: undefined };
-    const id = ++this.lastSample;
-    const figures = await new Promise<WorkerFigures | undefined>((resolve) => {
-      // A blocked worker cannot answer: report what is known without its own figures.
-      const timer = setTimeout(() => {
-        this.samples.delete(id);
-        resolve(undefined);
-      }, sampleTimeout);
-      this.samples.set(id, (answer) => {
-        clearTimeout(timer);
-        resolve(answer);
-      });
-      this.send(Op.stats, id, 0);
-    });
+    // A blocked worker cannot answer: report what is known without its own figures.
+    const figures = (await this.requests.ask(Op.stats, (id) => this.outbox.add(Op.stats, id, 0), sampleTimeout)) as WorkerFigures | undefined;
     return { elu: elu?.utilization, figures };
   }
 
@@ -220,10 +208,14 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
    * once.
    */
   async terminate(): Promise<void> {
-    if (this.state === 'stopped') return this.exit;
+    if (this.state === 'stopped') {
+      this.readiness.terminated(); // a load failure not yet reported
+      return this.exit;
+    }
     const graceful = this.state === 'ready';
-    this.forgetAll();
-    this.settleReady = undefined;
+    this.ledger.clear();
+    this.requests.close();
+    this.readiness.terminated();
     if (graceful) {
       this.outbox.add(Op.stop, 0, 0);
       this.outbox.flush();
@@ -261,35 +253,37 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       return;
     }
     this.state = 'ready';
-    this.settleReady?.resolve();
-    this.settleReady = undefined;
+    this.readiness.resolve();
   }
 
   private receive(batch: unknown[]): void {
+    const { ledger } = this;
     for (let i = 0; i < batch.length && this.state !== 'stopped'; i += 3) {
       const op = batch[i] as Op;
       const id = batch[i + 1] as number;
       const payload = batch[i + 2];
       switch (op) {
         case Op.next:
-          this.running.get(id)?.next(payload as R);
+          ledger.next(id, payload as R);
           break;
         case Op.last: {
-          const observer = this.running.get(id);
-          if (!observer) break;
-          this.forget(id);
-          observer.next(payload as R);
-          observer.complete();
+          const observer = ledger.end(id);
+          observer?.next(payload as R);
+          observer?.complete();
           break;
         }
-        case Op.started: {
-          const observer = this.running.get(id);
-          if (observer && !this.startedIds.has(id)) {
-            this.startedIds.add(id);
-            observer.started();
-          }
+        case Op.complete:
+          ledger.end(id)?.complete();
           break;
-        }
+        case Op.error:
+          ledger.end(id)?.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
+          break;
+        case Op.unserializable:
+          ledger.end(id)?.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+          break;
+        case Op.started:
+          ledger.started(id);
+          break;
         case Op.emit:
           this.listener.emitted(payload as R);
           break;
@@ -301,45 +295,11 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
           this.fatal = true;
           break;
         case Op.pong:
-          this.pings.get(id)?.();
-          this.pings.delete(id);
-          break;
         case Op.stats:
-          this.samples.get(id)?.(payload as WorkerFigures);
-          this.samples.delete(id);
+          this.requests.answer(id, payload);
           break;
-        default:
-          this.settle(op, id, payload);
       }
     }
-  }
-
-  /** The task's last message: it completed or failed. */
-  private settle(op: Op, id: number, payload: unknown): void {
-    const observer = this.running.get(id);
-    if (!observer) return;
-    this.forget(id);
-    if (op === Op.complete) observer.complete();
-    else if (op === Op.error) observer.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
-    else observer.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
-  }
-
-  /** Task `id` has ended or is no longer wanted; false if it was not running. */
-  private forget(id: number): boolean {
-    if (!this.running.delete(id)) return false;
-    if (this.startedIds.size > 0) this.startedIds.delete(id);
-    if (this.transferredIds.size > 0) this.transferredIds.delete(id);
-    return true;
-  }
-
-  private forgetAll(): void {
-    this.running.clear();
-    this.startedIds.clear();
-    this.transferredIds.clear();
-  }
-
-  private send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
-    this.outbox.add(op, id, payload, transfer);
   }
 
   private post(batch: unknown[], transfers: BatchTransfers): void {
@@ -353,9 +313,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       try {
         this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
       } catch (error) {
-        const observer = this.running.get(id);
-        this.forget(id);
-        observer?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
+        this.ledger.end(id)?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
       }
     }
   }
@@ -363,7 +321,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   /** The task whose activity id is `active`, if it is still running. */
   private holder(active: number): RunObserver<R> | undefined {
     if (active === 0) return undefined;
-    for (const [id, observer] of this.running) if (activityId(id) === active) return observer;
+    for (const [id, { observer }] of this.ledger.entries()) if (activityId(id) === active) return observer;
     return undefined;
   }
 
@@ -374,32 +332,28 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       if (!this.drain()) return;
       // The worker may have been ready, and died under a task, before the answer to connect arrived.
       const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
-      this.state = 'stopped';
-      this.outbox.clear();
-      this.port.close();
-      this.workerEnd.close();
+      this.stopped();
       if (!wasReady) {
         this.loadFailed(`the thread exited with code ${code} while loading`, this.lastError);
         return;
       }
-      this.settleReady?.resolve();
-      this.settleReady = undefined;
+      this.readiness.resolve();
       // A thread that exited by itself (its own code) while being killed was not stuck: `terminate()` exits with 1.
       const crash = this.killed && code === 1 ? 'unresponsive' : (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
       const active = this.killed ? this.blockedBy : Atomics.load(this.activity, activeSlot);
       const lastStarted = Atomics.load(this.activity, startedSlot);
-      const tasks: Array<TaskAtExit<R>> = [];
-      for (const [id, observer] of this.running) {
-        tasks.push({
-          observer,
-          started: this.startedIds.has(id) || startedBy(id, lastStarted),
-          blocking: active !== 0 && activityId(id) === active,
-          transferred: this.transferredIds.has(id),
-        });
-      }
-      this.forgetAll();
-      this.listener.exited({ kind: 'crashed', reason: crash, crash, exitCode: code, error: this.lastError, tasks });
+      const tasks = this.ledger.atExit((id) => ({ started: startedBy(id, lastStarted), blocking: active !== 0 && activityId(id) === active }));
+      this.listener.exited({ kind: 'crashed', crash, exitCode: code, error: this.lastError, tasks });
     });
+  }
+
+  /** The thread is gone: nothing more goes to it, nothing more is asked of it. */
+  private stopped(): void {
+    this.state = 'stopped';
+    this.outbox.clear();
+    this.requests.close();
+    this.port.close();
+    this.workerEnd.close();
   }
 
   /**
@@ -421,11 +375,8 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
   }
 
   private loadFailed(reason: string, error: Error | undefined, workerDataUnsendable = false): void {
-    const tasks = [...this.running].map(([id, observer]) => ({ observer, started: false, blocking: false, transferred: this.transferredIds.has(id) }));
-    this.forgetAll();
-    const exit: WorkerExit<R> = { kind: 'load', reason, crash: 'exited', exitCode: this.exitCode ?? 1, error, tasks, workerDataUnsendable };
-    this.settleReady?.reject(exit);
-    this.settleReady = undefined;
+    const exit: WorkerExit<R> = { kind: 'load', reason, exitCode: this.exitCode ?? 1, error, tasks: this.ledger.atExit(), workerDataUnsendable };
+    this.readiness.fail(exit);
     this.listener.exited(exit);
   }
 }
@@ -434,4 +385,3 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function noop(): void {}

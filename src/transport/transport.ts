@@ -2,8 +2,8 @@ import type { TransferListItem } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
 
 /**
- * The contract between the engine and one worker, wherever it runs: a thread, an inline
- * worker in the calling thread, and later a process or a worker on another host. The core
+ * The contract between the engine and one worker, wherever it runs: a thread, a process, a
+ * worker on another host (NATS), or an inline worker in the calling thread. The core
  * ({@link WorkerPort}) needs no shared memory and no synchronous answer from the worker; the
  * extras ({@link Probeable}, {@link LoopWatch}, {@link Introspectable}) are capabilities a port
  * may add, and the engine checks for them.
@@ -45,24 +45,32 @@ export interface TaskAtExit<R> {
   readonly transferred: boolean;
 }
 
-/** How a worker ended. */
-export interface WorkerExit<R> {
-  /**
-   * `'load'`: it never became ready (its module failed to load, `init` threw, or it exited
-   * first). `'crashed'`: it ended after it was ready.
-   */
-  readonly kind: 'load' | 'crashed';
-  /** For `'load'`: what went wrong, in words. */
-  readonly reason: string;
-  /** For `'crashed'`: what ended it. */
-  readonly crash: CrashReason;
+/** What every worker end says: the tasks it had. */
+interface ExitTasks<R> {
   readonly exitCode: number;
   readonly error?: Error | undefined;
-  /** For `'load'`: the worker could not start because `workerData` could not be cloned (`reason` says why). */
-  readonly workerDataUnsendable?: boolean;
   /** Every task handed to the worker that had not ended, in the order they were handed over. */
   readonly tasks: ReadonlyArray<TaskAtExit<R>>;
 }
+
+/** The worker never became ready: its module failed to load, `init` threw, or it exited first. */
+export interface WorkerLoadFailure<R> extends ExitTasks<R> {
+  readonly kind: 'load';
+  /** What went wrong, in words. */
+  readonly reason: string;
+  /** The worker could not start because `workerData` could not be cloned (`reason` says why). */
+  readonly workerDataUnsendable?: boolean;
+}
+
+/** The worker ended after it was ready. */
+export interface WorkerCrash<R> extends ExitTasks<R> {
+  readonly kind: 'crashed';
+  /** What ended it. */
+  readonly crash: CrashReason;
+}
+
+/** How a worker ended: a {@link WorkerLoadFailure} or a {@link WorkerCrash}. */
+export type WorkerExit<R> = WorkerLoadFailure<R> | WorkerCrash<R>;
 
 /** How a port tells the engine about things that belong to no task. */
 export interface PortListener<R> {
@@ -72,7 +80,7 @@ export interface PortListener<R> {
   unsendable(reason: string): void;
   /**
    * The worker ended, or will never be ready. Called once, never after `terminate()`, and
-   * possibly before the port's constructor returns.
+   * never before the port's constructor has returned.
    */
   exited(exit: WorkerExit<R>): void;
 }
@@ -80,7 +88,10 @@ export interface PortListener<R> {
 /** The core every port implements. */
 export interface WorkerPort<T, R> {
   readonly index: number;
-  /** Resolves once the worker has run `init`; rejects with the {@link WorkerExit} if it never will (`exited` gets it too). */
+  /**
+   * Resolves once the worker has run `init`; rejects with the {@link WorkerExit} if it never
+   * will (`exited` gets it too), or with a `PoolClosedError` if `terminate()` came first.
+   */
   readonly ready: Promise<void>;
   /**
    * True when the port reports `started` at the very moment a task starts (an inline worker).
@@ -92,6 +103,12 @@ export interface WorkerPort<T, R> {
    * to start (a process) would hold them meanwhile, while the others could run them.
    */
   readonly takesTasksWhenReady?: boolean;
+  /**
+   * Milliseconds of work to keep at the worker beyond what it runs when `queueSize` is left to
+   * its default: about a round trip to the worker and back, with the batching of both ends.
+   * Without it, the worker is handed exactly `concurrency + queueSize` tasks.
+   */
+  readonly handAheadMs?: number;
   /**
    * Hands a task to the worker; what happens to it goes to `observer`, until it ends or is
    * cancelled. A worker runs tasks in the order they were handed over. `transfer` lists what
@@ -151,7 +168,10 @@ export interface WorkerSample {
   readonly figures: WorkerFigures | undefined;
 }
 
-/** Starts worker number `index` and returns its port. */
+/**
+ * Starts worker number `index` and returns its port: the factory of ports that the engine
+ * calls (not the `transport` option, a {@link ClusterTransport} of `cluster.ts`).
+ */
 export type Transport<T, R> = (index: number, listener: PortListener<R>) => WorkerPort<T, R>;
 
 /** The port's capabilities, where it has them. */

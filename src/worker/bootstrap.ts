@@ -6,13 +6,11 @@
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from 'threads/worker';
-import { readySlot, type SerializedError, type WorkerSetup } from '../transport/protocol';
+import { readySlot, type ConnectResult, type WorkerSetup } from '../transport/protocol';
 import { endOnFatal } from './fatal';
 import { loadDefinition, loadFailure } from './load';
 import { WorkerRuntime } from './runtime';
 
-/** What `connect` answers: the worker is serving, or why it is not. */
-export type ConnectResult = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly error?: SerializedError };
 
 async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectResult> {
   let definition;

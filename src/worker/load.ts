@@ -1,16 +1,11 @@
 import { pathToFileURL } from 'node:url';
-import { serializeError, type SerializedError } from '../transport/protocol';
+import { bundlingGuide } from '../transport/ownFiles';
+import { serializeError, type LoadFailure } from '../transport/protocol';
 import type { WorkerDefinition } from './definition';
 import { openRegistry } from './registry';
 
 /** A worker's definition, its types unknown here. */
 export type AnyDefinition = WorkerDefinition<unknown, unknown, unknown>;
-
-/** Why a worker did not start, in words, with what was thrown. */
-export interface LoadFailure {
-  readonly reason: string;
-  readonly error?: SerializedError;
-}
 
 /**
  * Loads the user's worker module (CommonJS, ES module, or TypeScript through a loader) and
@@ -69,7 +64,8 @@ export async function loadDefinition(modulePath: string): Promise<AnyDefinition>
       throw new DefinitionError(
         `no such module. A relative worker path resolves from process.cwd() (${process.cwd()}), not from the calling file; ` +
           `resolve it from the calling file: new URL('./${file}', import.meta.url) in an ES module, ` +
-          `join(__dirname, '${file}') in CommonJS`,
+          `join(__dirname, '${file}') in CommonJS. In a bundled program, the worker module must be an entry point of ` +
+          `its own, emitted where this path points: see ${bundlingGuide}`,
       );
     }
     const advice = typescriptAdvice(error);

@@ -126,8 +126,11 @@ export class WorkerRuntime<T, R, D> {
         this.send(Op.pong, id, 0);
       } else if (batch[i] === Op.stats) {
         this.send(Op.stats, id, this.figures());
-      } else {
+      } else if (batch[i] === Op.stop) {
         this.stop();
+      } else {
+        // A pool of another version, or a bug: end the worker with the reason, as a crash.
+        throw new Error(`Worker received an unknown message: op ${String(batch[i])} (the pool and the worker may be of different looppool versions)`);
       }
     }
   }

@@ -1,13 +1,17 @@
-import type { WorkerContext, WorkerDefinition } from '../worker/definition';
-import { ConcurrencyGate } from '../worker/gate';
-import { runTask } from '../worker/runTask';
-import { reviveError, serializeError } from './protocol';
-import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from './transport';
+import { noop } from '../noop';
+import { reviveError, serializeError } from '../transport/protocol';
+import { Readiness } from '../transport/readiness';
+import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from '../transport/transport';
+import type { WorkerContext, WorkerDefinition } from './definition';
+import { ConcurrencyGate } from './gate';
+import { runTask } from './runTask';
 
 /**
  * Runs each "worker" in the calling thread: `process` is called directly and what it returns
  * is the task's result stream. Tasks that return cold observables therefore run in the
- * virtual time of an RxJS `TestScheduler`. Values are passed by reference, not cloned.
+ * virtual time of an RxJS `TestScheduler`. Values are passed by reference, not cloned. It is
+ * the worker side behind a port, so it lives here, not among the transports (which import
+ * nothing of the worker side).
  */
 export function inlineTransport<T, R, D>(
   definition: WorkerDefinition<T, R, D>,
@@ -27,7 +31,8 @@ interface InlineRun<R> {
 }
 
 class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
-  readonly ready: Promise<void>;
+  private readonly readiness = new Readiness();
+  readonly ready = this.readiness.promise;
   /** The worker reports each start as it happens. */
   readonly startsAtOnce = true;
   /** Set once `init` has finished; tasks that arrive earlier wait for `ready`. */
@@ -49,8 +54,7 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
     private readonly listener: PortListener<R>,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
-    this.ready = this.initialize();
-    this.ready.catch(() => {}); // the failure is reported through the listener
+    this.initialize();
   }
 
   run(task: T, observer: RunObserver<R>): number {
@@ -79,17 +83,9 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
   /** Stops every task as a thread's death would, and reports the worker as crashed. */
   kill(): void {
     if (this.stopped) return;
-    this.stopped = true;
-    this.lifetime.abort();
-    const running = [...this.running.values()];
-    this.running.clear();
-    for (const run of running) {
-      run.controller.abort();
-      run.stop();
-    }
+    const running = this.stop();
     this.listener.exited({
       kind: 'crashed',
-      reason: 'unresponsive',
       crash: 'unresponsive',
       exitCode: 1,
       tasks: running.map(({ observer, started }) => ({ observer, started, blocking: undefined, transferred: false })),
@@ -98,26 +94,44 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
 
   async terminate(): Promise<void> {
     if (this.stopped) return;
-    this.stopped = true;
-    this.lifetime.abort();
-    this.running.clear();
+    this.readiness.terminated();
+    this.stop();
   }
 
-  private initialize(): Promise<void> {
+  /** As a thread's runtime does on stop: every task's signal is aborted, its output stopped. @returns the tasks it had. */
+  private stop(): Array<InlineRun<R>> {
+    this.stopped = true;
+    this.lifetime.abort();
+    const running = [...this.running.values()];
+    this.running.clear();
+    for (const run of running) {
+      run.controller.abort();
+      run.stop();
+    }
+    return running;
+  }
+
+  private initialize(): void {
     let initializing: void | PromiseLike<void>;
     try {
       initializing = this.definition.init?.(this.context(this.lifetime.signal));
     } catch (error) {
-      return this.initFailed(error);
+      queueMicrotask(() => this.initFailed(error)); // not before the constructor has returned
+      return;
     }
     if (initializing && typeof initializing.then === 'function') {
-      return Promise.resolve(initializing).then(
-        () => void (this.initialized = true),
+      Promise.resolve(initializing).then(
+        () => this.initDone(),
         (error: unknown) => this.initFailed(error),
       );
+      return;
     }
+    this.initDone();
+  }
+
+  private initDone(): void {
     this.initialized = true;
-    return Promise.resolve();
+    this.readiness.resolve();
   }
 
   /** Queues the task at the gate; it starts when a place is free. */
@@ -153,12 +167,14 @@ class InlinePort<T, R, D> implements WorkerPort<T, R>, Probeable {
     };
   }
 
-  private initFailed(error: unknown): Promise<never> {
+  private initFailed(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
     const tasks = [...this.running.values()].map(({ observer }) => ({ observer, started: false, blocking: false, transferred: false }));
     this.running.clear();
-    const exit = { kind: 'load', reason: 'init threw', crash: 'exited', exitCode: 1, error: asError(error), tasks } as const;
+    const exit = { kind: 'load', reason: 'init threw', exitCode: 1, error: asError(error), tasks } as const;
+    this.readiness.fail(exit);
     this.listener.exited(exit);
-    return Promise.reject(exit);
   }
 }
 
@@ -167,4 +183,3 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : reviveError(serializeError(error));
 }
 
-function noop(): void {}

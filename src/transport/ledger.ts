@@ -1,0 +1,110 @@
+import type { RunObserver, TaskAtExit } from './transport';
+
+/** One task handed to a worker and not heard the end of. */
+interface Handed<R> {
+  readonly observer: RunObserver<R>;
+  /** The worker said it started, or sent a result (which says so). */
+  started: boolean;
+  /** Its input was moved to the worker, not copied: nothing of it is left on this side. */
+  readonly transferred: boolean;
+}
+
+/** What a port alone can tell of one unfinished task when its worker ends. */
+export interface ExitFacts {
+  /** Whether the task's code had started; undefined when the port cannot tell. */
+  readonly started: boolean | undefined;
+  /** Whether the task's code held the worker's loop; undefined when the port cannot tell. */
+  readonly blocking: boolean | undefined;
+}
+
+/**
+ * The tasks a port has handed to its worker and not heard the end of, the one table of them
+ * that every port keeps (threads, processes, NATS, and the host's served worker): who waits
+ * for each, whether it started, whether its input was moved. A task ends once ({@link end}:
+ * the first end wins, a later word of it is dropped); when the worker ends, what is left is
+ * listed once ({@link atExit}), with what the port alone can tell of each. Tickets count from
+ * 1 in hand-over order, which is the order the worker starts them.
+ */
+export class Ledger<R> {
+  /** By ticket, in hand-over order; bounded by what the engine hands a worker (its in-flight limit). */
+  private readonly tasks = new Map<number, Handed<R>>();
+  /** The last ticket given; 0 before the first. */
+  private last = 0;
+
+  /** Tasks handed over and not ended. */
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  /** Records a task handed to the worker. @returns its ticket. */
+  hand(observer: RunObserver<R>, transferred = false): number {
+    const ticket = ++this.last;
+    this.tasks.set(ticket, { observer, started: false, transferred });
+    return ticket;
+  }
+
+  /** Whether task `ticket` is handed over and not ended. */
+  has(ticket: number): boolean {
+    return this.tasks.has(ticket);
+  }
+
+  /** The observer of task `ticket`, if it has not ended. */
+  observer(ticket: number): RunObserver<R> | undefined {
+    return this.tasks.get(ticket)?.observer;
+  }
+
+  /** The worker said task `ticket` started: its observer hears it once. */
+  started(ticket: number): void {
+    const task = this.tasks.get(ticket);
+    if (!task || task.started) return;
+    task.started = true;
+    task.observer.started();
+  }
+
+  /** Task `ticket` produced `value` (which says it started). */
+  next(ticket: number, value: R): void {
+    const task = this.tasks.get(ticket);
+    if (!task) return;
+    task.started = true;
+    task.observer.next(value);
+  }
+
+  /**
+   * Task `ticket` ended (completed, failed, or cancelled): it leaves the ledger.
+   * @returns its observer, to tell how it ended; undefined if it had already ended.
+   */
+  end(ticket: number): RunObserver<R> | undefined {
+    const task = this.tasks.get(ticket);
+    if (!task) return undefined;
+    this.tasks.delete(ticket);
+    return task.observer;
+  }
+
+  /** The ticket and observer of every task not ended, in hand-over order. */
+  entries(): IterableIterator<[number, { readonly observer: RunObserver<R> }]> {
+    return this.tasks.entries();
+  }
+
+  /**
+   * The worker ended: every task not ended, in hand-over order, with what `facts` tells of it
+   * (given its ticket, whether the worker said it started, and its position among those left);
+   * the ledger is then empty. Without `facts` (a worker that never became ready), none started.
+   */
+  atExit(facts: (ticket: number, started: boolean, position: number) => ExitFacts = unstarted): Array<TaskAtExit<R>> {
+    const tasks: Array<TaskAtExit<R>> = [];
+    let position = 0;
+    for (const [ticket, task] of this.tasks) {
+      const known = facts(ticket, task.started, position++);
+      tasks.push({ observer: task.observer, started: task.started || known.started, blocking: known.blocking, transferred: task.transferred });
+    }
+    this.tasks.clear();
+    return tasks;
+  }
+
+  /** Forgets every task, telling none: the port was terminated. */
+  clear(): void {
+    this.tasks.clear();
+  }
+}
+
+const unstarted = (): ExitFacts => ({ started: false, blocking: false });
