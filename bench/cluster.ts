@@ -138,10 +138,14 @@ async function main(): Promise<void> {
       const rows = {
         'local tiny/s': await throughput(local, tiny, undefined),
         'nats tiny/s': await throughput(remote, tiny, undefined),
+        // Every option at its default but the size: the queue adapts (issue 25).
+        'nats tiny/s with defaults': await throughput({ size: count, transport: remote.transport }, tiny, undefined),
         'local 5ms/s': await throughput(local, cpu, 5),
         'nats 5ms/s': await throughput(remote, cpu, 5),
       };
       console.log(`${count} worker(s): ${Object.entries(rows).map(([name, value]) => `${name} ${Math.round(value)}`).join(', ')}`);
+      const defaults = rows['nats tiny/s with defaults'] / rows['nats tiny/s'];
+      console.log(`  tiny tasks over NATS with defaults: ${defaults.toFixed(3)} of queueSize ${deep.queueSize} (goal ≥ 0.5: ${defaults >= 0.5 ? 'met' : 'not met'})`);
       await Promise.all(started.splice(0).map((host) => host.kill()));
     }
     const pool = `bench-rt-${++pools}`;

@@ -1,4 +1,4 @@
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import type { LoopPoolError } from './errors';
 import type { PoolStats } from './metrics/stats';
 import type { MetricsOptions } from './metrics/statsd';
@@ -208,7 +208,7 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * `defineWorker`.
    * @default undefined (everything is copied)
    */
-  transfer?(task: T): readonly TransferListItem[];
+  transfer?(task: T): readonly Transferable[];
 }
 
 /** Options of {@link createPool}: those of {@link LoopPoolOptions}, and how results are acknowledged. */
@@ -276,7 +276,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly metrics: Readonly<MetricsOptions> | undefined;
   readonly blockingThreshold: number | undefined;
   readonly onError: ((error: LoopPoolError) => void) | undefined;
-  readonly transfer: ((task: never) => readonly TransferListItem[]) | undefined;
+  readonly transfer: ((task: never) => readonly Transferable[]) | undefined;
 }
 
 /** {@link PipelineOptions} with every default filled in. */

@@ -189,9 +189,14 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: boolean; ack: 'manual' }): Observable<Delivery<R | Settled<T, R>>>;
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: boolean }): Observable<R | Settled<T, R>>;
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
   process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R>;
-  process(input: PipelineInput<T>, options?: ProcessOptions): Observable<R | Delivery<R> | Settled<T, R> | Delivery<Settled<T, R>>> {
+  process(
+    input: PipelineInput<T>,
+    options?: ProcessOptions,
+  ): Observable<R | Delivery<R> | Settled<T, R> | Delivery<Settled<T, R>> | Delivery<R | Settled<T, R>>> {
     const { ack, ...rest } = checkNames(options, callOptionNames.process, 'pool.process(input, options)');
     const settings = this.settings(rest, ack);
     return new Observable<R | Delivery<R>>((subscriber) => this.attach(input, subscriber, settings));

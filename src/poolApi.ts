@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
 import type { PipelineInput } from './engine/pipeline';
 import type { Delivery, Settled } from './results';
@@ -33,7 +33,7 @@ export interface RunOptions {
    */
   signal?: AbortSignal;
   /** What of this task to move to its worker instead of copying it; replaces the pool's `transfer` for this task. */
-  transfer?: readonly TransferListItem[];
+  transfer?: readonly Transferable[];
 }
 
 /** Options of `broadcast`. */
@@ -46,11 +46,15 @@ export interface BroadcastOptions {
 }
 
 /**
- * A long-lived pool of workers (threads, processes, or workers on other hosts) fed by messages (Looppool's `Pool`). Results of `put`
- * and `broadcast` tasks, and values workers send with `ctx.emit`, come out of `results$`.
+ * A long-lived pool of workers (threads, processes, or workers on other hosts) fed by
+ * messages (Looppool's `Pool`). Results of `put` and `broadcast` tasks, and values workers
+ * send with `ctx.emit`, come out of `results$`.
  */
 export interface LoopPool<T, R, Out = R> {
-  /** Workers running now or starting (threads, processes, or workers other hosts serve): `size`, or between `min` and `max` for an elastic pool. */
+  /**
+   * Workers running now or starting (threads, processes, or workers other hosts serve):
+   * `size`, or between `min` and `max` for an elastic pool.
+   */
   readonly size: number;
   /**
    * Resolves when every worker the pool starts with has run `init` (`min` of an elastic pool;
@@ -107,6 +111,10 @@ export interface LoopPool<T, R, Out = R> {
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true; ack: 'manual' }): Observable<Delivery<Settled<T, R>>>;
   /** `process` with `settle: true`: one {@link Settled} record per result or failure. */
   process(input: PipelineInput<T>, options: ProcessOptions & { settle: true }): Observable<Settled<T, R>>;
+  /** `process` with a `settle` known only to be a boolean and `ack: 'manual'`: deliveries of results or records. */
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: boolean; ack: 'manual' }): Observable<Delivery<R | Settled<T, R>>>;
+  /** `process` with a `settle` known only to be a boolean: results or records. */
+  process(input: PipelineInput<T>, options: ProcessOptions & { settle: boolean }): Observable<R | Settled<T, R>>;
   /** `process` with `ack: 'manual'`: each result comes as a {@link Delivery} to `done()`. */
   process(input: PipelineInput<T>, options: ProcessOptions & { ack: 'manual' }): Observable<Delivery<R>>;
   /** `process` with the pool's ordering and settling: the results themselves. */

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import webpack, { type Configuration } from 'webpack';
+
+/**
+ * What the test uses of webpack's API. webpack is loaded when its test runs, so that a checkout
+ * whose node_modules predates it still typechecks (`npm install` brings it).
+ */
+interface Webpack {
+  (config: unknown, done: (error: Error | null, stats?: { hasErrors(): boolean; toString(): string }) => void): void;
+}
 
 const execFileAsync = promisify(execFile);
 const root = join(__dirname, '..');
@@ -66,11 +73,12 @@ describe('bundling (docs/bundling.md)', () => {
   const slow = process.env.LOOPPOOL_BUNDLERS === 'skip' ? it.skip : it;
 
   slow('webpack: two entries, looppool external (test/fixtures/bundling/webpack.config.cjs)', async () => {
-    const config = require(join(project, 'webpack.config.cjs')) as Configuration;
-    const stats = await new Promise<webpack.Stats>((resolve, reject) =>
+    const webpack = require('webpack') as Webpack;
+    const config: unknown = require(join(project, 'webpack.config.cjs'));
+    const stats = await new Promise<{ hasErrors(): boolean; toString(): string }>((resolve, reject) =>
       webpack(config, (error, result) => (error || !result ? reject(error) : resolve(result))),
     );
-    expect(stats.hasErrors()).toBe(false);
+    expect(stats.hasErrors() ? stats.toString() : '').toBe('');
     expect(await run('main.js')).toBe('[1,4,9,16]');
   });
 

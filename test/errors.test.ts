@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { from, lastValueFrom, Observable, of, toArray } from 'rxjs';
@@ -10,6 +12,7 @@ import {
   WorkerCrashError,
   WorkerLoadError,
 } from 'looppool';
+import type { CrashTask } from './workers/crashOnceFile';
 import { workerPath } from './support/paths';
 import { workerTypes } from './support/workerTypes';
 
@@ -71,7 +74,13 @@ describe.each(workerTypes)('errors (%s workers)', (workerType) => {
       ['a missing module', 'missing.ts', 'no such module'],
       ['a syntax error', 'syntaxError.js', 'the module threw while loading: SyntaxError'],
       ['a module that never calls defineWorker', 'noDefine.ts', 'the module did not call defineWorker() at its top level'],
-      ['a module that calls defineWorker twice', 'twoDefines.ts', 'the module called defineWorker() 2 times; call it once'],
+      ['a module that calls defineWorker twice', 'twoDefines.ts', `the module called defineWorker() 2 times, all in ${workerPath('twoDefines.ts')}; call it once`],
+      [
+        'a worker module that imports another worker module',
+        'importsWorker.ts',
+        `the module called defineWorker() 2 times: in ${workerPath('sleep.ts')}, ${workerPath('importsWorker.ts')}. ` +
+          `${workerPath('importsWorker.ts')} imports another worker module (${workerPath('sleep.ts')}), whose defineWorker() ran too`,
+      ],
       ['an init that throws', 'initThrows.ts', 'init threw: Error: no database'],
     ])('is raised for %s', async (_, file, reason) => {
       const error = await failure(run(workerPath(file), [1, 2, 3], 2));
@@ -150,6 +159,27 @@ describe.each(workerTypes)('errors (%s workers)', (workerType) => {
       expect(error).toBeInstanceOf(WorkerCrashError);
       expect(error).toMatchObject({ exitCode: 3, index: 1, workerIndex: 0 });
       expect(error.message).toBe('Worker 0 exited with code 3 while running task 1');
+    });
+
+    it('says, of a worker that was replaced, that it was and which inputs run again', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'looppool-crash-'));
+      const reported: Error[] = [];
+      try {
+        const task: CrashTask = { id: 1, dir, crash: 'once' };
+        const results = await lastValueFrom(
+          of(task).pipe(
+            loopPool<CrashTask, number>(workerPath('crashOnceFile.ts'), { size: 1, workerType, onError: (error) => reported.push(error) }),
+            toArray(),
+          ),
+        );
+        expect(results).toEqual([1]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toBeInstanceOf(WorkerCrashError);
+      // Before, only "Worker 0 exited with code 7".
+      expect(reported[0]!.message).toBe('Worker 0 exited with code 7; it was replaced by a new worker, and input 0 runs again');
     });
 
     it('reports an uncaught exception in a callback as a crash, with the exception as its cause', async () => {

@@ -9,6 +9,7 @@ import {
   type TaskAtExit,
   type TaskFailure,
   type Transport,
+  type WorkerCrash,
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
@@ -478,13 +479,14 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 
     if (this.stopped) return; // what the owners were told ended the pool
 
+    const restart = this.host.mayRestart();
     const cause =
       exit.kind === 'load'
         ? new WorkerLoadError(this.index, this.host.workerModule, exit.reason, exit.error)
-        : new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error);
+        : this.crashReport(exit, restart, runs.filter((_, at) => verdicts[at]!.action === 'retry'), runs.filter((_, at) => verdicts[at]!.action === 'reject'));
     cause.workerName = this.host.workerName(this.index);
     this.host.report(cause);
-    if (!this.host.mayRestart()) {
+    if (!restart) {
       this.host.fatal(
         new WorkerCrashError(
           this.index,
@@ -513,6 +515,22 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     return this.current!.ready.catch((reason: WorkerExit<R> | LoopPoolError) => {
       throw reason instanceof LoopPoolError ? reason : this.loadError(reason); // a PoolClosedError: the worker was stopped first
     });
+  }
+
+  /**
+   * The crash as the pool reports it: what ended the worker, whether it was replaced, and which
+   * of its tasks run again (on the replacement or another worker) and which failed.
+   */
+  private crashReport(exit: WorkerCrash<R>, replaced: boolean, again: Array<SlotRun<T, R>>, failed: Array<SlotRun<T, R>>): WorkerCrashError {
+    const base = new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error);
+    if (!replaced) return base;
+    const inputs = (runs: Array<SlotRun<T, R>>): string =>
+      runs.slice(0, 10).map((run) => run.task.index).join(', ') + (runs.length > 10 ? ` and ${runs.length - 10} more` : '');
+    const what = [
+      again.length > 0 ? `${again.length === 1 ? 'input' : 'inputs'} ${inputs(again)} ${again.length === 1 ? 'runs' : 'run'} again` : 'no task of it runs again',
+      ...(failed.length > 0 ? [`${failed.length === 1 ? 'input' : 'inputs'} ${inputs(failed)} failed (each with its own error)`] : []),
+    ];
+    return new WorkerCrashError(this.index, exit.exitCode, undefined, exit.crash, exit.error, `${base.message}; it was replaced by a new worker, and ${what.join('; ')}`);
   }
 
   /** Why a worker never became ready, as the public error (a worker on another host may also be lost while it starts). */

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { LoopPoolError } from '../errors';
 import type { OverflowOptions } from '../options';
 import type { Receipt } from './credit';
@@ -46,7 +46,7 @@ export interface Task<T> {
   /** A replayed broadcast: its results are dropped, since the consumer saw them from the first run. */
   readonly quiet?: boolean | undefined;
   /** What of the input to move to the worker, instead of what the pool's `transfer` says. */
-  readonly transfer?: readonly TransferListItem[] | undefined;
+  readonly transfer?: readonly Transferable[] | undefined;
   /** Runs that ended with the worker crashing under the task and counted as an attempt; at most `retries`. */
   attempts: number;
 }
@@ -62,7 +62,7 @@ export interface PushOptions {
   /** Drop its results (a replayed broadcast). */
   readonly quiet?: boolean | undefined;
   /** What of the input to move to the worker (`pool.run`'s `transfer`). */
-  readonly transfer?: readonly TransferListItem[] | undefined;
+  readonly transfer?: readonly Transferable[] | undefined;
 }
 
 /**

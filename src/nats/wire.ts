@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import type { CrashReason } from '../errors';
+import type { WorkerStartOptions } from '../transport/startOptions';
 
 /**
  * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
@@ -73,16 +74,8 @@ export const HostOp = {
   last: 14,
 } as const;
 
-/** What a host needs to start one worker of a pool. */
-export interface WorkerSetupRecord {
-  readonly workerData: unknown;
-  readonly concurrency: number;
-  readonly gracePeriod: number;
-  readonly blockingThreshold: number | undefined;
-  readonly taskTimeout: number | undefined;
-  /** The pool's name, for the worker's name in the host's output. */
-  readonly name: string;
-}
+/** What a host needs to start one worker of a pool: the fields of {@link WorkerStartOptions} that cross the wire. */
+export type WorkerSetupRecord = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod' | 'blockingThreshold' | 'taskTimeout' | 'name'>;
 
 /** How a served worker ended, as its host saw it: a load failure with its reason, or a crash with its cause. */
 export type ExitRecord =

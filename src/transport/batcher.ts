@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { Channel } from './channel';
 
 /** How long (ms) one postMessage should take to clone its batch. */
@@ -7,7 +7,7 @@ const targetCloneTime = 0.2;
 const maxTriples = 1024;
 
 /** Transfer lists by the index of their triple in a batch. */
-export type BatchTransfers = ReadonlyMap<number, readonly TransferListItem[]>;
+export type BatchTransfers = ReadonlyMap<number, readonly Transferable[]>;
 
 /**
  * Posts batches of `(op, id, payload)` triples, the messages of both ends of a worker's
@@ -57,7 +57,7 @@ export class Batcher {
 
 /** The transfer lists of triples `start` (inclusive) to `end`, re-indexed from 0. */
 function slice(transfers: BatchTransfers, start: number, end: number): BatchTransfers {
-  const part = new Map<number, readonly TransferListItem[]>();
+  const part = new Map<number, readonly Transferable[]>();
   for (const [index, list] of transfers) if (index >= start && index < end) part.set(index - start, list);
   return part;
 }

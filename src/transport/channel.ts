@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 
 /**
  * One end of the message channel between the pool and a worker, wherever it runs: a
@@ -9,7 +9,7 @@ import type { TransferListItem } from 'node:worker_threads';
  */
 export interface Channel {
   /** Sends one message; throws at once if it cannot be cloned. */
-  postMessage(message: unknown[], transfer?: readonly TransferListItem[]): void;
+  postMessage(message: unknown[], transfer?: readonly Transferable[]): void;
   /** Calls `listener` with each message that arrives. */
   on(event: 'message', listener: (message: unknown[]) => void): unknown;
 }

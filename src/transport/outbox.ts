@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { BatchTransfers } from './batcher';
 import type { Op } from './protocol';
 
@@ -19,14 +19,14 @@ import type { Op } from './protocol';
 export class Outbox {
   private triples: unknown[] = [];
   /** What the waiting tasks transfer, by the index of their triple; empty without `transfer`. */
-  private transfers = new Map<number, readonly TransferListItem[]>();
+  private transfers = new Map<number, readonly Transferable[]>();
   private scheduled = false;
 
   /** @param post sends one batch; called only with triples in it. */
   constructor(private readonly post: (batch: unknown[], transfers: BatchTransfers) => void) {}
 
   /** Queues one triple; `transfer` lists what of `payload` to move rather than copy. */
-  add(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[]): void {
+  add(op: Op, id: number, payload: unknown, transfer?: readonly Transferable[]): void {
     if (transfer?.length) this.transfers.set(this.triples.length, transfer);
     this.triples.push(op, id, payload);
     if (!this.scheduled) {

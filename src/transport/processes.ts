@@ -10,6 +10,7 @@ import { Ledger } from './ledger';
 import { Outbox } from './outbox';
 import { spawnInGroup } from './processGroup';
 import { isProcessMessage, ProcessOp, type ProcessSetup } from './processProtocol';
+import type { WorkerStartOptions } from './startOptions';
 import { Op, reviveError, streamPace, type LoadFailure, type SerializedError } from './protocol';
 import { Readiness } from './readiness';
 import { Requests } from './requests';
@@ -38,22 +39,9 @@ const sampleTimeout = 1_000;
 /** How much of a worker's stderr is kept, to tell why it died (V8 prints "heap out of memory" there). */
 const stderrKept = 4_096;
 
-/** What the processes transport needs to start a worker. */
-export interface ProcessesTransportOptions {
-  readonly workerData: unknown;
-  /** Tasks a worker runs at once. */
-  readonly concurrency: number;
-  /** Heap limits: they become the child's `--max-old-space-size` and `--max-semi-space-size`. */
-  readonly resourceLimits?: ResourceLimits | undefined;
-  /** How long (ms) a stopping worker may run its abort handlers before it is killed. */
-  readonly gracePeriod: number;
-  /** Values a streaming task may yield ahead of its consumer; unbounded without it. */
-  readonly streamWindow?: number | undefined;
-  /** Values of an Observable task that may wait in the worker for credit; unbounded without it. */
-  readonly streamBuffer?: number | undefined;
-  /** The pool's name: worker `i`'s process title is `<name>#<i>`. */
-  readonly name: string;
-}
+/** What the processes transport reads of {@link WorkerStartOptions}. */
+export type ProcessesTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod' | 'name'> &
+  Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a child process of its own, the `looppool-worker` host, over Node's IPC channel. */
 export function processesTransport<T, R>(modulePath: string, options: ProcessesTransportOptions): Transport<T, R> {

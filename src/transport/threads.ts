@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import { noop } from '../noop';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Ledger } from './ledger';
 import { Outbox } from './outbox';
+import type { WorkerStartOptions } from './startOptions';
 import {
   activeSlot,
   activityId,
@@ -44,26 +45,9 @@ const sampleTimeout = 1_000;
 const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
 
 
-/** What the threads transport needs to start a worker. */
-export interface ThreadsTransportOptions {
-  readonly workerData: unknown;
-  /** Tasks a worker runs at once. */
-  readonly concurrency: number;
-  /** Heap limits of each thread, as `worker_threads` takes them. */
-  readonly resourceLimits?: ResourceLimits | undefined;
-  /** How long (ms) a stopping worker may run its abort handlers before it is terminated. */
-  readonly gracePeriod: number;
-  /** Values a streaming task may yield ahead of its consumer; unbounded without it. */
-  readonly streamWindow?: number | undefined;
-  /** Values of an Observable task that may wait in the worker for credit; unbounded without it. */
-  readonly streamBuffer?: number | undefined;
-  /** With a value, the worker writes a heartbeat often enough to tell a loop blocked this long (ms). */
-  readonly blockingThreshold?: number | undefined;
-  /** Milliseconds a task may run, if limited: with it (or `blockingThreshold`), a worker running several tasks at once follows each into its continuations. */
-  readonly taskTimeout?: number | undefined;
-  /** What of a task to transfer instead of copying. */
-  readonly transfer?: ((task: never) => readonly TransferListItem[]) | undefined;
-}
+/** What the threads transport reads of {@link WorkerStartOptions} (a host's served worker gives no heap limits or `transfer`). */
+export type ThreadsTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod'> &
+  Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
 export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): Transport<T, R> {
@@ -162,7 +146,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     });
   }
 
-  run(task: T, observer: RunObserver<R>, only?: readonly TransferListItem[]): number {
+  run(task: T, observer: RunObserver<R>, only?: readonly Transferable[]): number {
     const transfer = only ?? this.options.transfer?.(task as never);
     const id = this.ledger.hand(observer, transfer !== undefined && transfer.length > 0);
     if (this.state !== 'stopped') this.outbox.add(Op.run, id, task, transfer);
@@ -311,7 +295,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
       try {
-        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
+        this.port.postMessage([batch[i], id, batch[i + 2]], transfers.get(i) as Transferable[] | undefined);
       } catch (error) {
         this.ledger.end(id)?.error({ kind: 'unserializable', subject: 'task', reason: messageOf(error) });
       }

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
 
 /**
@@ -116,7 +116,7 @@ export interface WorkerPort<T, R> {
    * replaces the pool's `transfer` option for this task.
    * @returns a ticket for {@link cancel}.
    */
-  run(task: T, observer: RunObserver<R>, transfer?: readonly TransferListItem[]): number;
+  run(task: T, observer: RunObserver<R>, transfer?: readonly Transferable[]): number;
   /** The engine no longer wants task `ticket`: the worker aborts its `ctx.signal`; nothing more is reported of it. */
   cancel(ticket: number): void;
   /** Ends the worker now, as a crash: `exited` follows, with reason `'unresponsive'`. */

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { InteropObservable, Observable, Subscribable } from 'rxjs';
 
 /**
@@ -71,7 +71,7 @@ export type WorkerDefinitionInput<T, O, D, E = ResultOf<O>> =
       /** Runs one task. */
       process(task: T, ctx: WorkerContext<D, E>): O;
       /** What of a result to transfer to the main thread instead of copying it. */
-      transfer?(result: ResultOf<O> | E): readonly TransferListItem[];
+      transfer?(result: ResultOf<O> | E): readonly Transferable[];
     };
 
 /**
@@ -93,7 +93,7 @@ export interface WorkerDefinition<T, R, D = unknown> {
    * What of a result to transfer to the main thread instead of copying it (an `ArrayBuffer`,
    * a `MessagePort`): it is moved, and no longer usable in the worker.
    */
-  transfer?(result: R): readonly TransferListItem[];
+  transfer?(result: R): readonly Transferable[];
 }
 
 /** Accepts `{ init?, process }` or a bare process function; throws `TypeError` for anything else. */

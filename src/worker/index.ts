@@ -55,6 +55,6 @@ export function defineWorker<T, O, D = unknown, E = DefaultEmitted<O>>(
   definition: WorkerDefinitionInput<T, O, D, E>,
 ): WorkerDefinition<T, ResultOf<O> | E, D> {
   const normalized = normalizeDefinition(definition as WorkerDefinition<T, ResultOf<O> | E, D>);
-  register(normalized as WorkerDefinition<unknown, unknown, unknown>);
+  register(normalized as WorkerDefinition<unknown, unknown, unknown>, defineWorker);
   return normalized;
 }

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { bundlingGuide } from '../transport/ownFiles';
 import { serializeError, type LoadFailure } from '../transport/protocol';
@@ -74,10 +75,36 @@ export async function loadDefinition(modulePath: string): Promise<AnyDefinition>
   }
   const [definition, ...more] = registry.definitions;
   if (!definition) throw new DefinitionError('the module did not call defineWorker() at its top level');
-  if (more.length > 0) {
-    throw new DefinitionError(`the module called defineWorker() ${more.length + 1} times; call it once`);
-  }
+  if (more.length > 0) throw new DefinitionError(`the module called defineWorker() ${more.length + 1} times${callers(modulePath, registry.callers)}`);
   return definition;
+}
+
+/**
+ * Where the `defineWorker` calls came from, for the message: the files that made them, and,
+ * when some are not the module itself, that it imports another worker module, and what to do.
+ */
+function callers(modulePath: string, files: ReadonlyArray<string | undefined> | undefined): string {
+  const known = (files ?? []).filter((file): file is string => file !== undefined);
+  if (known.length === 0) return '; call it once';
+  const self = realPath(modulePath);
+  const counts = new Map<string, number>();
+  for (const file of known) counts.set(file, (counts.get(file) ?? 0) + 1);
+  const listed = [...counts].map(([file, count]) => (count > 1 ? `${file} (${count} times)` : file)).join(', ');
+  const imported = [...counts.keys()].filter((file) => realPath(file) !== self);
+  if (imported.length === 0) return `, all in ${modulePath}; call it once`;
+  return (
+    `: in ${listed}. ${modulePath} imports another worker module (${imported.join(', ')}), whose defineWorker() ran too: ` +
+    'import what you need from a file that does not call defineWorker(), or give the pool that worker module instead'
+  );
+}
+
+/** `path` with its links resolved, as Node names a loaded module's file. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The module loaded, or failed to, in a way the message explains (not an error of the user's code). */

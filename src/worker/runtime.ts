@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
@@ -30,7 +30,7 @@ export class WorkerRuntime<T, R, D> {
   /** Triples not yet posted; flushed at the end of the current turn, or sooner when old. */
   private outbox: unknown[] = [];
   /** What the outbox's results transfer, by the index of their triple (`transfer` of the definition). */
-  private transfers = new Map<number, readonly TransferListItem[]>();
+  private transfers = new Map<number, readonly Transferable[]>();
   /** When the oldest triple in the outbox was queued (performance.now()). */
   private outboxSince = 0;
   /** A flush is queued as a microtask. */
@@ -203,7 +203,7 @@ export class WorkerRuntime<T, R, D> {
   }
 
   /** Queues a triple; `later` for a stream's values after its first, which may wait for the turn's end. */
-  send(op: Op, id: number, payload: unknown, transfer?: readonly TransferListItem[], later = false): void {
+  send(op: Op, id: number, payload: unknown, transfer?: readonly Transferable[], later = false): void {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
     if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     const length = this.outbox.push(op, id, payload);
@@ -275,7 +275,7 @@ export class WorkerRuntime<T, R, D> {
       const id = batch[i + 1] as number;
       if (failed.has(id)) continue;
       try {
-        this.port.postMessage([op, id, batch[i + 2]], transfers.get(i) as TransferListItem[] | undefined);
+        this.port.postMessage([op, id, batch[i + 2]], transfers.get(i) as Transferable[] | undefined);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (op === Op.emit) {

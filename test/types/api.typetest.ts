@@ -146,6 +146,13 @@ const processed = pool.process([1, 2]);
 assert<Equal<typeof processed, Observable<number>>>();
 // @ts-expect-error: unknown option of process
 pool.process([1], { concurency: 2 });
+// pool.process as the operator: a settle known only to be a boolean gives either.
+const processedMaybe = pool.process([1, 2], { settle: flag });
+assert<Equal<typeof processedMaybe, Observable<number | Settled<number, number>>>>();
+const processedSettled = pool.process([1, 2], { settle: true });
+assert<Equal<typeof processedSettled, Observable<Settled<number, number>>>>();
+const deliveredMaybe = pool.process([1, 2], { settle: flag, ack: 'manual' });
+assert<Equal<typeof deliveredMaybe, Observable<Delivery<number | Settled<number, number>>>>>();
 const piped = loopPool(pool, { settle: flag });
 assert<Equal<typeof piped, OperatorFunction<number, number | Settled<number, number>>>>();
 
