@@ -5,11 +5,10 @@
  * main thread's loop delay p99 where watched) and the goals of
  * docs/performance.md, each with its measured figure.
  *
- * Then the streaming scenario (bench/streaming.ts): one task's 1,000,000 values, paced by
- * credits against unpaced.
- *
- * `npm run bench -- a c` runs only the scenarios named (`streaming` for that one);
- * `BENCH_ROUNDS=3` changes the rounds.
+ * `npm run bench -- a c` runs only the scenarios named; `BENCH_ROUNDS=3` changes the rounds.
+ * Then comes the streaming scenario (`bench/streaming.ts`, alone: `npm run bench -- streaming`):
+ * one task's 1,000,000 values, paced by credits against unpaced. Last comes the elastic
+ * scenario (`bench/elastic.ts`, alone: `npm run bench -- elastic`).
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -151,6 +150,7 @@ function defaultsGoals(results: ReadonlyMap<string, readonly Measurement[]>): st
 function main(): void {
   const wanted = process.argv.slice(2);
   const chosen = wanted.length ? scenarios.filter((s) => wanted.includes(s.id) || wanted.includes(s.id[0]!)) : scenarios;
+  const elastic = wanted.length === 0 || wanted.includes('elastic');
   const burnPerMs = calibrate();
   const started = performance.now();
   console.log(
@@ -163,13 +163,22 @@ function main(): void {
     results.set(scenario.id, measurements);
     console.log(table(scenario, measurements).join('\n'));
   }
-  console.log(goals(results).join('\n'));
-  console.log(processGoals(results).join('\n'));
-  console.log(defaultsGoals(results).join('\n'));
+  if (chosen.length > 0) {
+    console.log(goals(results).join('\n'));
+    console.log(processGoals(results).join('\n'));
+    console.log(defaultsGoals(results).join('\n'));
+  }
   if (!wanted.length || wanted.includes('streaming')) {
     const streaming = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'streaming.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (streaming.status !== 0) throw new Error(`the streaming scenario failed (${streaming.status})`);
     console.log(streaming.stdout);
+  }
+  if (elastic) {
+    const child = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'elastic.ts')], {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_BURN_PER_MS: String(burnPerMs), BENCH_ROUNDS: process.env.BENCH_ROUNDS ?? '3' },
+    });
+    if (child.status !== 0) throw new Error(`the elastic scenario failed (${child.status})`);
   }
   console.log(`Ran in ${((performance.now() - started) / 60_000).toFixed(1)} min.`);
 }

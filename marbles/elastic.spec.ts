@@ -67,6 +67,19 @@ describe('an elastic pool in virtual time', () => {
     });
   });
 
+  it('a pulled source (pool.process over an iterable) grows the pool too', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, flush }) => {
+      const pool = createPool(tagged(cold), { size: { min: 1, max: 3 }, queueSize: 0, idleTimeout: 100 });
+      const results: string[] = [];
+      pool.process(['a', 'b', 'c', 'd', 'e', 'f']).subscribe((result) => results.push(`${scheduler.now()}:${result}`));
+      flush();
+      // Read only as workers have room: each input read while the running workers were full started one more.
+      expect(results).toEqual(['3:a0', '3:b1', '3:c2', '7:d0', '7:e1', '7:f2']);
+      void pool.terminate();
+    });
+  });
+
   it('a put for an index at or past max is a RangeError from max on', () => {
     const pool = createPool(inlineWorker((x: number) => x), { size: { min: 0, max: 2 } });
     expect(() => pool.put(1, { worker: 2 })).toThrow(new RangeError('Expected `worker` to be an integer from 0 to 1, got 2 (number)'));

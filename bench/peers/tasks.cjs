@@ -40,6 +40,7 @@ const tasks = {
   buffer: (x) => x.byteLength,
   uneven: (x) => burn(x % 8 === 0 ? 16 : 1) + x,
   small: (x) => burn(0.03) + x,
+  burst: (x) => burn(2) + x,
 };
 
 /** Runs one benchmark task: `{ s: scenario, x: input }`. */

@@ -278,6 +278,7 @@ export class Engine<T, R> {
    * `idleTimeout`, as {@link planScaling} decides, and sets the timer that looks again.
    */
   private rescale(bounds: ScaleBounds): void {
+    if (!this.mayRescale(bounds)) return;
     const plan = planScaling(
       {
         workers: this.slots.map((slot) => ({
@@ -286,7 +287,7 @@ export class Engine<T, R> {
           targeted: this.queues[slot.index]!.length,
           idleSince: slot.idleSince,
         })),
-        waiting: this.unplaced(),
+        waiting: this.unplaced(bounds.capacity * this.slots.length),
         now: asyncScheduler.now(),
       },
       bounds,
@@ -309,6 +310,28 @@ export class Engine<T, R> {
     }
   }
 
+  /**
+   * Whether the policy could decide anything now (a cheap look, as the engine pumps on every
+   * task's end): a worker not running has tasks for it alone, every running worker is full and
+   * more may run, or more than `min` run and one of them holds nothing.
+   */
+  private mayRescale(bounds: ScaleBounds): boolean {
+    let live = 0;
+    let room = false;
+    let idle = false;
+    for (const slot of this.slots) {
+      const targeted = this.queues[slot.index]!.length;
+      if (!slot.live) {
+        if (targeted > 0) return true;
+        continue;
+      }
+      live++;
+      room ||= this.canTake(slot.index);
+      idle ||= targeted === 0 && slot.idleSince !== undefined;
+    }
+    return (!room && live < bounds.max) || (idle && live > bounds.min);
+  }
+
   /** The idle timer fired. */
   private recheck(): void {
     this.idleCheck = undefined;
@@ -318,13 +341,14 @@ export class Engine<T, R> {
   /**
    * Inputs any worker may run that could start now but found no worker with room. When every
    * running worker is full and more may start, a job that pulls its inputs is asked for one,
-   * so that a pulled source grows the pool too.
+   * so that a pulled source grows the pool too. Counts up to `enough`.
    */
-  private unplaced(): number {
+  private unplaced(enough: number): number {
     const full = !this.slots.some((slot, index) => slot.live && this.canTake(index));
     const mayGrow = full && this.size < this.slots.length;
     let waiting = 0;
     for (const job of this.jobs) {
+      if (waiting >= enough) break; // as many as every worker would hold: counting more changes nothing
       if (job.waiting === 0 && !mayGrow) continue;
       if (job.nextStartable()) waiting += job.waiting;
     }
