@@ -262,7 +262,9 @@ export class AbortError extends LoopPoolError {
 }
 
 /**
- * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`.
+ * A source pushed more inputs than the `overflow` bound lets wait, with strategy `'error'`; or
+ * a `pool.put` or `pool.run` came while `overflow.size` of the pool's puts and runs waited for
+ * a worker (any strategy): that task was not queued (piscina's `maxQueue`).
  */
 export class BufferOverflowError extends LoopPoolError {
   /** Always `'BufferOverflowError'`. */
@@ -271,8 +273,10 @@ export class BufferOverflowError extends LoopPoolError {
   constructor(
     /** The bound: `overflow.size`, or `streamBuffer`. */
     readonly size: number,
-    /** Position of the input that did not fit, or of the task whose Observable overflowed. */
-    readonly index: number,
+    /** Position of the input that did not fit, or of the task whose Observable overflowed; `undefined` for a `put` or a `run`. */
+    readonly index: number | undefined,
+    /** The call that was refused, for a `put` or a `run`. */
+    call?: 'put' | 'run',
     /**
      * Which bound was passed: `'overflow.size'`, inputs waiting for a worker; `'streamBuffer'`,
      * values of an Observable task waiting in its worker for its consumer (the worker's error is the `cause`).
@@ -284,7 +288,10 @@ export class BufferOverflowError extends LoopPoolError {
       bound === 'streamBuffer'
         ? `Task ${index} failed: its Observable emitted faster than its consumer takes values, and ${size} values already waited in the worker (streamBuffer is ${size}). ` +
             'Return an AsyncIterable (an async generator), which is read only as fast as the consumer takes values, raise streamBuffer, or raise streamWindow.'
-        : `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
+        : call
+          ? `pool.${call}() was refused: ${size} tasks of put and run already wait for a worker (overflow.size is ${size}); the task was not queued. ` +
+            'The pool is at its bound: shed the load (answer 503, retry later), or raise overflow.size.'
+          : `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
             'The source pushes faster than the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
       cause ? { cause } : undefined,
     );

@@ -6,7 +6,7 @@ import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSett
 import { ResultBuffer } from './engine/resultBuffer';
 import { StallWatch, type StallSettings } from './engine/stallWatch';
 import type { PushOptions, Settled } from './engine/types';
-import { AbortError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
+import { AbortError, BufferOverflowError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
 import type { Delivery } from './results';
@@ -39,6 +39,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private readonly puts: Job<T, R>;
   /** Broadcasts in order, the latest per key, with the workers that have run each: what a replacement replays. */
   private readonly broadcasts = new Map<string | symbol, { readonly task: T; readonly ranOn: Set<number> }>();
+  /** The jobs of `run` calls not yet settled: with `overflow`, what waits in them counts against its bound. */
+  private readonly runs = new Set<Job<T, R>>();
   /** Unwires the signal handlers of `stopOnSignals`. */
   private readonly unwireSignals: () => void;
   /** Pipelines attached with `loopPool(pool)` or `process`: told to stop taking input on `stop()`. */
@@ -103,7 +105,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   put(task: T, options?: PutOptions): Promise<void> {
     const { worker } = checkNames(options, callOptionNames.put, 'pool.put(task, options)');
     this.assertOpen('put');
-    return this.send(task, { target: this.checkWorker(worker) });
+    const target = this.checkWorker(worker);
+    const refused = this.shed('put');
+    if (refused) return Promise.reject(refused);
+    return this.send(task, { target });
   }
 
   run(task: T, options?: RunOptions): Promise<R> {
@@ -117,12 +122,15 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       throw new TypeError(`Expected \`transfer\` to be an array of transferable objects, got ${show(transfer)}`);
     }
     if (signal?.aborted) return Promise.reject(new AbortError(task, signal.reason));
+    const refused = this.shed('run');
+    if (refused) return Promise.reject(refused);
     return new Promise<R>((resolve, reject) => {
       let last: R | undefined;
       let settled = false;
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
+        this.runs.delete(job);
         signal?.removeEventListener('abort', abort);
         return true;
       };
@@ -147,6 +155,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
         reject(new AbortError(task, signal!.reason));
       };
       signal?.addEventListener('abort', abort, { once: true });
+      this.runs.add(job);
       job.push(task, { target, transfer: transfer as RunOptions['transfer'] });
       job.end();
     });
@@ -325,6 +334,18 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private report(error: LoopPoolError): void {
     this.errorSubject.next(error);
     this.options.onError?.(error);
+  }
+
+  /**
+   * With `overflow`, the error that refuses a `put` or `run` while `overflow.size` of the
+   * pool's puts and runs wait for a worker (piscina's `maxQueue`); nothing is queued then.
+   */
+  private shed(call: 'put' | 'run'): BufferOverflowError | undefined {
+    const bound = this.options.overflow;
+    if (!bound) return undefined;
+    let waiting = this.puts.waiting;
+    for (const job of this.runs) waiting += job.waiting;
+    return waiting >= bound.size ? new BufferOverflowError(bound.size, undefined, call) : undefined;
   }
 
   private assertOpen(action: string): void {

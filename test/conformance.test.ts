@@ -1,13 +1,16 @@
 import { from, lastValueFrom, take, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { loopPool, TaskError, type LoopPoolOptions, type WorkerType } from 'looppool';
+import { nats } from 'looppool/nats';
 import { inlineWorker } from 'looppool/testing';
 import conformance, { type Case } from './workers/conformance';
+import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
 import { workerTypes } from './support/workerTypes';
 
 /**
- * One spec, three transports: the same worker definition runs on threads and on processes in real time and
+ * One spec, four transports: the same worker definition runs on threads, on processes and on
+ * a host served through NATS in real time and
  * inline (under a TestScheduler where its outputs are scheduler-driven), and both must emit
  * the same values in ordered mode and the same multiset in unordered mode.
  */
@@ -42,8 +45,8 @@ const tasks = (kind: Case['kind']): Case[] =>
 
 const sortedValues = (o: Outcome): number[] => [...o.values].sort((a, b) => a - b);
 
-describe.each(workerTypes)('conformance: %s workers and inline agree', (workerType) => {
-  const onThreads = onWorkers(workerType);
+/** The cases: workers of `onThreads` (whatever carries them) and inline workers agree. */
+function agree(onThreads: (options: LoopPoolOptions) => OperatorFunction<Case, number>): void {
   describe.each([
     ['values', 'value', true],
     ['Promises', 'promise', false],
@@ -77,4 +80,22 @@ describe.each(workerTypes)('conformance: %s workers and inline agree', (workerTy
     expect(local).toEqual(threads);
     expect(threads).toEqual([0, 1, 2]);
   });
+}
+
+describe.each(workerTypes)('conformance: %s workers and inline agree', (workerType) => agree(onWorkers(workerType)));
+
+describeWithNats('conformance: workers on a host through NATS and inline agree', () => {
+  let server: NatsServer;
+  let host: Host;
+  const pool = `conformance${process.pid}`;
+  beforeAll(async () => {
+    server = await startNats();
+    host = startHost(workerPath('conformance.ts'), server.url, pool, ['--threads', '2']);
+    await host.printed(/serving pool/);
+  });
+  afterAll(async () => {
+    await host?.kill();
+    await server?.stop();
+  });
+  agree((options) => loopPool<Case, number>(workerPath('conformance.ts'), { ...options, transport: nats({ servers: server.url, pool }) }));
 });

@@ -10,7 +10,7 @@ import type { TaskFailure } from '../transport/transport';
 export function taskError(failure: TaskFailure, index: number, workerIndex: number, input: unknown, streamBuffer = Infinity): LoopPoolError {
   if (failure.kind !== 'threw') return new SerializationError(failure.subject, index, workerIndex, failure.reason);
   if ((failure.error as { code?: unknown }).code === streamOverflowCode) {
-    return new BufferOverflowError(streamBuffer, index, 'streamBuffer', failure.error);
+    return new BufferOverflowError(streamBuffer, index, undefined, 'streamBuffer', failure.error);
   }
   return new TaskError(index, workerIndex, input, failure.error);
 }

@@ -2,7 +2,7 @@
 /**
  * `looppool-worker`: the worker host, the program each worker of `workerType: 'process'`
  * runs. The pool forks it with an IPC channel (`serialization: 'advanced'`) and tells it which
- * worker module to serve (see `host/protocol.ts`). `looppool-worker --stdio` serves the same
+ * worker module to serve (see `transport/processProtocol.ts`). `looppool-worker --stdio` serves the same
  * messages as length-prefixed frames on stdin and stdout instead (see `streamChannel.ts`), for
  * a pool that is not its parent.
  *

@@ -10,7 +10,7 @@ import { isProcessMessage, ProcessOp, type ProcessSetup } from '../transport/pro
  * Serves one worker over `channel`, the host side of `transport/processProtocol.ts`: waits for the
  * setup, loads the worker module, runs `init`, answers `ready` (or `failed`), then runs the
  * tasks that arrive with the same runtime as a thread. Nothing here knows what carries the
- * messages: a worker process's IPC channel, or a stream to another host.
+ * messages: a worker process's IPC channel, or stdin and stdout (`--stdio`).
  *
  * @param exit ends the host's process with the given code: after a stop message, on an
  *   uncaught error, or when the worker does not start.
@@ -35,7 +35,7 @@ export function serveWorker(channel: Channel, exit: (code: number) => void): voi
 async function start(setup: ProcessSetup, tasks: TaskInbox, exit: (code: number) => void): Promise<void> {
   process.title = setup.title;
   const failed = (failure: unknown): void => {
-    tasks.reply([ProcessOp.failed, 0, failure]);
+    tasks.postMessage([ProcessOp.failed, 0, failure]);
     exit(1);
   };
   let definition;
@@ -53,7 +53,7 @@ async function start(setup: ProcessSetup, tasks: TaskInbox, exit: (code: number)
   } catch (error) {
     return failed(loadFailure(error, 'init threw'));
   }
-  tasks.reply([ProcessOp.ready, 0, 0]);
+  tasks.postMessage([ProcessOp.ready, 0, 0]);
   runtime.listen();
 }
 
@@ -69,12 +69,8 @@ class TaskInbox implements Channel {
 
   constructor(private readonly channel: Channel) {}
 
+  /** Sends one message: the runtime's batches and the host's own messages alike. */
   postMessage(message: unknown[]): void {
-    this.channel.postMessage(message);
-  }
-
-  /** Sends one of the host's own messages. */
-  reply(message: unknown[]): void {
     this.channel.postMessage(message);
   }
 

@@ -1,6 +1,7 @@
 /**
- * The messages between the main thread and a worker thread, on the MessagePort that each
- * worker gets at start-up. One message carries a batch: a flat array of
+ * The messages between the pool and a worker's runtime, on a thread's MessagePort or a worker
+ * process's IPC channel (and, on a NATS host, between the host and its local threads; the
+ * records between pool and host are `nats/wire.ts`). One message carries a batch: a flat array of
  * `[op, id, payload]` triples, so many small tasks and results cost one `postMessage`.
  * `id` numbers the tasks of one worker; it is 0 where no task is concerned.
  */
@@ -23,7 +24,7 @@ export const Op = {
   emitUnserializable: 7,
   /** worker → main: an uncaught error is about to end the worker; `payload` is a {@link SerializedError}. */
   fatal: 8,
-  /** main → worker: abort every running task and the worker's own signal, then exit. */
+  /** main → worker: abort every running task and the worker's own signal, then exit. (An op the worker does not know ends it with an error.) */
   stop: 9,
   /** main → worker: answer with `pong` and the same `id`. */
   ping: 10,
