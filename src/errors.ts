@@ -335,3 +335,35 @@ export class ClusterError extends LoopPoolError {
     super(message, cause === undefined ? undefined : { cause });
   }
 }
+
+/**
+ * A task or one of its results is too large to cross the cluster (`looppool/nats`): once
+ * serialized it is past `limit`, the largest message the cluster carries in pieces. The task
+ * fails at once with this error; the worker and the pool go on. `maxPayload` is the NATS
+ * server's own limit for one message, which larger messages cross in pieces.
+ */
+export class PayloadTooLargeError extends LoopPoolError {
+  /** Always `'PayloadTooLargeError'`. */
+  override readonly name = 'PayloadTooLargeError';
+
+  constructor(
+    /** Which value was too large. */
+    readonly subject: 'task' | 'result',
+    /** Position of the input whose task or result it was. */
+    readonly index: number,
+    /** Index of the worker on the other side. */
+    readonly workerIndex: number,
+    /** Its size once serialized, in bytes. */
+    readonly bytes: number,
+    /** The largest message the cluster carries, in bytes. */
+    readonly limit: number,
+    /** The NATS server's `max_payload`, in bytes. */
+    readonly maxPayload: number,
+  ) {
+    super(
+      `${describeSubject(subject, index)} is too large to cross the cluster (worker ${workerIndex}): ${bytes} bytes once serialized, ` +
+        `past the limit of ${limit} bytes (the NATS server's max_payload is ${maxPayload} bytes; messages past it cross in pieces up to the limit). ` +
+        'Send a reference to the data (a path, a key, a URL) instead of the data.',
+    );
+  }
+}

@@ -37,6 +37,7 @@ export {
   ClusterError,
   LoopBlockedWarning,
   LoopPoolError,
+  PayloadTooLargeError,
   PoolClosedError,
   SerializationError,
   StalledSinkWarning,

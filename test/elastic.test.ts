@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { createPool, loopPool, WorkerCrashError, type LoopPool } from 'looppool';
@@ -109,10 +111,14 @@ describe.each(workerTypes)('an elastic pool of %s workers', (workerType) => {
   });
 
   it('as an operator from min: 0, every input gets its result; the workers stop with the subscription', async () => {
-    const inputs = Array.from({ length: 40 }, () => ({ kind: 'who', ms: 5 }) as const);
+    // Every task waits until two workers have run one: the run ends only if the pool grew,
+    // however long the second worker takes to boot.
+    const dir = mkdtempSync(join(tmpdir(), 'looppool-elastic-'));
+    const inputs = Array.from({ length: 40 }, () => ({ kind: 'meet', dir, workers: 2 }) as const);
     const results = await lastValueFrom(
       from(inputs).pipe(loopPool<ElasticTask, ElasticResult>(elastic, { workerType, size: { min: 0, max: 2 } }), toArray()),
     );
+    rmSync(dir, { recursive: true });
     expect(results).toHaveLength(40);
     expect(new Set(results.map((result) => result.worker))).toEqual(new Set([0, 1]));
   });

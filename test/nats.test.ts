@@ -289,7 +289,9 @@ describeWithNats('nats transport', () => {
     // It ran on the hosts (a host whose worker was not ready before the three lines were
     // priced may serve nothing).
     await until(() => hosts.some((host) => /serving worker \d of pool/.test(host.output())));
-  }, 20_000);
+    // Two hosts and two programs start, each a Node process loading TypeScript: 21 s seen at a
+    // load average of 24 on 2 cores.
+  }, 60_000);
 
   test('a pool process that dies frees the threads it used on its hosts', async () => {
     const pool = poolName();

@@ -1,4 +1,4 @@
-import { BufferOverflowError, SerializationError, TaskError, type LoopPoolError } from '../errors';
+import { BufferOverflowError, PayloadTooLargeError, SerializationError, TaskError, type LoopPoolError } from '../errors';
 import { streamOverflowCode } from '../transport/protocol';
 import type { TaskFailure } from '../transport/transport';
 
@@ -8,9 +8,15 @@ import type { TaskFailure } from '../transport/transport';
  * `BufferOverflowError` (the worker's error, recognised by its code, is the cause).
  */
 export function taskError(failure: TaskFailure, index: number, workerIndex: number, input: unknown, streamBuffer = Infinity): LoopPoolError {
-  if (failure.kind !== 'threw') return new SerializationError(failure.subject, index, workerIndex, failure.reason);
-  if ((failure.error as { code?: unknown }).code === streamOverflowCode) {
-    return new BufferOverflowError(streamBuffer, index, undefined, 'streamBuffer', failure.error);
+  switch (failure.kind) {
+    case 'threw':
+      if ((failure.error as { code?: unknown }).code === streamOverflowCode) {
+        return new BufferOverflowError(streamBuffer, index, undefined, 'streamBuffer', failure.error);
+      }
+      return new TaskError(index, workerIndex, input, failure.error);
+    case 'unserializable':
+      return new SerializationError(failure.subject, index, workerIndex, failure.reason);
+    case 'tooLarge':
+      return new PayloadTooLargeError(failure.subject, index, workerIndex, failure.bytes, failure.limit, failure.maxPayload);
   }
-  return new TaskError(index, workerIndex, input, failure.error);
 }

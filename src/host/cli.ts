@@ -5,12 +5,14 @@ import { poolNamePattern } from '../nats/wire';
 import { resolveWorkerModule } from '../workerModule';
 import { ClusterHost } from './cluster';
 
-const usage = `Usage: looppool-worker <worker module> --nats <url>[,<url>...] --pool <name> [--threads <n>]
+const usage = `Usage: looppool-worker <worker module> --nats <url>[,<url>...] [--nats <url>...] --pool <name> [--threads <n>]
                        [--user <user> --pass <password> | --token <token>]
                        [--tls-ca <file>] [--tls-cert <file> --tls-key <file>]
 
 Serves the worker module to the looppool pool named <name> through NATS, on <n> worker
-threads (default: the number of cores). SIGINT or SIGTERM stops it gracefully: it finishes
+threads (default: the number of cores). Several servers of one NATS cluster (a list, or
+--nats repeated) are tried in turn; when the one it is connected to dies, it goes on
+through another. SIGINT or SIGTERM stops it gracefully: it finishes
 the tasks it runs and gives back those it has not started. Passwords can also come from
 LOOPPOOL_NATS_PASS and tokens from LOOPPOOL_NATS_TOKEN, to keep them out of \`ps\`.
 Without --nats, looppool-worker serves one worker process of a pool:
@@ -23,7 +25,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     allowPositionals: true,
     strict: true,
     options: {
-      nats: { type: 'string' },
+      nats: { type: 'string', multiple: true },
       pool: { type: 'string' },
       threads: { type: 'string' },
       user: { type: 'string' },
@@ -37,7 +39,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   });
   if (values.help) return { help: true as const };
   if (positionals.length !== 1) throw new UsageError(`Expected one worker module, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
-  if (!values.nats) throw new UsageError('Expected --nats <url>, the NATS server to serve through (nats://host:4222)');
+  const servers = (values.nats ?? []).flatMap((list) => list.split(',')).map((url) => url.trim()).filter((url) => url !== '');
+  if (servers.length === 0) throw new UsageError('Expected --nats <url>, the NATS server to serve through (nats://host:4222)');
   if (!values.pool) throw new UsageError('Expected --pool <name>, the name of the pool to serve (as in nats({ pool }))');
   if (!poolNamePattern.test(values.pool)) {
     throw new UsageError(`Expected --pool to be letters, digits, - and _ (it becomes a NATS subject token), got ${JSON.stringify(values.pool)}`);
@@ -59,7 +62,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         }
       : undefined,
     modulePath,
-    servers: values.nats.split(','),
+    servers,
     pool: values.pool,
     threads,
     user: values.user,

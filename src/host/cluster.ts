@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsConnectOptions } from '../nats/client';
-import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type WorkerSetupRecord } from '../nats/wire';
-import type { WorkerExit } from '../transport/transport';
+import { LoopClock } from '../nats/loopClock';
+import { defaultMaxPayload, Reassembly } from '../nats/pieces';
+import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
+import type { TaskFailure, WorkerExit } from '../transport/transport';
 import { ServedWorker, type WorkerRelay } from './servedWorker';
 
 /** How `looppool-worker --nats` serves a pool. */
@@ -35,8 +37,12 @@ export class ClusterHost {
   /** When each pool was last heard from, and how long it may stay silent. */
   private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
   private readonly outbox: Publisher;
+  /** Messages from pools that come in pieces, being put together. */
+  private readonly pieces = new Reassembly();
   private timer: NodeJS.Timeout | undefined;
   private loopWatch: NodeJS.Timeout | undefined;
+  /** How late each {@link tick} runs (this loop blocked). */
+  private readonly clock = new LoopClock(announceInterval);
   /** While draining: checks whether every thread is done. */
   private drained: (() => void) | undefined;
   private stopping = false;
@@ -49,7 +55,8 @@ export class ClusterHost {
     this.outbox = new Publisher(
       this.hostId,
       (subject, data) => nc.publish(subject, data),
-      (subject, record, reason) => this.unsendable(subject, record, reason),
+      (subject, record, why) => this.unsendable(subject, record, why),
+      () => nc.info?.max_payload ?? defaultMaxPayload,
     );
   }
 
@@ -97,7 +104,9 @@ export class ClusterHost {
   }
 
   private received(data: Uint8Array): void {
-    const batch = decode(data);
+    const whole = this.pieces.accept(data);
+    if (!whole) return;
+    const batch = decode(whole);
     const poolId = batch[0];
     if (typeof poolId !== 'string') return;
     const known = this.pools.get(poolId);
@@ -172,9 +181,12 @@ export class ClusterHost {
   private tick(): void {
     this.announce();
     const now = performance.now();
+    const late = this.clock.lateness();
     for (const [poolId, pool] of this.pools) {
+      pool.lastSeen += late; // what the pool sent while this loop was blocked waits unread: not its silence
       if (now - pool.lastSeen <= pool.ackWait) continue;
       this.pools.delete(poolId);
+      this.pieces.forget(poolId);
       for (const worker of [...(this.served.get(poolId)?.values() ?? [])]) {
         this.release(worker, `its pool was not heard from for ${pool.ackWait} ms`);
       }
@@ -182,18 +194,23 @@ export class ClusterHost {
   }
 
   /**
-   * A result that cannot be encoded fails its task, in its place (the task is cancelled on
-   * its thread if it still runs); an emitted value is dropped with a word to the pool.
+   * A result that cannot be encoded, or is too large, fails its task, in its place (the task
+   * is cancelled on its thread if it still runs); an emitted value is dropped with a word to
+   * the pool.
    */
-  private unsendable(subject: string, record: unknown[], reason: string): unknown[] | undefined {
+  private unsendable(subject: string, record: unknown[], why: Unsendable): unknown[] | undefined {
     const [op, wid, ticket] = record as [number, number, number];
     if (op === HostOp.next || op === HostOp.last) {
       for (const worker of this.workers()) {
         if (worker.wid === wid && subject === this.subjects.pool(worker.poolId)) worker.cancel(ticket);
       }
-      return [HostOp.error, wid, ticket, { kind: 'unserializable', subject: 'result', reason }];
+      const failure: TaskFailure =
+        why.kind === 'tooLarge'
+          ? { kind: 'tooLarge', subject: 'result', bytes: why.bytes, limit: why.limit, maxPayload: why.maxPayload }
+          : { kind: 'unserializable', subject: 'result', reason: why.reason };
+      return [HostOp.error, wid, ticket, failure];
     }
-    if (op === HostOp.emitted) return [HostOp.unsendable, wid, reason];
+    if (op === HostOp.emitted) return [HostOp.unsendable, wid, why.reason];
     return undefined;
   }
 

@@ -4,7 +4,9 @@ import type { PortListener, Transport } from '../transport/transport';
 import { connectNats, type NatsConnectOptions } from './client';
 import type { HubLink, HubPort } from './link';
 import { NatsPort } from './port';
-import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type WorkerSetupRecord } from './wire';
+import { LoopClock } from './loopClock';
+import { defaultMaxPayload, Reassembly } from './pieces';
+import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from './wire';
 
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
@@ -55,6 +57,10 @@ export class Hub implements HubLink {
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private readonly outbox: Publisher;
+  /** How late each {@link tick} runs (this loop blocked). */
+  private readonly clock = new LoopClock(lossCheckInterval);
+  /** Messages from hosts that come in pieces, being put together. */
+  private readonly pieces = new Reassembly();
 
   constructor(
     private readonly options: HubOptions,
@@ -64,7 +70,8 @@ export class Hub implements HubLink {
     this.outbox = new Publisher(
       this.poolId,
       (subject, data) => this.nc?.publish(subject, data),
-      (_subject, record, reason) => this.unsendable(record, reason),
+      (_subject, record, why) => this.unsendable(record, why),
+      () => this.nc?.info?.max_payload ?? defaultMaxPayload,
     );
   }
 
@@ -178,7 +185,9 @@ export class Hub implements HubLink {
 
   /** A batch from a host: its id, then records about this pool's workers. */
   private received(data: Uint8Array): void {
-    const batch = decode(data);
+    const whole = this.pieces.accept(data);
+    if (!whole) return;
+    const batch = decode(whole);
     const host = this.hosts.get(batch[0] as string);
     if (host) host.lastSeen = performance.now();
     for (let at = 1; at + 4 <= batch.length; at += 4) {
@@ -212,25 +221,32 @@ export class Hub implements HubLink {
    */
   private tick(): void {
     const now = performance.now();
+    const late = this.clock.lateness();
     const beat = now - this.lastBeat >= announceInterval;
     if (beat) this.lastBeat = now;
     for (const host of [...this.hosts.values()]) {
+      host.lastSeen += late; // what the host sent while this loop was blocked waits unread: not its silence
       // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
       if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
         if (beat && host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
         continue;
       }
       this.hosts.delete(host.id);
+      this.pieces.forget(host.id);
       const why = `host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`;
       for (const port of [...host.ports]) port.lost(why);
     }
     if (beat && this.waiting.length > 0) this.discover();
   }
 
-  /** A task that cannot be encoded fails (its port tells the host to drop it); nothing goes in its place. */
-  private unsendable(record: unknown[], reason: string): undefined {
+  /**
+   * A task that cannot be encoded, or is too large, fails (its port tells the host to drop it);
+   * a worker whose setup (its `workerData`) cannot go fails to load. Nothing goes in their place.
+   */
+  private unsendable(record: unknown[], why: Unsendable): undefined {
     const port = this.ports.get(record[1] as number);
-    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, reason);
+    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, why);
+    if (port && record[0] === PoolOp.setup) port.unsendableSetup(why);
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import type { WorkerSetupRecord } from './wire';
+import type { Unsendable, WorkerSetupRecord } from './wire';
 
 /**
  * What a worker's port and its pool's hub say to each other, the types both import (so that
@@ -36,6 +36,8 @@ export interface HubPort {
   lost(why: string): void;
   /** The pool could not reach the cluster at all. */
   unreachable(error: Error): void;
-  /** Task `ticket` could not be encoded for the host: it fails, the worker goes on. */
-  unsendableTask(ticket: number, reason: string): void;
+  /** Task `ticket` could not be encoded for the host, or is too large: it fails, the worker goes on. */
+  unsendableTask(ticket: number, why: Unsendable): void;
+  /** The worker's setup (its `workerData`) could not be encoded, or is too large: it fails to load. */
+  unsendableSetup(why: Unsendable): void;
 }

@@ -15,7 +15,7 @@ import type {
   WorkerSample,
 } from '../transport/transport';
 import type { HubLink, HubPort } from './link';
-import { HostOp, PoolOp, type ExitRecord } from './wire';
+import { HostOp, PoolOp, type ExitRecord, type Unsendable } from './wire';
 
 /** How long (ms) to wait for a remote worker's figures before reporting without them. */
 const sampleTimeout = 1_000;
@@ -109,12 +109,22 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     return this.state === 'ready';
   }
 
-  unsendableTask(ticket: number, reason: string): void {
+  /** Task `ticket` could not be encoded for the host, or is too large: it fails, the worker goes on. */
+  unsendableTask(ticket: number, why: Unsendable): void {
     const observer = this.ledger.end(ticket);
     if (!observer) return;
     this.unsent.delete(ticket);
     this.hub.send(this.wid, PoolOp.cancel, ticket);
-    observer.error({ kind: 'unserializable', subject: 'task', reason });
+    observer.error(
+      why.kind === 'tooLarge'
+        ? { kind: 'tooLarge', subject: 'task', bytes: why.bytes, limit: why.limit, maxPayload: why.maxPayload }
+        : { kind: 'unserializable', subject: 'task', reason: why.reason },
+    );
+  }
+
+  /** The worker's setup (its `workerData`) could not be encoded, or is too large: it fails to load. */
+  unsendableSetup(why: Unsendable): void {
+    this.end({ kind: 'load', reason: why.reason, exitCode: 1, error: undefined, tasks: [] }, false, true);
   }
 
   assigned(): void {
@@ -183,7 +193,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
    * @param fromHost the host itself sent `exit`: it lists every task the host had, so a task
    *   it does not list reached the host after the worker ended, and never started.
    */
-  private end(exit: ExitRecord, fromHost = false): void {
+  private end(exit: ExitRecord, fromHost = false, workerDataUnsendable = false): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.killing);
@@ -201,7 +211,9 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
           }));
     const { exitCode, error } = exit;
     const workerExit: WorkerExit<R> =
-      exit.kind === 'load' ? { kind: 'load', reason: exit.reason, exitCode, error, tasks } : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks };
+      exit.kind === 'load'
+        ? { kind: 'load', reason: exit.reason, exitCode, error, tasks, ...(workerDataUnsendable ? { workerDataUnsendable } : {}) }
+        : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks };
     this.readiness.fail(workerExit);
     this.listener.exited(workerExit);
   }

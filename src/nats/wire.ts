@@ -1,6 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { CrashReason } from '../errors';
 import type { WorkerStartOptions } from '../transport/startOptions';
+import { clusterMessageLimit, toPieces } from './pieces';
 
 /**
  * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
@@ -115,18 +116,25 @@ export function decode(data: Uint8Array): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+/** Why a record could not go: it cannot be cloned, or it is past {@link clusterMessageLimit}. */
+export type Unsendable =
+  | { readonly kind: 'unserializable'; readonly reason: string }
+  | { readonly kind: 'tooLarge'; readonly reason: string; readonly bytes: number; readonly limit: number; readonly maxPayload: number };
+
 /**
  * Collects records for several subjects during one turn of the event loop and publishes
  * each subject's records as one message at its end: `[sender, op, wid, a, b, op, wid, a, b,
- * …]`, every record four values, flat (one array fewer to encode and decode per record). A
- * batch that cannot be cloned is sent record by record, and `unsendable` says which record
- * could not go and what goes in its place, so that what follows it (a task's `complete`
- * after its uncloneable `next`) does not overtake its replacement.
+ * …]`, every record four values, flat (one array fewer to encode and decode per record).
+ *
+ * No message exceeds the server's `max_payload` (read from its INFO at each flush): a batch
+ * past it goes as several messages, in order, and a record past it alone goes in pieces
+ * ({@link toPieces}). A record that cannot be cloned, or is past {@link clusterMessageLimit},
+ * does not go: `unsendable` says what goes in its place, so that what follows it (a task's
+ * `complete` after its uncloneable `next`) does not overtake its replacement.
  *
  * Not the `Outbox` of the thread and process ports (src/transport/outbox.ts), though both
  * send once per turn: that one posts one worker's flat triples with their transfer lists to
- * one channel; this one keeps records for several subjects and encodes each batch itself,
- * record by record when one cannot be cloned.
+ * one channel; this one keeps records for several subjects and encodes each batch itself.
  */
 export class Publisher {
   private readonly pending = new Map<string, unknown[]>();
@@ -134,11 +142,13 @@ export class Publisher {
 
   /**
    * @param sender the first value of every message: who sends it (its poolId or hostId).
+   * @param maxPayload the connected server's `max_payload`, in bytes.
    */
   constructor(
     private readonly sender: string,
     private readonly publish: (subject: string, data: Uint8Array) => void,
-    private readonly unsendable: (subject: string, record: unknown[], reason: string) => unknown[] | undefined,
+    private readonly unsendable: (subject: string, record: unknown[], why: Unsendable) => unknown[] | undefined,
+    private readonly maxPayload: () => number,
   ) {}
 
   /** Queues the record `[op, wid, a, b]` for `subject`. */
@@ -166,30 +176,52 @@ export class Publisher {
     this.scheduled = false;
     const pending = [...this.pending];
     this.pending.clear();
+    const maxPayload = this.maxPayload();
     for (const [subject, batch] of pending) {
-      let data: Uint8Array | undefined;
-      try {
-        data = encode(batch);
-      } catch {
-        data = undefined;
-      }
-      if (data) {
-        this.send(subject, data);
-        continue;
-      }
-      const sendable: unknown[] = [this.sender];
-      for (let at = 1; at + 4 <= batch.length; at += 4) {
-        const record = batch.slice(at, at + 4);
-        try {
-          encode(record);
-          sendable.push(...record);
-        } catch (error) {
-          const replacement = this.unsendable(subject, record, error instanceof Error ? error.message : String(error));
-          if (replacement) sendable.push(...replacement);
-        }
-      }
-      if (sendable.length > 1) this.send(subject, encode(sendable));
+      const data = tryEncode(batch);
+      if (data !== undefined && data.length <= maxPayload) this.send(subject, data);
+      else this.sendSplit(subject, batch.slice(1), maxPayload, data);
     }
+  }
+
+  /**
+   * Records (flat, four values each) too large for one message, or with one that cannot be
+   * cloned: sent as as many messages of about `maxPayload` as their size asks for (a part still
+   * too large, or one that cannot be cloned, is split again); a record alone goes by
+   * {@link sendRecord}. Each value is encoded about twice, not once per record and once per
+   * message: a burst of 40 MB of results held a host's loop for seconds that way.
+   * @param data `[sender, ...records]` encoded, when it could be.
+   */
+  private sendSplit(subject: string, records: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
+    if (data !== undefined && data.length <= maxPayload) return this.send(subject, data);
+    const count = records.length / 4;
+    if (count <= 1) return this.sendRecord(subject, records, maxPayload, data);
+    const parts = data === undefined ? 2 : Math.min(count, Math.ceil(data.length / (maxPayload * 0.9)));
+    const per = Math.ceil(count / parts);
+    for (let first = 0; first < count; first += per) {
+      const part = records.slice(first * 4, (first + per) * 4);
+      this.sendSplit(subject, part, maxPayload, tryEncode([this.sender, ...part]));
+    }
+  }
+
+  /**
+   * One record: in pieces if it is larger than `maxPayload`; if it cannot be cloned or is past
+   * {@link clusterMessageLimit}, what `unsendable` puts in its place.
+   */
+  private sendRecord(subject: string, record: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
+    const why: Unsendable | undefined =
+      data === undefined
+        ? { kind: 'unserializable', reason: encodeError([this.sender, ...record]) }
+        : data.length > clusterMessageLimit
+          ? tooLarge(data.length, maxPayload)
+          : undefined;
+    if (why) {
+      const replacement = this.unsendable(subject, record, why);
+      if (!replacement) return;
+      data = encode([this.sender, ...replacement]);
+    }
+    if (data!.length <= maxPayload) return this.send(subject, data!);
+    for (const piece of toPieces(this.sender, data!, maxPayload)) this.send(subject, piece);
   }
 
   private send(subject: string, data: Uint8Array): void {
@@ -199,4 +231,36 @@ export class Publisher {
       // The connection is closing: what it carried is settled by the loss of the host or pool.
     }
   }
+}
+
+function tryEncode(message: readonly unknown[]): Uint8Array | undefined {
+  try {
+    return encode(message);
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeError(message: readonly unknown[]): string {
+  try {
+    encode(message);
+    return 'it could not be cloned';
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 1)} MiB`;
+
+/** Why a message of `bytes` cannot cross the cluster. */
+function tooLarge(bytes: number, maxPayload: number): Unsendable {
+  return {
+    kind: 'tooLarge',
+    bytes,
+    limit: clusterMessageLimit,
+    maxPayload,
+    reason:
+      `it is ${mib(bytes)} once serialized, past the cluster's limit of ${mib(clusterMessageLimit)} ` +
+      `(the NATS server's max_payload is ${mib(maxPayload)}; larger messages cross in pieces up to the limit)`,
+  };
 }

@@ -17,7 +17,15 @@ export type TaskFailure =
   /** The handler threw, its Promise rejected or its stream errored. */
   | { readonly kind: 'threw'; readonly error: Error }
   /** The task or one of its results could not be structured-cloned. */
-  | { readonly kind: 'unserializable'; readonly subject: 'task' | 'result'; readonly reason: string };
+  | { readonly kind: 'unserializable'; readonly subject: 'task' | 'result'; readonly reason: string }
+  /** The task or one of its results is past the cluster's message limit (`looppool/nats`). */
+  | {
+      readonly kind: 'tooLarge';
+      readonly subject: 'task' | 'result';
+      readonly bytes: number;
+      readonly limit: number;
+      readonly maxPayload: number;
+    };
 
 /** Where a port reports what happens to one task. */
 export interface RunObserver<R> {
