@@ -13,7 +13,7 @@ const config: Config = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: {
     '^looppool$': '<rootDir>/dist/index.js',
-    '^looppool/(worker|testing|nats)$': '<rootDir>/dist/$1/index.js',
+    '^looppool/(worker|testing|nats|prometheus|otel)$': '<rootDir>/dist/$1/index.js',
   },
   setupFilesAfterEnv: ['<rootDir>/test/support/noLeaks.ts'],
   testTimeout: 30_000,

@@ -110,14 +110,20 @@ function looppoolPool(
   name: string,
   runOn: (pool: LoopPool<Task, unknown>, total: number, make: (i: number) => Task) => Promise<number>,
   workerType: WorkerType = 'thread',
+  watched?: 'traced' | 'inspect',
 ): Contender {
   let pool: LoopPool<Task, unknown> | undefined;
   let moving = false;
+  let untrace: (() => void) | undefined;
   return {
     name,
-    ...(workerType === 'process' ? { scenarios: processScenarios } : {}),
+    ...(workerType === 'process' ? { scenarios: processScenarios } : watched ? { scenarios: watchedScenarios } : {}),
     async start() {
-      pool = createPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), looppoolOptions(() => moving, workerType));
+      if (watched === 'traced') untrace = traceToNowhere();
+      pool = createPool<Task, unknown>(join(peers, 'looppool.worker.cjs'), {
+        ...looppoolOptions(() => moving, workerType),
+        ...(watched === 'inspect' ? { inspect: true } : {}),
+      });
       // Processes take tasks as each becomes ready, as tinypool's do: the first result need not
       // wait for the second process to start (on 2 cores, they start one beside the other).
       if (workerType === 'thread') await pool.ready;
@@ -126,7 +132,30 @@ function looppoolPool(
       moving = transfer;
       return runOn(pool!, total, make);
     },
-    stop: async () => void (await pool?.stop()),
+    stop: async () => {
+      await pool?.stop();
+      untrace?.();
+    },
+  };
+}
+
+/** The scenarios where what watching a pool costs is measured: tiny tasks and CPU-bound ones. */
+const watchedScenarios = ['a', 'b'];
+
+/**
+ * Registers an OpenTelemetry tracer provider whose exporter drops every span, behind a batch
+ * processor as an application's SDK has: what tracing costs the pool, without the export.
+ * @returns what unregisters it.
+ */
+function traceToNowhere(): () => void {
+  const { trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const nowhere = { export: (_spans: unknown, done: (result: { code: number }) => void) => done({ code: 0 }), shutdown: async () => {} };
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] });
+  trace.setGlobalTracerProvider(provider);
+  return () => {
+    trace.disable();
+    void provider.shutdown();
   };
 }
 
@@ -312,6 +341,8 @@ export const contenders: Contender[] = [
     lastValueFrom(range(0, total).pipe(map(make), loopPool(pool), count())),
   ),
   looppoolPool('looppool (pool.process)', pulled),
+  looppoolPool('looppool (pool.process) traced', pulled, 'thread', 'traced'),
+  looppoolPool('looppool (pool.process) inspect', pulled, 'thread', 'inspect'),
   piscinaLike('piscina', async () => Piscina),
   piscinaLike('tinypool', async () => (await import('tinypool')).Tinypool), // ESM only
   perTask('workerpool', async () => {

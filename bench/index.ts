@@ -19,6 +19,8 @@ import { scenarios, type Measurement, type Scenario, type ScenarioResult } from 
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const looppool = ['looppool (operator)', 'looppool (operator on a pool)', 'looppool (pool.process)'];
+/** The same pool watched: traced to a no-op exporter, and with the `inspect` server; compared with the pool unwatched. */
+const watched = ['looppool (pool.process) traced', 'looppool (pool.process) inspect'];
 const mainThread = 'main thread';
 /** The featureless hand-written pool of scenario (a): what 2 threads and `postMessage` allow (bench/contenders.ts). */
 const limit = 'limit';
@@ -33,7 +35,18 @@ const isPeer = (name: string): boolean =>
   !processContenders.includes(name) &&
   name !== defaultsContenders.mainThread &&
   name !== defaultsContenders.process &&
-  name !== defaultsContenders.operator;
+  name !== defaultsContenders.operator &&
+  !watched.includes(name);
+
+/** What watching costs: each watched pool's figure against the same pool unwatched, in one run. */
+function watchingCost(scenario: Scenario, measurements: readonly Measurement[]): string[] {
+  const plain = measurements.find((m) => m.name === 'looppool (pool.process)');
+  const rows = watched.flatMap((name) => {
+    const m = measurements.find((each) => each.name === name);
+    return m && plain ? [`- ${name}: ${better(scenario, m.value, plain.value).toFixed(3)}× the unwatched pool (${figure(m.value)} against ${figure(plain.value)} ${scenario.unit})`] : [];
+  });
+  return rows.length ? ['', `What watching costs in ${scenario.id}:`, ...rows, ''] : [];
+}
 
 /** Runs one scenario in a fresh process, so that no scenario inherits another's heap or JIT state. */
 function runScenario(scenario: Scenario, burnPerMs: number): ScenarioResult {
@@ -162,6 +175,7 @@ function main(): void {
     const { measurements } = runScenario(scenario, burnPerMs);
     results.set(scenario.id, measurements);
     console.log(table(scenario, measurements).join('\n'));
+    console.log(watchingCost(scenario, measurements).join('\n'));
   }
   if (chosen.length > 0) {
     console.log(goals(results).join('\n'));

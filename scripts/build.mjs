@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const entries = ['index', 'worker/index', 'testing/index', 'nats/index'];
+const entries = ['index', 'worker/index', 'testing/index', 'nats/index', 'prometheus/index', 'otel/index'];
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 try {

@@ -16,6 +16,8 @@ import {
 export type { PipelineInput } from './engine/pipeline';
 export type { Delivery, Settled } from './results';
 export type { LoopDelay, PoolStats, WorkerStats } from './metrics/stats';
+export type { InspectStats } from './metrics/inspect';
+export type { ErrorSummary } from './metrics/recentErrors';
 
 export type { BroadcastOptions, LoopPool, ProcessOptions, PutOptions, RunOptions } from './poolApi';
 

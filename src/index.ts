@@ -12,6 +12,8 @@ export {
   type LoopPool,
   type PipelineInput,
   type PoolStats,
+  type InspectStats,
+  type ErrorSummary,
   type LoopDelay,
   type ProcessOptions,
   type Settled,
@@ -19,7 +21,7 @@ export {
   type RunOptions,
   type WorkerStats,
 } from './createPool';
-export type { AckMode, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
+export type { AckMode, InspectOptions, LoopPoolOptions, OverflowOptions, OverflowStrategy, PipelineOptions, PoolOptions, WorkerType } from './options';
 export type { MetricsOptions, StatsdClient, StatsdClientOptions } from './metrics/statsd';
 export type { SizeRange } from './poolSize';
 export type {

@@ -228,6 +228,21 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
    * @default 5000
    */
   stallThreshold?: number;
+  /**
+   * Serves the pool's figures over HTTP for `looppool top` and Prometheus: `GET /stats` (JSON)
+   * and `GET /metrics` (Prometheus text). `true` listens on a free port of 127.0.0.1; its
+   * address is `await pool.inspectUrl`.
+   * @default false
+   */
+  inspect?: boolean | InspectOptions;
+}
+
+/** Where the `inspect` option serves the pool's figures. */
+export interface InspectOptions {
+  /** The TCP port; 0 for a free one. @default 0 */
+  port?: number;
+  /** The address to listen on. Anything but loopback lets other machines read the figures. @default '127.0.0.1' */
+  host?: string;
 }
 
 /**
@@ -277,6 +292,7 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly blockingThreshold: number | undefined;
   readonly onError: ((error: LoopPoolError) => void) | undefined;
   readonly transfer: ((task: never) => readonly Transferable[]) | undefined;
+  readonly inspect: { readonly port: number; readonly host: string } | undefined;
 }
 
 /** {@link PipelineOptions} with every default filled in. */
@@ -316,7 +332,7 @@ export const operatorOptionNames = [
   'transfer',
 ] as const;
 /** The names of {@link PoolOptions}. */
-export const poolOptionNames = [...operatorOptionNames, 'ack', 'stallThreshold'] as const;
+export const poolOptionNames = [...operatorOptionNames, 'ack', 'stallThreshold', 'inspect'] as const;
 /** The names of the options of `pool.put`, `pool.broadcast` and `pool.process`. */
 export const callOptionNames = {
   put: ['worker'],

@@ -71,9 +71,9 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       started: (worker) => this.replayBroadcasts(worker, true),
       retired: (worker) => this.broadcasts.forEach((entry) => entry.ranOn.delete(worker)),
       reported: (error) => this.report(error),
-      measured: (ms) => this.monitor.collector.taskEnded(ms),
+      measured: (ms) => this.monitor.taskEnded(ms),
     });
-    this.monitor = new Monitor(this.engine, options, () => this.buffer.pending, (warning) => this.report(warning));
+    this.monitor = new Monitor(this, this.engine, options, () => this.buffer.pending, (warning) => this.report(warning));
     this.stats$ = this.monitor.stats$.pipe(takeUntil(this.closed));
     this.warnings$ = this.monitor.warnings$;
     this.puts = this.engine.open(
@@ -176,6 +176,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 
   stats(): PoolStats {
     return this.monitor.collector.snapshot();
+  }
+
+  get inspectUrl(): Promise<string | undefined> {
+    return this.monitor.inspect?.url ?? Promise.resolve(undefined);
   }
 
   stop(): Promise<void> {
@@ -332,6 +336,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
 
   /** To `errors$` and `onError`. */
   private report(error: LoopPoolError): void {
+    this.monitor?.errors.note(error);
     this.errorSubject.next(error);
     this.options.onError?.(error);
   }

@@ -122,6 +122,12 @@ export interface LoopPool<T, R, Out = R> {
   /** The pool's figures now: counts, and each worker's own figures as last measured. */
   stats(): PoolStats;
   /**
+   * With the `inspect` option, where the pool serves `/stats` and `/metrics`
+   * (`http://127.0.0.1:<port>`, for `npx looppool top <url>`), once it listens; rejects if it
+   * cannot listen. Without it, resolves to `undefined`.
+   */
+  readonly inspectUrl: Promise<string | undefined>;
+  /**
    * A {@link PoolStats} every `statsInterval` ms while subscribed (the workers are measured
    * for each). Completes when the pool stops.
    */

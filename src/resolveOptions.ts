@@ -5,6 +5,7 @@ import {
   operatorOptionNames,
   pipelineOptionNames,
   poolOptionNames,
+  type InspectOptions,
   type OverflowOptions,
   type PipelineOptions,
   type PoolOptions,
@@ -73,6 +74,7 @@ export function resolveOptions<D, T>(
       options.blockingThreshold === undefined ? undefined : milliseconds('blockingThreshold', options.blockingThreshold, 0),
     onError: callback('onError', options.onError),
     transfer: callback('transfer', options.transfer),
+    inspect: inspectOption(options.inspect),
   };
 }
 
@@ -177,4 +179,22 @@ function metrics(value: unknown): MetricsOptions | undefined {
     ...(prefix === undefined ? {} : { prefix: text('metrics.prefix', prefix, '') }),
     ...(interval === undefined ? {} : { interval: milliseconds('metrics.interval', interval, 0) }),
   };
+}
+
+function inspectOption(value: unknown): ResolvedOptions['inspect'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { port: 0, host: '127.0.0.1' };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected \`inspect\` to be a boolean or { port, host }, got ${show(value)}`);
+  }
+  const { port, host, ...rest } = value as InspectOptions;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new TypeError(`Unknown option \`inspect.${unknown}\`; expected one of: port, host`);
+  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new RangeError(`Expected \`inspect.port\` to be an integer from 0 to 65535, got ${show(port)}`);
+  }
+  if (host !== undefined && (typeof host !== 'string' || host === '')) {
+    throw new TypeError(`Expected \`inspect.host\` to be a host name or address, got ${show(host)}`);
+  }
+  return { port: port ?? 0, host: host ?? '127.0.0.1' };
 }

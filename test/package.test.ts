@@ -57,11 +57,14 @@ describe('the packed package, installed in a consumer project', () => {
     await expect(node('main.mjs')).resolves.toEqual({ results: [3, 6, 9], inline: [-1, -2], sameClasses: true });
   });
 
-  it('does not install hot-shots, and says to install it when metrics need a client made from options', async () => {
+  it('does not install hot-shots, prom-client nor @opentelemetry/api, and says to install them when they are needed', async () => {
     await expect(node('metrics.cjs')).resolves.toEqual({
       hotShots: false,
       message: expect.stringContaining("the package 'hot-shots' is not installed: run `npm install hot-shots`"),
       withClient: 'ok',
+      promClient: "registerPoolMetrics needs the package 'prom-client', which is not installed: run `npm install prom-client`",
+      otelApi: "registerWorkerTracing needs the package '@opentelemetry/api', which is not installed: run `npm install @opentelemetry/api`",
+      optionalPeers: [],
     });
   });
 
@@ -168,7 +171,14 @@ let message;
 try { createPool(join(__dirname, 'double.worker.cjs'), { size: 1, metrics: { statsd: { host: '127.0.0.1' } } }); } catch (error) { message = error.message; }
 const client = { gauge() {}, increment() {}, timing() {}, close(done) { done(); } };
 const pool = createPool(join(__dirname, 'double.worker.cjs'), { size: 1, metrics: { statsd: client } });
-pool.put(1).then(() => pool.stop()).then(() => console.log(JSON.stringify({ hotShots, message, withClient: 'ok' })));
+// looppool/prometheus loads without prom-client, and says to install it when it is needed.
+const { registerPoolMetrics } = require('looppool/prometheus');
+let promClient;
+try { registerPoolMetrics(pool); } catch (error) { promClient = error.message; }
+let otelApi;
+try { require('looppool/otel').registerWorkerTracing(); } catch (error) { otelApi = error.message; }
+const optionalPeers = Object.keys(require.cache).filter((file) => /prom-client|@opentelemetry/.test(file));
+pool.put(1).then(() => pool.stop()).then(() => console.log(JSON.stringify({ hotShots, message, withClient: 'ok', promClient, otelApi, optionalPeers })));
 `,
   'typescript.cjs': `
 const { join } = require('node:path');

@@ -177,7 +177,7 @@ describe('worker processes', () => {
 
   it('ships the host as the looppool-worker bin, which says what it is for when run by hand', () => {
     const { bin } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { bin: Record<string, string> };
-    expect(Object.keys(bin)).toEqual(['looppool-worker']);
+    expect(Object.keys(bin)).toEqual(['looppool', 'looppool-worker']); // looppool: the command line (looppool top)
     const host = join(__dirname, '..', bin['looppool-worker']!);
     expect(readFileSync(host, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     let failure: { status?: number; stderr?: string } = {};

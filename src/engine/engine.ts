@@ -1,6 +1,7 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
 import type { LoopPoolError } from '../errors';
-import { canSample, canWatch, type Transport, type WorkerSample } from '../transport/transport';
+import { tracingFor, type Tracing } from '../otel/tracing';
+import { canSample, canWatch, type Located, type Transport, type WorkerSample } from '../transport/transport';
 import { leastBusy } from './balancer';
 import { Job } from './job';
 import { Queue } from './queue';
@@ -53,6 +54,10 @@ export interface WorkerLoad {
   readonly restarts: number;
   readonly done: number;
   readonly failed: number;
+  /** The worker has run `init` and has not ended since. */
+  readonly live: boolean;
+  /** Where a remote worker runs (`hostname:pid` of its host); undefined for a local one. */
+  readonly host: string | undefined;
 }
 
 /** A task for one worker only, with its job. */
@@ -90,6 +95,8 @@ export class Engine<T, R> {
   private droppedCount = 0;
   /** Restarts within the last minute, against `maxRestarts`. */
   private readonly budget: RestartBudget;
+  /** Spans for tasks and attempts, when `@opentelemetry/api` is installed; see `otel/tracing.ts`. */
+  readonly tracing: Tracing | undefined;
   private readonly canTake = (index: number): boolean => this.slots[index]!.hasRoom && this.queues[index]!.peek()?.task.sequential !== true;
   private readonly loadOf = (index: number): number => this.slots[index]!.assigned + this.queues[index]!.length;
   /** Picks the worker for the next shared input: the least busy, ties round-robin. */
@@ -107,6 +114,7 @@ export class Engine<T, R> {
     private readonly events: EngineEvents<R>,
   ) {
     this.budget = new RestartBudget(options.maxRestarts, 60_000);
+    this.tracing = tracingFor(options.name);
     const host: SlotHost<T, R> = {
       options,
       transport,
@@ -159,7 +167,14 @@ export class Engine<T, R> {
 
   /** Per-worker counts, of the workers running now. */
   load(): WorkerLoad[] {
-    return this.slots.filter((slot) => slot.live).map((slot) => ({ index: slot.index, waiting: this.queues[slot.index]!.length, ...slot.counts }));
+    return this.slots
+      .filter((slot) => slot.live)
+      .map((slot) => ({
+        index: slot.index,
+        waiting: this.queues[slot.index]!.length,
+        host: (slot.port as Partial<Located> | undefined)?.location,
+        ...slot.counts,
+      }));
   }
 
   /** Measures every worker that can measure itself; by worker index (none where no worker runs). */

@@ -1,5 +1,6 @@
 import { BufferOverflowError, type LoopPoolError } from '../errors';
 import { noReceipt, type Receipt } from './credit';
+import type { Tracing } from '../otel/tracing';
 import { Queue } from './queue';
 import { ReorderBuffer, type OrderedSink } from './reorder';
 import type { Feed, HandedTask, JobOptions, JobSink, PushOptions, RunOwner, Settled, Task, TaskTaker } from './types';
@@ -14,6 +15,8 @@ export interface JobHost<T, R> {
   detach(job: Job<T, R>): void;
   /** Counts an input dropped by an overflow strategy. */
   noteDropped(): void;
+  /** The pool's tracing, when `@opentelemetry/api` is installed. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /**
@@ -50,7 +53,11 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     private readonly options: JobOptions,
   ) {
     this.order = options.ordered ? new ReorderBuffer(this) : undefined;
+    this.context = host.tracing?.active();
   }
+
+  /** The trace context active where the job was opened (a pipeline's subscription): its tasks' parent, unless one is active at `push`. */
+  private readonly context: unknown;
 
   /** True once the job has ended or its subscriber has gone. */
   get closed(): boolean {
@@ -84,9 +91,14 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
    */
   push(input: T, options: PushOptions = {}): number {
     const { target, settled, sequential, first, quiet, transfer } = options;
-    const task: Task<T> = { index: this.nextIndex++, input, target, settled, sequential, quiet, transfer, attempts: 0 };
+    const index = this.nextIndex++;
+    const trace = this.host.tracing?.task(index, this.context);
+    const task: Task<T> = { index, input, target, settled, sequential, quiet, transfer, attempts: 0, trace };
     if (target === undefined) {
-      if (!this.makeRoom(task.index)) return task.index;
+      if (!this.makeRoom(task.index)) {
+        trace?.end('cancelled');
+        return task.index;
+      }
       this.pending.push(task);
     } else {
       this.targeted++;
@@ -142,6 +154,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     const running = [...this.running].reverse();
     this.running.clear();
     for (const [, handed] of running) handed?.cancel();
+    for (const task of dropped) task.trace?.end('cancelled', reason);
     this.host.detach(this);
     if (!reason) return;
     for (const task of [...dropped, ...running.map(([task]) => task)]) task.settled?.(reason);
@@ -151,6 +164,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   /** Drops a targeted task that never started because the job closed; see {@link close}. */
   dropTargeted(task: Task<T>, reason?: LoopPoolError): void {
     this.targeted--;
+    task.trace?.end('cancelled', reason);
     if (reason) task.settled?.(reason);
   }
 

@@ -16,6 +16,7 @@ import {
 import { grantBatch, type Receipt } from './credit';
 import { Capacity } from './capacity';
 import { taskError } from './failures';
+import type { AttemptTrace } from '../otel/tracing';
 import type { HandedTask, RunOwner, Task, TaskTaker } from './types';
 import { onWorkerExit, type Verdict } from './verdict';
 
@@ -193,9 +194,17 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   }
 
   /** Counts for `stats()`: tasks holding running places and waiting behind them, done, failed, restarts. */
-  get counts(): { readonly inFlight: number; readonly queued: number; readonly done: number; readonly failed: number; readonly restarts: number } {
+  get counts(): {
+    readonly inFlight: number;
+    readonly queued: number;
+    readonly done: number;
+    readonly failed: number;
+    readonly restarts: number;
+    readonly live: boolean;
+  } {
     const { concurrency } = this.host.options;
     return {
+      live: this.isReady && !this.down,
       inFlight: Math.min(this.runs.size, concurrency),
       queued: Math.max(0, this.runs.size - concurrency),
       done: this.doneCount,
@@ -210,7 +219,8 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.runs.add(run);
     this.idleFrom = undefined;
     if (task.sequential) this.sequential = true;
-    run.ticket = this.current!.run(task.input, run, task.transfer);
+    run.attempt = task.trace?.attempt(this.host.workerName(this.index));
+    run.ticket = this.current!.run(task.input, run, task.transfer, run.attempt?.traceparent);
     if (this.host.options.taskTimeout !== undefined && !run.ended && !run.hasStarted) this.armClock();
     return run;
   }
@@ -226,6 +236,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.clearClock();
     this.probing?.grace?.unsubscribe();
     this.probing = undefined;
+    for (const run of this.runs) endTrace(run, 'cancelled');
     this.runs.clear();
     await Promise.all([this.current?.terminate(), this.retiring]);
   }
@@ -258,6 +269,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   completed(run: SlotRun<T, R>): void {
     if (!this.finish(run)) return;
     this.doneCount++;
+    endTrace(run, 'done', undefined, this.host.workerName(this.index));
     this.host.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
     run.owner.completed(run.task);
   }
@@ -271,6 +283,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** @internal The job no longer wants `run`. */
   withdraw(run: SlotRun<T, R>): void {
     if (!this.finish(run)) return;
+    endTrace(run, 'cancelled');
     if (!this.stopped) this.current?.cancel(run.ticket);
   }
 
@@ -293,6 +306,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private reject(run: SlotRun<T, R>, error: LoopPoolError): void {
     this.failedCount++;
     error.workerName = this.host.workerName(this.index);
+    endTrace(run, 'failed', error, error.workerName);
     this.host.report(error);
     this.host.measured?.(run.startedAt > 0 ? performance.now() - run.startedAt : undefined);
     run.owner.failed(run.task, error, this.index);
@@ -438,7 +452,10 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     for (const task of exit.tasks) facts.set(task.observer as SlotRun<T, R>, task);
     const runs = [...this.runs];
     this.runs.clear();
-    for (const run of runs) run.ended = true;
+    for (const run of runs) {
+      run.ended = true;
+      run.attempt?.end('crashed', exit.error ?? `the worker ended (${exit.kind === 'crashed' ? exit.crash : exit.reason}, exit code ${exit.exitCode})`);
+    }
 
     if (exit.kind === 'load' && !this.replacement) {
       // The module does not load: no replacement would. The engine closes what the worker had.
@@ -574,6 +591,8 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask, Receipt {
   startedAt = 0;
   /** Values of it its consumer has taken and its worker has not been told of; below the slot's `grantEvery`. */
   private untold = 0;
+  /** This attempt's span, when the pool traces. */
+  attempt: AttemptTrace | undefined;
 
   constructor(
     private readonly slot: WorkerSlot<T, R>,
@@ -605,3 +624,9 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask, Receipt {
   }
 }
 
+
+/** Ends the spans of `run`'s attempt and of its task, when the pool traces. */
+function endTrace<T, R>(run: SlotRun<T, R>, outcome: 'done' | 'failed' | 'cancelled', error?: unknown, worker?: string): void {
+  run.attempt?.end(outcome, error);
+  run.task.trace?.end(outcome, error, worker);
+}

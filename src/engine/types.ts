@@ -2,6 +2,7 @@ import type { Transferable } from 'node:worker_threads';
 import type { LoopPoolError } from '../errors';
 import type { OverflowOptions } from '../options';
 import type { Receipt } from './credit';
+import type { TaskTrace } from '../otel/tracing';
 
 /** Where a job's results and its end go: the operator's subscriber, or the pool's result buffer. */
 export interface JobSink<R> {
@@ -49,6 +50,8 @@ export interface Task<T> {
   readonly transfer?: readonly Transferable[] | undefined;
   /** Runs that ended with the worker crashing under the task and counted as an attempt; at most `retries`. */
   attempts: number;
+  /** Its `looppool.task` span, when the pool traces (`@opentelemetry/api` is installed). */
+  readonly trace?: TaskTrace | undefined;
 }
 
 /** Where an input goes and who hears of its end. */

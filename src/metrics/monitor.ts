@@ -2,8 +2,22 @@ import { exhaustMap, from, Observable, share, Subject, type Subscription } from 
 import type { Engine } from '../engine/engine';
 import { LoopBlockedWarning, type LoopPoolError } from '../errors';
 import type { ResolvedOptions } from '../options';
+import { DurationHistogram } from './durations';
+import { families, prometheusText } from './families';
+import { InspectServer } from './inspect';
+import { RecentErrors } from './recentErrors';
 import { StatsCollector, type PoolStats } from './stats';
 import { StatsdReporter } from './statsd';
+
+/** The monitor of each pool, for `registerPoolMetrics` and the inspect server (which take a pool). */
+const monitors = new WeakMap<object, Monitor<unknown, unknown>>();
+
+/** The monitor of a pool made by `createPool`; throws a TypeError for anything else. */
+export function monitorOf(pool: unknown): Monitor<unknown, unknown> {
+  const monitor = typeof pool === 'object' && pool !== null ? monitors.get(pool) : undefined;
+  if (!monitor) throw new TypeError(`Expected a pool made by createPool(...), got ${typeof pool === 'object' ? String(pool) : typeof pool}`);
+  return monitor;
+}
 
 /**
  * Everything a pool shows of itself: snapshots on demand and every `statsInterval` ms,
@@ -20,14 +34,25 @@ export class Monitor<T, R> {
   private readonly statsd: StatsdReporter | undefined;
   /** What runs on its own: `onStats`, the statsd sends, the blocked-loop watch. */
   private readonly subscriptions: Subscription[] = [];
+  /** Durations of the timed tasks since the pool started, for `/metrics`. */
+  readonly durations = new DurationHistogram();
+  /** Errors of the last minute, for `/stats` and `looppool top`. */
+  readonly errors = new RecentErrors();
+  /** Called with each timed task's duration, in seconds: `registerPoolMetrics`' histograms. */
+  readonly durationListeners = new Set<(seconds: number) => void>();
+  /** Serves `/stats` and `/metrics` with the `inspect` option. */
+  readonly inspect: InspectServer | undefined;
 
   constructor(
+    /** The pool this monitor watches, as `monitorOf` finds it. */
+    pool: object,
     private readonly engine: Engine<T, R>,
     options: ResolvedOptions,
     pendingResults: () => number,
     /** Where warnings go besides `warnings$`: the pool's `errors$` and `onError`. */
     private readonly report: (error: LoopPoolError) => void,
   ) {
+    monitors.set(pool, this as Monitor<unknown, unknown>);
     this.collector = new StatsCollector(engine, options.name, pendingResults);
     this.stats$ = this.sampled(options.statsInterval);
     if (options.onStats) this.subscriptions.push(this.stats$.subscribe(options.onStats));
@@ -39,13 +64,40 @@ export class Monitor<T, R> {
       this.subscriptions.push(samples.subscribe((stats) => statsd.send(stats, this.collector.takeDurations())));
     }
     if (options.blockingThreshold !== undefined) this.subscriptions.push(this.watchLoops(options.blockingThreshold));
+    if (options.inspect) {
+      this.inspect = new InspectServer(
+        {
+          name: options.name,
+          stats: () => ({ ...this.collector.snapshot(), errors: this.errors.read() }),
+          metrics: () => {
+            const stats = this.collector.snapshot();
+            return prometheusText(families([stats]), [{ pool: stats.name, counts: this.durations.read() }]);
+          },
+          keepSampled: () => this.keepSampled(),
+        },
+        options.inspect,
+      );
+    }
   }
 
-  /** Stops every timer, and closes the statsd client if the pool created it. */
+  /** A task ended; `ms` is its duration if it was timed. */
+  taskEnded(ms: number | undefined): void {
+    this.collector.taskEnded(ms);
+    if (ms === undefined) return;
+    this.durations.observe(ms / 1000);
+    for (const listener of this.durationListeners) listener(ms / 1000);
+  }
+
+  /** Keeps the workers' own figures fresh (one sampling every `statsInterval` ms) while the returned subscription lasts. */
+  keepSampled(): Subscription {
+    return this.stats$.subscribe();
+  }
+
+  /** Stops every timer and the inspect server, and closes the statsd client if the pool created it. */
   async stop(): Promise<void> {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.warnings.complete();
-    await this.statsd?.close();
+    await Promise.all([this.statsd?.close(), this.inspect?.close()]);
   }
 
   /** Samples every `ms` milliseconds while subscribed; one sampling at a time. */

@@ -29,6 +29,10 @@ export interface WorkerStats {
   readonly failed: number;
   /** Times the worker was replaced after a crash. */
   readonly restarts: number;
+  /** The worker has run `init` and has not ended since (false while it starts or is replaced). */
+  readonly live: boolean;
+  /** Where a remote worker runs (`hostname:pid` of its `looppool-worker` host); undefined for a local one. */
+  readonly host: string | undefined;
   /** Event-loop utilization, 0 to 1, since the previous sample; undefined for inline workers. */
   readonly elu: number | undefined;
   /** Event-loop delay since the previous sample; undefined until the worker has reported. */
@@ -78,7 +82,7 @@ export interface StatsSource {
   readonly size: number;
   readonly waiting: number;
   readonly dropped: number;
-  load(): ReadonlyArray<{ index: number; inFlight: number; queued: number; waiting: number; restarts: number; done: number; failed: number }>;
+  load(): ReadonlyArray<Omit<WorkerStats, 'name' | 'elu' | 'loopDelay' | 'heapUsed' | 'heapTotal'>>;
   sampleWorkers(): Promise<WorkerSample[]>;
 }
 

@@ -88,6 +88,10 @@ export class Hub implements HubLink {
     };
   }
 
+  labelOf(wid: number): string | undefined {
+    return this.hostOf.get(wid)?.label;
+  }
+
   send(wid: number, op: number, a?: unknown, b?: unknown): boolean {
     const host = this.hostOf.get(wid);
     if (!host) return false;

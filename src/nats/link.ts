@@ -21,6 +21,8 @@ export interface HubLink {
    * @returns resolves once the connection has closed, when this was the pool's last worker.
    */
   detach(wid: number, stop: boolean): Promise<void>;
+  /** `hostname:pid` of the host that serves worker `wid`, while one does. */
+  labelOf(wid: number): string | undefined;
 }
 
 /** What the hub tells a worker's port. */

@@ -42,6 +42,10 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
   /** Pings and figure requests not yet answered; sent again to a new host. */
   private readonly requests = new Requests();
   private state: 'waiting' | 'starting' | 'ready' | 'ended' = 'waiting';
+  /** {@link Located}: the `hostname:pid` of the host that serves this worker, while one does. */
+  get location(): string | undefined {
+    return this.hub.labelOf(this.wid);
+  }
   /** What the host last said of a blocked loop, and when (`Date.now()`), until the loop turns again. */
   private block: { readonly ms: number; readonly at: number; readonly ticket: number } | undefined;
   /** Set while a kill waits for the host's word. */

@@ -5,6 +5,8 @@ import { serialize } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import { KilledBySignal } from '../errors';
 import { noop } from '../noop';
+import type { SpanRecord } from '../otel/record';
+import { exportWorkerSpans } from '../otel/relay';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Ledger } from './ledger';
 import { Outbox } from './outbox';
@@ -143,9 +145,11 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
     child.send([ProcessOp.setup, 0, setup]);
   }
 
-  run(task: T, observer: RunObserver<R>): number {
+  run(task: T, observer: RunObserver<R>, _transfer?: readonly unknown[], traceparent?: string): number {
     const id = this.ledger.hand(observer);
-    if (this.state !== 'stopped') this.outbox.add(Op.run, id, task);
+    if (this.state === 'stopped') return id;
+    if (traceparent) this.outbox.add(Op.runTraced, id, [task, traceparent]);
+    else this.outbox.add(Op.run, id, task);
     return id;
   }
 
@@ -243,6 +247,9 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, 
         case Op.pong:
         case Op.stats:
           this.requests.answer(id, payload);
+          break;
+        case Op.spans:
+          exportWorkerSpans(payload as SpanRecord[]);
           break;
       }
     }

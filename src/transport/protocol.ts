@@ -40,10 +40,18 @@ export const Op = {
    */
   started: 14,
   /**
+   * main → worker: run task `id`, as `run` does, inside a trace: `payload` is `[input,
+   * traceparent]`, the W3C `traceparent` of the task's attempt span. Sent only when the pool
+   * traces (see `otel/tracing.ts`).
+   */
+  runTraced: 15,
+  /** worker → main: spans the worker's code ended (`registerWorkerTracing`), for the pool's process to export; `id` 0. */
+  spans: 16,
+  /**
    * main → worker: task `id`'s consumer has taken `payload` more of its values: it may send
    * that many more (see `streamWindow`). Sent in batches, and only to a task still running.
    */
-  credit: 15,
+  credit: 17,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import { noop } from '../noop';
+import type { SpanRecord } from '../otel/record';
+import { exportWorkerSpans } from '../otel/relay';
 import { Batcher, type BatchTransfers } from './batcher';
 import { Ledger } from './ledger';
 import { Outbox } from './outbox';
@@ -146,10 +148,12 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     });
   }
 
-  run(task: T, observer: RunObserver<R>, only?: readonly Transferable[]): number {
+  run(task: T, observer: RunObserver<R>, only?: readonly Transferable[], traceparent?: string): number {
     const transfer = only ?? this.options.transfer?.(task as never);
     const id = this.ledger.hand(observer, transfer !== undefined && transfer.length > 0);
-    if (this.state !== 'stopped') this.outbox.add(Op.run, id, task, transfer);
+    if (this.state === 'stopped') return id;
+    if (traceparent) this.outbox.add(Op.runTraced, id, [task, traceparent], transfer);
+    else this.outbox.add(Op.run, id, task, transfer);
     return id;
   }
 
@@ -281,6 +285,9 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
         case Op.pong:
         case Op.stats:
           this.requests.answer(id, payload);
+          break;
+        case Op.spans:
+          exportWorkerSpans(payload as SpanRecord[]);
           break;
       }
     }

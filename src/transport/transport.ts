@@ -124,7 +124,7 @@ export interface WorkerPort<T, R> {
    * replaces the pool's `transfer` option for this task.
    * @returns a ticket for {@link cancel}.
    */
-  run(task: T, observer: RunObserver<R>, transfer?: readonly Transferable[]): number;
+  run(task: T, observer: RunObserver<R>, transfer?: readonly Transferable[], traceparent?: string): number;
   /** The engine no longer wants task `ticket`: the worker aborts its `ctx.signal`; nothing more is reported of it. */
   cancel(ticket: number): void;
   /** Ends the worker now, as a crash: `exited` follows, with reason `'unresponsive'`. */
@@ -152,6 +152,12 @@ export interface LoopWatch<R> {
 export interface Paced {
   /** Task `ticket`'s consumer has taken `n` more of its values; ignored once the task has ended. */
   grant(ticket: number, n: number): void;
+}
+
+/** A port whose worker runs elsewhere, and says where. */
+export interface Located {
+  /** `hostname:pid` of the process that runs the worker, once known. */
+  readonly location: string | undefined;
 }
 
 /** A port whose worker measures itself. */

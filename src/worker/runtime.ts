@@ -10,6 +10,7 @@ import { trackContinuations } from './activity';
 import { StreamCredit } from './credit';
 import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
+import { inTrace, setSpanSink } from './trace';
 
 /** Results wait at most this long (ms) for more to share their message. */
 const maxBatchDelay = 1;
@@ -86,6 +87,7 @@ export class WorkerRuntime<T, R, D> {
     this.oneAtATime = concurrency === 1;
     this.outboxLimit = 3 * Math.min(maxOutbox, Math.max(16, Math.ceil(pace.window / 4)));
     if (followContinuations && !this.oneAtATime) trackContinuations(activity);
+    setSpanSink((records) => this.send(Op.spans, 0, records));
   }
 
   /** Runs `init`. */
@@ -115,8 +117,9 @@ export class WorkerRuntime<T, R, D> {
   private receive(batch: unknown[]): void {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i + 1] as number;
-      if (batch[i] === Op.run) {
-        this.startTask(id, batch[i + 2] as T);
+      if (batch[i] === Op.run || batch[i] === Op.runTraced) {
+        if (batch[i] === Op.run) this.startTask(id, batch[i + 2] as T, undefined);
+        else this.startTask(id, ...(batch[i + 2] as [T, string]));
         if (this.outbox.length > 0 && performance.now() - this.outboxSince > maxBatchDelay) this.flush();
       } else if (batch[i] === Op.credit) {
         this.running.get(id)?.grant(batch[i + 2] as number);
@@ -162,11 +165,11 @@ export class WorkerRuntime<T, R, D> {
     setImmediate(this.exit);
   }
 
-  private startTask(id: number, task: T): void {
+  private startTask(id: number, task: T, traceparent: string | undefined): void {
     const run = new TaskRun(this, id);
     this.running.set(id, run);
     let entered = false;
-    run.withdraw = this.gate.enter(() => this.begin(run, task, entered));
+    run.withdraw = this.gate.enter(() => this.begin(run, task, entered, traceparent));
     entered = true;
   }
 
@@ -176,7 +179,7 @@ export class WorkerRuntime<T, R, D> {
    * task ends the thread without a word (out of memory, killed while stuck), what the earlier
    * one produced is not lost with it. Tasks started as they arrive are reported with the batch.
    */
-  private begin(run: TaskRun<T, R, D>, task: T, waited: boolean): void {
+  private begin(run: TaskRun<T, R, D>, task: T, waited: boolean, traceparent: string | undefined): void {
     run.started = true;
     const id = activityId(run.id);
     Atomics.store(this.activity, startedSlot, id);
@@ -192,7 +195,8 @@ export class WorkerRuntime<T, R, D> {
     }
     const outer = this.activity[activeSlot]!;
     this.activity[activeSlot] = id;
-    run.stop = runTask(() => this.definition.process(task, run), run);
+    const produce = () => this.definition.process(task, run);
+    run.stop = runTask(traceparent ? () => inTrace(traceparent, produce) : produce, run);
     if (!this.oneAtATime) this.activity[activeSlot] = outer;
   }
 

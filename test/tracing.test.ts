@@ -1,0 +1,91 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { createPool, type LoopPool } from 'looppool';
+import type { TracedTask } from './workers/traced';
+import { workerPath } from './support/paths';
+import { tally } from './support/tally';
+import { until } from './support/until';
+import { workerTypes } from './support/workerTypes';
+
+const traced = workerPath('traced.ts');
+
+/** What an application's SDK registers in the pool's process: a context manager over AsyncLocalStorage. */
+class TestContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  active = (): Context => this.storage.getStore() ?? ROOT_CONTEXT;
+  with = <A extends unknown[], F extends (...args: A) => ReturnType<F>>(c: Context, fn: F, self?: ThisParameterType<F>, ...args: A): ReturnType<F> =>
+    this.storage.run(c, () => fn.apply(self, args));
+  bind = <T>(_c: Context, target: T): T => target;
+  enable = (): this => this;
+  disable = (): this => (this.storage.disable(), this);
+}
+
+const exporter = new InMemorySpanExporter();
+beforeAll(() => {
+  context.setGlobalContextManager(new TestContextManager());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+});
+afterAll(() => {
+  trace.disable();
+  context.disable();
+});
+
+/** The parent span id of a finished span (sdk-trace-base 2 keeps it in `parentSpanContext`). */
+const parentOf = (span: ReadableSpan): string | undefined =>
+  (span as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId ?? (span as { parentSpanId?: string }).parentSpanId;
+
+describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) => {
+  let pool: LoopPool<TracedTask, number> | undefined;
+  afterEach(async () => {
+    await pool?.terminate();
+    pool = undefined;
+    exporter.reset();
+  });
+
+  it("makes one trace from the caller's span, through looppool.task and its attempt, to the spans the worker's code made", async () => {
+    pool = createPool<TracedTask, number>(traced, { name: 'etl', size: 1, workerType, workerData: tally(workerType, 64) });
+    const tracer = trace.getTracer('test');
+    await tracer.startActiveSpan('request', async (request) => {
+      await pool!.run({ id: 1 });
+      request.end();
+    });
+    await until(() => exporter.getFinishedSpans().some((span) => span.name === 'worker.work'), 10_000);
+    const spans = exporter.getFinishedSpans();
+    const one = (name: string): ReadableSpan => {
+      const found = spans.filter((span) => span.name === name);
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    };
+    const [request, task, attempt, work, inner] = ['request', 'looppool.task', 'looppool.attempt', 'worker.work', 'worker.inner'].map(one);
+    expect(new Set(spans.map((span) => span.spanContext().traceId))).toEqual(new Set([request!.spanContext().traceId]));
+    expect(parentOf(task!)).toBe(request!.spanContext().spanId);
+    expect(parentOf(attempt!)).toBe(task!.spanContext().spanId);
+    expect(parentOf(work!)).toBe(attempt!.spanContext().spanId);
+    expect(parentOf(inner!)).toBe(work!.spanContext().spanId); // made after an await: the context followed the task
+    expect(task!.attributes).toMatchObject({ 'looppool.pool': 'etl', 'looppool.index': 0, 'looppool.worker': 'etl#0', 'looppool.outcome': 'done', 'looppool.attempts': 1 });
+    expect(attempt!.attributes).toMatchObject({ 'looppool.worker': 'etl#0', 'looppool.attempt': 1, 'looppool.outcome': 'done' });
+    expect(work!.attributes).toMatchObject({ 'task.id': 1 });
+    // The worker's spans keep their times: inside the attempt.
+    const ms = (time: [number, number]): number => time[0] * 1000 + time[1] / 1e6;
+    expect(ms(work!.startTime)).toBeGreaterThanOrEqual(ms(attempt!.startTime) - 1);
+    expect(ms(work!.endTime)).toBeLessThanOrEqual(ms(attempt!.endTime) + 1);
+  });
+
+  it('shows a crash and its retry as two attempt spans under one task span', async () => {
+    pool = createPool<TracedTask, number>(traced, { size: 1, workerType, retries: 1, workerData: tally(workerType, 64) });
+    await expect(pool.run({ id: 2, crashOnce: true })).resolves.toBe(2);
+    await until(() => exporter.getFinishedSpans().some((span) => span.name === 'worker.work'), 10_000);
+    const spans = exporter.getFinishedSpans();
+    const tasks = spans.filter((span) => span.name === 'looppool.task');
+    expect(tasks).toHaveLength(1);
+    const attempts = spans.filter((span) => span.name === 'looppool.attempt');
+    expect(attempts.map((span) => [parentOf(span), span.attributes['looppool.attempt'], span.attributes['looppool.outcome']])).toEqual([
+      [tasks[0]!.spanContext().spanId, 1, 'crashed'],
+      [tasks[0]!.spanContext().spanId, 2, 'done'],
+    ]);
+    expect(attempts[0]!.status.code).toBe(2); // ERROR
+    // The first run's span never ended (its worker died); the second's is under the second attempt.
+    expect(spans.filter((span) => span.name === 'worker.work').map(parentOf)).toEqual([attempts[1]!.spanContext().spanId]);
+  });
+});
