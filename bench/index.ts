@@ -6,7 +6,9 @@
  * docs/performance.md, each with its measured figure.
  *
  * `npm run bench -- a c` runs only the scenarios named; `BENCH_ROUNDS=3` changes the rounds.
- * Last comes the elastic scenario (`bench/elastic.ts`, alone: `npm run bench -- elastic`).
+ * Then comes the streaming scenario (`bench/streaming.ts`, alone: `npm run bench -- streaming`):
+ * one task's 1,000,000 values, paced by credits against unpaced. Last comes the elastic
+ * scenario (`bench/elastic.ts`, alone: `npm run bench -- elastic`).
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -179,6 +181,11 @@ function main(): void {
     console.log(goals(results).join('\n'));
     console.log(processGoals(results).join('\n'));
     console.log(defaultsGoals(results).join('\n'));
+  }
+  if (!wanted.length || wanted.includes('streaming')) {
+    const streaming = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'streaming.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (streaming.status !== 0) throw new Error(`the streaming scenario failed (${streaming.status})`);
+    console.log(streaming.stdout);
   }
   if (elastic) {
     const child = spawnSync(process.execPath, [...process.execArgv, join(__dirname, 'elastic.ts')], {

@@ -271,19 +271,29 @@ export class BufferOverflowError extends LoopPoolError {
   override readonly name = 'BufferOverflowError';
 
   constructor(
-    /** The bound: `overflow.size`. */
+    /** The bound: `overflow.size`, or `streamBuffer`. */
     readonly size: number,
-    /** Position of the input that did not fit; `undefined` for a `put` or a `run`. */
+    /** Position of the input that did not fit, or of the task whose Observable overflowed; `undefined` for a `put` or a `run`. */
     readonly index: number | undefined,
     /** The call that was refused, for a `put` or a `run`. */
     call?: 'put' | 'run',
+    /**
+     * Which bound was passed: `'overflow.size'`, inputs waiting for a worker; `'streamBuffer'`,
+     * values of an Observable task waiting in its worker for its consumer (the worker's error is the `cause`).
+     */
+    readonly bound: 'overflow.size' | 'streamBuffer' = 'overflow.size',
+    cause?: Error,
   ) {
     super(
-      call
-        ? `pool.${call}() was refused: ${size} tasks of put and run already wait for a worker (overflow.size is ${size}); the task was not queued. ` +
+      bound === 'streamBuffer'
+        ? `Task ${index} failed: its Observable emitted faster than its consumer takes values, and ${size} values already waited in the worker (streamBuffer is ${size}). ` +
+            'Return an AsyncIterable (an async generator), which is read only as fast as the consumer takes values, raise streamBuffer, or raise streamWindow.'
+        : call
+          ? `pool.${call}() was refused: ${size} tasks of put and run already wait for a worker (overflow.size is ${size}); the task was not queued. ` +
             'The pool is at its bound: shed the load (answer 503, retry later), or raise overflow.size.'
-        : `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
+          : `Input ${index} does not fit: ${size} inputs already wait for a worker (overflow.size is ${size}). ` +
             'The source pushes faster than the workers take tasks; raise overflow.size, choose a drop strategy, or pull the source with pool.process().',
+      cause ? { cause } : undefined,
     );
   }
 }

@@ -74,6 +74,23 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    */
   bufferSize?: number;
   /**
+   * Values a streaming task (one that returns an AsyncIterable or an Observable) may yield
+   * ahead of its consumer: yielded and not yet taken (emitted to the subscriber with
+   * `ack: 'auto'`, `done()` with `ack: 'manual'`, out of the reorder buffer when `ordered`).
+   * An AsyncIterable is read only while the task is within it; an Observable's values past
+   * it wait in the worker (`streamBuffer`). The worker hears what was taken in batches of a
+   * quarter of the window. `Infinity` turns it off: a task yields as fast as it can.
+   * @default 1024
+   */
+  streamWindow?: number;
+  /**
+   * Values of an Observable task that wait in its worker once it has `streamWindow` values in
+   * flight (an Observable cannot be paused). One more fails the task with
+   * `BufferOverflowError` and unsubscribes from it; return an AsyncIterable to be paused instead.
+   * @default 16384
+   */
+  streamBuffer?: number;
+  /**
    * Data for every worker: `ctx.workerData` in `init` and `process`, and, in a thread,
    * `workerData` of `node:worker_threads`. It is structured-cloned once per worker; a
    * `SharedArrayBuffer` inside it is shared with a thread, not copied (a worker process
@@ -255,6 +272,8 @@ export interface ResolvedOptions<D = unknown> extends ResolvedPipelineOptions {
   readonly concurrency: number;
   /** The given `queueSize`, or `concurrency` (the least it adapts from) when left to its default. */
   readonly queueSize: number;
+  readonly streamWindow: number;
+  readonly streamBuffer: number;
   /** `queueSize` was left to its default: it adapts to the workers' rate (engine/capacity.ts). */
   readonly adaptQueue: boolean;
   readonly workerData: D | undefined;
@@ -292,6 +311,8 @@ export const operatorOptionNames = [
   'concurrency',
   'queueSize',
   ...pipelineOptionNames,
+  'streamWindow',
+  'streamBuffer',
   'workerData',
   'retries',
   'maxRestarts',

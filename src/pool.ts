@@ -78,7 +78,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     this.warnings$ = this.monitor.warnings$;
     this.puts = this.engine.open(
       {
-        next: (value, worker) => this.buffer.push(value, worker),
+        next: (value, worker, receipt) => this.buffer.push(value, worker, receipt),
         error: () => {},
         complete: () => {},
         closed: false,
@@ -137,7 +137,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       // One task, one job of its own: its result goes to this Promise, not to results$.
       const job = this.engine.open(
         {
-          next: (value) => void (last = value),
+          next: (value, _worker, receipt) => {
+            last = value;
+            receipt.taken();
+          },
           error: (error) => settle() && reject(error),
           complete: () => settle() && resolve(last as R),
           get closed() {

@@ -16,7 +16,7 @@ import {
 import { isClusterTransport, type ClusterTransport } from './transport/cluster';
 import { resolveSize } from './poolSize';
 import { checkForProcesses } from './transport/processChecks';
-import { boolean, callback, count, milliseconds, nearest, oneOf, positiveInteger, positiveNumber, show, text } from './validate';
+import { boolean, callback, count, countOrInfinity, milliseconds, nearest, oneOf, positiveInteger, positiveNumber, show, text } from './validate';
 
 /**
  * Checks the options of `loopPool(worker, ...)` (`kind` 'operator') or `createPool` ('pool')
@@ -55,6 +55,8 @@ export function resolveOptions<D, T>(
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     overflow: overflow(options.overflow),
     settle: boolean('settle', options.settle, false),
+    streamWindow: countOrInfinity('streamWindow', options.streamWindow, 1024),
+    streamBuffer: countOrInfinity('streamBuffer', options.streamBuffer, 16_384),
     workerData: options.workerData,
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),
     stallThreshold: milliseconds('stallThreshold', options.stallThreshold, 5_000),

@@ -91,6 +91,15 @@ export function positiveInteger(name: string, value: unknown, fallback: number):
   return value;
 }
 
+/** A positive integer or `Infinity` (no bound), or `fallback` when `value` is undefined. */
+export function countOrInfinity(name: string, value: unknown, fallback: number): number {
+  if (value === Infinity) return value;
+  if (typeof value === 'number' && !Number.isInteger(value)) {
+    throw new RangeError(`Expected \`${name}\` to be a positive integer or Infinity, got ${show(value)}`);
+  }
+  return positiveInteger(name, value, fallback);
+}
+
 /** The longest delay (ms) a Node timer keeps; a longer one fires after 1 ms. */
 export const maxTimer = 2 ** 31 - 1;
 

@@ -1,4 +1,5 @@
 import type { Delivery } from '../results';
+import { noReceipt, type Receipt } from './credit';
 
 /**
  * Results produced and not yet consumed, against `bufferSize`: what manual acks and the
@@ -38,8 +39,8 @@ export class Consumption {
     this.onConsumed();
   }
 
-  /** Counts a result produced, as a `Delivery` whose `done()` counts it consumed, once. */
-  delivery<R>(value: R, worker: number): Delivery<R> {
+  /** Counts a result produced, as a `Delivery` whose `done()` counts it consumed (and takes its receipt), once. */
+  delivery<R>(value: R, worker: number, receipt: Receipt = noReceipt): Delivery<R> {
     this.produced();
     let done = false;
     return {
@@ -48,6 +49,7 @@ export class Consumption {
       done: () => {
         if (done) return;
         done = true;
+        receipt.taken();
         this.consumed();
       },
     };

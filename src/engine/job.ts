@@ -1,4 +1,5 @@
 import { BufferOverflowError, type LoopPoolError } from '../errors';
+import { noReceipt, type Receipt } from './credit';
 import type { Tracing } from '../otel/tracing';
 import { Queue } from './queue';
 import { ReorderBuffer, type OrderedSink } from './reorder';
@@ -168,8 +169,8 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   }
 
   /** {@link OrderedSink}: a result, in output order. */
-  next(value: R, workerIndex = -1): void {
-    if (!this.closed) this.sink.next(value, workerIndex);
+  next(value: R, receipt: Receipt): void {
+    if (!this.closed) this.sink.next(value, -1, receipt);
   }
 
   /** {@link OrderedSink}: the job fails; everything else it has is cancelled. */
@@ -180,12 +181,12 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   }
 
   /** {@link RunOwner}: a result of `task`. */
-  result(task: Task<T>, value: R, workerIndex: number): void {
-    if (this.closed || task.quiet || !this.running.has(task)) return;
+  result(task: Task<T>, value: R, workerIndex: number, receipt: Receipt = noReceipt): void {
+    if (this.closed || task.quiet || !this.running.has(task)) return receipt.taken();
     const { index, input } = task;
     const output = this.options.settle ? (({ status: 'fulfilled', value, input, index } satisfies Settled<T, R>) as R) : value;
-    if (this.order) this.order.next(index, output);
-    else this.sink.next(output, workerIndex);
+    if (this.order) this.order.next(index, output, receipt);
+    else this.sink.next(output, workerIndex, receipt);
   }
 
   /** {@link RunOwner}: `task` completed. */
@@ -206,7 +207,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
       if (this.order) {
         this.order.next(task.index, record);
         this.order.complete(task.index);
-      } else this.sink.next(record, workerIndex);
+      } else this.sink.next(record, workerIndex, noReceipt);
       this.completeIfDone();
     } else if (!this.options.failFast) {
       this.completeIfDone();

@@ -57,9 +57,12 @@ export function runPipeline<T, R>(
   const stall = acks && settings.stall ? new StallWatch(settings.bufferSize, settings.stall, () => acks.pending, () => job.waiting) : undefined;
   const job = engine.open(
     {
-      next: (value, worker) => {
-        if (!acks) return emit.next(value);
-        emit.next(acks.delivery(value, worker));
+      next: (value, worker, receipt) => {
+        if (!acks) {
+          emit.next(value);
+          return receipt.taken();
+        }
+        emit.next(acks.delivery(value, worker, receipt));
         stall?.changed();
       },
       error: (error) => {

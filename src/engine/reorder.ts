@@ -1,6 +1,9 @@
+import { noReceipt, type Receipt } from './credit';
+
 /** Where ordered results go. */
 export interface OrderedSink<R> {
-  next(value: R): void;
+  /** A result, in order; `receipt.taken()` once the consumer has it. */
+  next(value: R, receipt: Receipt): void;
   error(error: unknown): void;
   /** True once the sink wants nothing more. */
   readonly closed: boolean;
@@ -9,6 +12,8 @@ export interface OrderedSink<R> {
 /** What a task after the head has produced so far. */
 interface Held<R> {
   readonly values: R[];
+  /** The receipt of each value: taken once the value leaves this buffer. */
+  readonly receipts: Receipt[];
   done: boolean;
   /** Set when the task failed; reported when the task becomes the head. */
   failure?: { readonly error: unknown };
@@ -46,9 +51,11 @@ export class ReorderBuffer<R> {
     return this.heldCount;
   }
 
-  next(index: number, value: R): void {
-    if (index === this.headIndex) return this.sink.next(value);
-    this.entry(index).values.push(value);
+  next(index: number, value: R, receipt: Receipt = noReceipt): void {
+    if (index === this.headIndex) return this.sink.next(value, receipt);
+    const entry = this.entry(index);
+    entry.values.push(value);
+    entry.receipts.push(receipt);
     this.heldCount++;
   }
 
@@ -73,9 +80,9 @@ export class ReorderBuffer<R> {
       if (!entry) return;
       this.held.delete(this.headIndex);
       this.heldCount -= entry.values.length + (entry.done ? 1 : 0);
-      for (const value of entry.values) {
+      for (let i = 0; i < entry.values.length; i++) {
         if (this.sink.closed) return;
-        this.sink.next(value);
+        this.sink.next(entry.values[i]!, entry.receipts[i]!);
       }
       if (this.sink.closed) return;
       if (entry.failure) return this.sink.error(entry.failure.error);
@@ -85,7 +92,7 @@ export class ReorderBuffer<R> {
 
   private entry(index: number): Held<R> {
     let entry = this.held.get(index);
-    if (!entry) this.held.set(index, (entry = { values: [], done: false }));
+    if (!entry) this.held.set(index, (entry = { values: [], receipts: [], done: false }));
     return entry;
   }
 }

@@ -1,5 +1,6 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { AckMode } from '../options';
+import { noReceipt, type Receipt } from './credit';
 import type { Delivery } from '../results';
 import { Consumption } from './consumption';
 import { Queue } from './queue';
@@ -15,6 +16,8 @@ export class ResultBuffer<R> {
   private readonly waiting = new Queue<Delivery<R>>();
   /** Results pushed and not yet consumed (waiting, or emitted and not yet done), against `bufferSize`. */
   private readonly consumption: Consumption;
+  /** The receipt of each waiting result, in the same order (`auto`: taken once emitted). */
+  private readonly receipts = new Queue<Receipt>();
   private readonly subscribers = new Set<Subscriber<R | Delivery<R>>>();
   /** True while results are handed out; a nested call leaves it to the running loop. */
   private flushing = false;
@@ -62,11 +65,13 @@ export class ResultBuffer<R> {
     return this.consumption.mayStart(running);
   }
 
-  push(value: R, worker: number): void {
-    if (this.ack === 'manual') this.waiting.push(this.consumption.delivery(value, worker));
+  /** A result; `receipt.taken()` once it is consumed. */
+  push(value: R, worker: number, receipt: Receipt = noReceipt): void {
+    if (this.ack === 'manual') this.waiting.push(this.consumption.delivery(value, worker, receipt));
     else {
       this.consumption.produced();
       this.waiting.push({ value, worker, done: noop });
+      this.receipts.push(receipt);
     }
     this.flush();
   }
@@ -91,7 +96,10 @@ export class ResultBuffer<R> {
         const delivery = this.waiting.shift()!;
         for (const subscriber of [...this.subscribers]) subscriber.next(this.ack === 'manual' ? delivery : delivery.value);
         if (this.ack === 'manual') this.onOutstanding();
-        else this.consumption.consumed();
+        else {
+          this.receipts.shift()!.taken();
+          this.consumption.consumed();
+        }
       }
       if (this.ending && this.waiting.length === 0) {
         for (const subscriber of [...this.subscribers]) {

@@ -2,6 +2,7 @@ import { asyncScheduler, type Subscription } from 'rxjs';
 import { LoopPoolError, SerializationError, TaskTimeoutError, WorkerCrashError, WorkerLoadError } from '../errors';
 import { noop } from '../noop';
 import {
+  canPace,
   canProbe,
   type PortListener,
   type RunObserver,
@@ -12,6 +13,7 @@ import {
   type WorkerExit,
   type WorkerPort,
 } from '../transport/transport';
+import { grantBatch, type Receipt } from './credit';
 import { Capacity } from './capacity';
 import { taskError } from './failures';
 import type { AttemptTrace } from '../otel/tracing';
@@ -35,6 +37,10 @@ export interface SlotOptions {
   readonly taskTimeout: number | undefined;
   /** Milliseconds a worker gets to answer a probe before it is killed. */
   readonly gracePeriod: number;
+  /** Values a streaming task may yield ahead of its consumer; unbounded without it. */
+  readonly streamWindow?: number;
+  /** Values of an Observable task that may wait in its worker, for the error when it overflows. */
+  readonly streamBuffer?: number;
 }
 
 /** What a slot needs from the engine that holds it. */
@@ -83,6 +89,8 @@ export interface SlotHost<T, R> {
 export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Ports started here so far: a port's events count only while it is the current one. */
   private generation = 0;
+  /** Values taken told to the worker in one message; see `grantBatch`. */
+  readonly grantEvery: number;
   /** The worker's port; undefined while no worker runs at this index (an elastic pool below `max`). */
   private current: WorkerPort<T, R> | undefined;
   /** How many tasks the current worker may hold; a new one for each port. */
@@ -124,6 +132,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     /** Start a worker now; otherwise the slot waits for {@link start}. */
     startNow = true,
   ) {
+    this.grantEvery = grantBatch(host.options.streamWindow);
     this.capacity = new Capacity(host.options.concurrency, host.options.queueSize, undefined);
     if (startNow) this.current = this.spawn();
   }
@@ -248,7 +257,12 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   next(run: SlotRun<T, R>, value: R): void {
     if (!run.hasStarted) this.started(run);
     run.yielded = true;
-    run.owner.result(run.task, value, this.index);
+    run.owner.result(run.task, value, this.index, run);
+  }
+
+  /** @internal `n` more values of `run` were taken by its consumer. */
+  grant(run: SlotRun<T, R>, n: number): void {
+    if (!this.stopped && this.current) canPace(this.current)?.grant(run.ticket, n);
   }
 
   /** @internal `run` completed. */
@@ -263,7 +277,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** @internal `run` failed on a worker that goes on. */
   failed(run: SlotRun<T, R>, failure: TaskFailure): void {
     if (!this.finish(run)) return;
-    this.reject(run, taskError(failure, run.task.index, this.index, run.task.input));
+    this.reject(run, taskError(failure, run.task.index, this.index, run.task.input, this.host.options.streamBuffer));
   }
 
   /** @internal The job no longer wants `run`. */
@@ -562,7 +576,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
 }
 
 /** One task handed to a slot's worker: the port reports to it, its job may cancel it. */
-class SlotRun<T, R> implements RunObserver<R>, HandedTask {
+class SlotRun<T, R> implements RunObserver<R>, HandedTask, Receipt {
   /** The port's ticket, for `cancel`. */
   ticket = 0;
   /** The worker said it started (or sent a result, which says so). */
@@ -575,6 +589,8 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   deadline = Infinity;
   /** When it started (`performance.now()`), if it is one of those timed; else 0. */
   startedAt = 0;
+  /** Values of it its consumer has taken and its worker has not been told of; below the slot's `grantEvery`. */
+  private untold = 0;
   /** This attempt's span, when the pool traces. */
   attempt: AttemptTrace | undefined;
 
@@ -598,6 +614,13 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask {
   }
   cancel(): void {
     this.slot.withdraw(this);
+  }
+  /** {@link Receipt}: the consumer has taken one of its values. */
+  taken(): void {
+    if (this.ended || ++this.untold < this.slot.grantEvery) return;
+    const n = this.untold;
+    this.untold = 0;
+    this.slot.grant(this, n);
   }
 }
 

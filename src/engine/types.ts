@@ -1,11 +1,13 @@
 import type { Transferable } from 'node:worker_threads';
 import type { LoopPoolError } from '../errors';
 import type { OverflowOptions } from '../options';
+import type { Receipt } from './credit';
 import type { TaskTrace } from '../otel/tracing';
 
 /** Where a job's results and its end go: the operator's subscriber, or the pool's result buffer. */
 export interface JobSink<R> {
-  next(value: R, workerIndex: number): void;
+  /** A result; `receipt.taken()` once the consumer has it (see `engine/credit.ts`). */
+  next(value: R, workerIndex: number, receipt: Receipt): void;
   error(error: unknown): void;
   complete(): void;
   readonly closed: boolean;
@@ -71,8 +73,8 @@ export interface PushOptions {
  * worker has it; these are the run's ends, each called once, and its results before them.
  */
 export interface RunOwner<T, R> {
-  /** A result of `task`. */
-  result(task: Task<T>, value: R, workerIndex: number): void;
+  /** A result of `task`; `receipt.taken()` once its consumer has it. */
+  result(task: Task<T>, value: R, workerIndex: number, receipt: Receipt): void;
   /** `task` completed on worker `workerIndex`. */
   completed(task: Task<T>): void;
   /** `task` failed for good on worker `workerIndex` with `error` (already reported and counted). */

@@ -46,7 +46,7 @@ async function start(setup: ProcessSetup, tasks: TaskInbox, exit: (code: number)
   }
   // No one reads the activity words of a process: they stay in this process's memory.
   const activity = new Int32Array(activitySlots);
-  const runtime = new WorkerRuntime(tasks, definition, setup.index, setup.workerData, setup.concurrency, false, activity, () => exit(0));
+  const runtime = new WorkerRuntime(tasks, definition, setup.index, setup.workerData, setup.concurrency, false, activity, () => exit(0), setup.pace);
   endOnFatal(runtime, exit);
   try {
     await runtime.start();

@@ -1,3 +1,5 @@
+import type { StreamPace } from './protocol';
+
 /**
  * The messages between the pool and a worker process (the `looppool-worker` host, see
  * `host/serve.ts`) around the task protocol of `protocol.ts`: shared by the processes port and
@@ -40,4 +42,6 @@ export interface ProcessSetup {
   readonly workerData: unknown;
   /** The process title, `<name>#<index>`, for `ps` and `htop`. */
   readonly title: string;
+  /** How far each task's values may run ahead of its consumer; unpaced without it. */
+  readonly pace?: StreamPace;
 }

@@ -13,11 +13,12 @@ import { Outbox } from './outbox';
 import { spawnInGroup } from './processGroup';
 import { isProcessMessage, ProcessOp, type ProcessSetup } from './processProtocol';
 import type { WorkerStartOptions } from './startOptions';
-import { Op, reviveError, type LoadFailure, type SerializedError } from './protocol';
+import { Op, reviveError, streamPace, type LoadFailure, type SerializedError } from './protocol';
 import { Readiness } from './readiness';
 import { Requests } from './requests';
 import type {
   Introspectable,
+  Paced,
   PortListener,
   Probeable,
   RunObserver,
@@ -42,7 +43,7 @@ const stderrKept = 4_096;
 
 /** What the processes transport reads of {@link WorkerStartOptions}. */
 export type ProcessesTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod' | 'name'> &
-  Partial<Pick<WorkerStartOptions, 'resourceLimits'>>;
+  Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a child process of its own, the `looppool-worker` host, over Node's IPC channel. */
 export function processesTransport<T, R>(modulePath: string, options: ProcessesTransportOptions): Transport<T, R> {
@@ -56,7 +57,7 @@ export function processesTransport<T, R>(modulePath: string, options: ProcessesT
  * its messages (tasks start in the order they were sent, and a task that waited announces its
  * start after the end of the one before it), and whether its loop turns is asked by a ping.
  */
-class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
+class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, Paced {
   private readonly readiness = new Readiness();
   readonly ready = this.readiness.promise;
   /** A process takes about 100 ms to start: until it is ready, the other workers take its tasks. */
@@ -102,6 +103,7 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
       concurrency: options.concurrency,
       workerData: options.workerData,
       title: `${options.name}#${index}`,
+      pace: streamPace(options),
     };
     try {
       serialize(setup);
@@ -153,6 +155,10 @@ class ProcessPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable {
 
   cancel(ticket: number): void {
     if (this.ledger.end(ticket) && this.state !== 'stopped') this.outbox.add(Op.cancel, ticket, 0);
+  }
+
+  grant(ticket: number, n: number): void {
+    if (this.ledger.has(ticket) && this.state !== 'stopped') this.outbox.add(Op.credit, ticket, n);
   }
 
   probe(answered: () => void): void {

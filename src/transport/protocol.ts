@@ -47,6 +47,11 @@ export const Op = {
   runTraced: 15,
   /** worker → main: spans the worker's code ended (`registerWorkerTracing`), for the pool's process to export; `id` 0. */
   spans: 16,
+  /**
+   * main → worker: task `id`'s consumer has taken `payload` more of its values: it may send
+   * that many more (see `streamWindow`). Sent in batches, and only to a task still running.
+   */
+  credit: 17,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];
@@ -96,6 +101,30 @@ export interface WorkerSetup {
   readonly heartbeat: SharedArrayBuffer | undefined;
   /** Milliseconds between heartbeats; 0 for none. */
   readonly heartbeatEvery: number;
+  /** How far each task's values may run ahead of its consumer; see {@link StreamPace}. */
+  readonly pace?: StreamPace;
+}
+
+/**
+ * How far a streaming task may run ahead of its consumer, as the worker is told at setup
+ * (`streamWindow`, `streamBuffer`). Without it (an older pool), tasks are not paced.
+ */
+export interface StreamPace {
+  /** Values a task may send that its consumer has not taken; Infinity for no bound. */
+  readonly window: number;
+  /** Values of an Observable task that may wait in the worker for credit; one more fails the task. */
+  readonly buffer: number;
+}
+
+/** The `code` of the error a worker fails an Observable task with when it overflows `streamBuffer`. */
+export const streamOverflowCode = 'ERR_LOOPPOOL_STREAM_OVERFLOW';
+
+/** Tasks that run ahead of nothing: what a worker does when the pool does not say. */
+export const unpaced: StreamPace = { window: Infinity, buffer: Infinity };
+
+/** The pace a worker is told, from the pool's `streamWindow` and `streamBuffer` (unpaced where not given). */
+export function streamPace(options: { readonly streamWindow?: number | undefined; readonly streamBuffer?: number | undefined }): StreamPace {
+  return { window: options.streamWindow ?? Infinity, buffer: options.streamBuffer ?? Infinity };
 }
 
 /** The int32 slots of the activity buffer (see {@link WorkerSetup.activity}). */

@@ -29,4 +29,8 @@ export interface WorkerStartOptions {
   readonly transfer: ((task: never) => readonly Transferable[]) | undefined;
   /** The pool's name: worker `i` is `<name>#<i>` in process titles and hosts' output. */
   readonly name: string;
+  /** Values a streaming task may yield ahead of its consumer (`streamWindow`); unbounded without it. */
+  readonly streamWindow?: number;
+  /** Values of an Observable task that may wait in its worker for credit (`streamBuffer`); unbounded without it. */
+  readonly streamBuffer?: number;
 }

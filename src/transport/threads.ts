@@ -17,6 +17,7 @@ import {
   reviveError,
   startedBy,
   startedSlot,
+  streamPace,
   type ConnectResult,
   type SerializedError,
   type WorkerSetup,
@@ -28,6 +29,7 @@ import { missingOwnFile } from './ownFiles';
 import type {
   Introspectable,
   LoopWatch,
+  Paced,
   PortListener,
   Probeable,
   RunObserver,
@@ -47,7 +49,7 @@ const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
 
 /** What the threads transport reads of {@link WorkerStartOptions} (a host's served worker gives no heap limits or `transfer`). */
 export type ThreadsTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod'> &
-  Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer'>>;
+  Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
 export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): Transport<T, R> {
@@ -62,7 +64,7 @@ type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<Conn
  * task costs no threads.js call. A shared buffer tells what the worker was doing when it
  * died without a word: which task held its loop, and which task it started last.
  */
-class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable {
+class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Introspectable, Paced {
   private readonly readiness = new Readiness();
   readonly ready = this.readiness.promise;
   /** A batch crosses in well under a millisecond; 4 ms also covers a busy machine's turns. */
@@ -159,6 +161,10 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
     if (this.ledger.end(ticket) && this.state !== 'stopped') this.outbox.add(Op.cancel, ticket, 0);
   }
 
+  grant(ticket: number, n: number): void {
+    if (this.ledger.has(ticket) && this.state !== 'stopped') this.outbox.add(Op.credit, ticket, n);
+  }
+
   probe(answered: () => void): void {
     this.requests.open(Op.ping, (id) => this.outbox.add(Op.ping, id, 0), answered, noop);
   }
@@ -226,6 +232,7 @@ class ThreadPort<T, R> implements WorkerPort<T, R>, Probeable, LoopWatch<R>, Int
       activity: this.activity.buffer as SharedArrayBuffer,
       heartbeat: this.heartbeat?.buffer as SharedArrayBuffer | undefined,
       heartbeatEvery: this.options.blockingThreshold === undefined ? 0 : Math.max(5, Math.floor(this.options.blockingThreshold / 4)),
+      pace: streamPace(this.options),
     };
     const result = await thread.connect(Transfer(port as never) as never, setup);
     if (this.state !== 'starting' || this.exitCode !== undefined) return;

@@ -145,6 +145,15 @@ export interface LoopWatch<R> {
   blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined;
 }
 
+/**
+ * A port whose worker paces its streaming tasks (`streamWindow`): the engine tells it, in
+ * batches, how many values of a task the consumer has taken, and it passes that on.
+ */
+export interface Paced {
+  /** Task `ticket`'s consumer has taken `n` more of its values; ignored once the task has ended. */
+  grant(ticket: number, n: number): void;
+}
+
 /** A port whose worker runs elsewhere, and says where. */
 export interface Located {
   /** `hostname:pid` of the process that runs the worker, once known. */
@@ -186,6 +195,10 @@ export function canProbe<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Prob
 
 export function canWatch<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & LoopWatch<R>) | undefined {
   return typeof (port as Partial<LoopWatch<R>>).blocked === 'function' ? (port as WorkerPort<T, R> & LoopWatch<R>) : undefined;
+}
+
+export function canPace<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Paced) | undefined {
+  return typeof (port as Partial<Paced>).grant === 'function' ? (port as WorkerPort<T, R> & Paced) : undefined;
 }
 
 export function canSample<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Introspectable) | undefined {

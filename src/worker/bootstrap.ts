@@ -29,6 +29,7 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
     setup.followContinuations,
     activity,
     () => process.exit(0),
+    setup.pace,
   );
   // threads.js keeps a worker alive after an uncaught error; looppool ends it, as Node would.
   endOnFatal(runtime, (code) => process.exit(code));

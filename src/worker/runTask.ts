@@ -12,6 +12,11 @@ export interface TaskSink<R> {
   next(value: R): void;
   error(error: unknown): void;
   complete(): void;
+  /**
+   * Calls `pull` once the sink takes another value: now, or when the consumer has caught up
+   * (see `StreamCredit`). An AsyncIterable is read only through it; without it, at once.
+   */
+  whenReady?(pull: () => void): void;
 }
 
 /**
@@ -108,10 +113,16 @@ function iterate<R>(iterable: AsyncIterable<R>, sink: TaskSink<R>): () => void {
           return sink.complete();
         }
         sink.next(result.value);
-        if (!stopped) step();
+        if (stopped) return;
+        if (sink.whenReady) sink.whenReady(pull);
+        else step();
       },
       (error: unknown) => stopped || ((stopped = true), sink.error(error)),
     );
+  };
+  /** `step`, unless the task was stopped while it waited for credit. */
+  const pull = (): void => {
+    if (!stopped) step();
   };
   step();
   return () => {

@@ -3,16 +3,20 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
 import type { Channel } from '../transport/channel';
-import { activeSlot, activityId, Op, serializeError, startedSlot } from '../transport/protocol';
+import { activeSlot, activityId, Op, serializeError, startedSlot, streamOverflowCode, unpaced, type StreamPace } from '../transport/protocol';
 import type { WorkerFigures } from '../transport/transport';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { trackContinuations } from './activity';
+import { StreamCredit } from './credit';
 import { ConcurrencyGate } from './gate';
 import { runTask, type TaskSink } from './runTask';
 import { inTrace, setSpanSink } from './trace';
 
 /** Results wait at most this long (ms) for more to share their message. */
 const maxBatchDelay = 1;
+
+/** Values posted in one go at most: a stream that yields without pause is posted at this many. */
+const maxOutbox = 1024;
 
 /** Period (ms) of the timer that measures event-loop delay. */
 const delayResolution = 10;
@@ -30,7 +34,23 @@ export class WorkerRuntime<T, R, D> {
   private transfers = new Map<number, readonly Transferable[]>();
   /** When the oldest triple in the outbox was queued (performance.now()). */
   private outboxSince = 0;
-  private flushScheduled = false;
+  /** A flush is queued as a microtask. */
+  private flushSoon = false;
+  /** A flush is queued for the end of the turn (setImmediate). */
+  private flushLater = false;
+  /**
+   * Set when the outbox was posted in this turn of the event loop: a stream's later values in
+   * the same turn wait for the turn's end, {@link maxBatchDelay} or the outbox limit, so that
+   * they share messages. Everything else (a task's first value, its end, a start) goes at the
+   * end of the microtask, as the first post of a turn does.
+   */
+  private postedThisTurn = false;
+  /**
+   * Triples the outbox holds before it is posted at once: {@link maxOutbox} values, or a quarter
+   * of `streamWindow`, so that a paced stream's values arrive while it still has credit and
+   * the pool's grant overlaps the values that follow.
+   */
+  private readonly outboxLimit: number;
   /** Aborted when the worker stops; `ctx.signal` of `init`. */
   private readonly lifetime = new AbortController();
   /** Runs at most `concurrency` tasks at once; the others wait here, in order. */
@@ -59,10 +79,13 @@ export class WorkerRuntime<T, R, D> {
     private readonly activity: Int32Array,
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
     private readonly exit: () => void,
+    /** How far each task's values may run ahead of its consumer (`streamWindow`, `streamBuffer`). */
+    readonly pace: StreamPace = unpaced,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
     this.batcher = new Batcher(port);
     this.oneAtATime = concurrency === 1;
+    this.outboxLimit = 3 * Math.min(maxOutbox, Math.max(16, Math.ceil(pace.window / 4)));
     if (followContinuations && !this.oneAtATime) trackContinuations(activity);
     setSpanSink((records) => this.send(Op.spans, 0, records));
   }
@@ -98,6 +121,8 @@ export class WorkerRuntime<T, R, D> {
         if (batch[i] === Op.run) this.startTask(id, batch[i + 2] as T, undefined);
         else this.startTask(id, ...(batch[i + 2] as [T, string]));
         if (this.outbox.length > 0 && performance.now() - this.outboxSince > maxBatchDelay) this.flush();
+      } else if (batch[i] === Op.credit) {
+        this.running.get(id)?.grant(batch[i + 2] as number);
       } else if (batch[i] === Op.cancel) {
         this.running.get(id)?.cancel();
       } else if (batch[i] === Op.ping) {
@@ -181,18 +206,30 @@ export class WorkerRuntime<T, R, D> {
     if (this.oneAtATime && this.activity[activeSlot] === activityId(run.id)) this.activity[activeSlot] = 0;
   }
 
-  send(op: Op, id: number, payload: unknown, transfer?: readonly Transferable[]): void {
+  /** Queues a triple; `later` for a stream's values after its first, which may wait for the turn's end. */
+  send(op: Op, id: number, payload: unknown, transfer?: readonly Transferable[], later = false): void {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
     if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
-    this.outbox.push(op, id, payload);
-    this.scheduleFlush();
+    const length = this.outbox.push(op, id, payload);
+    if (length >= this.outboxLimit || (length % 96 === 0 && performance.now() - this.outboxSince > maxBatchDelay)) this.flush();
+    else this.scheduleFlush(later);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(this.flush);
+  private scheduleFlush(later: boolean): void {
+    if (this.flushSoon) return;
+    if (later && this.postedThisTurn) {
+      if (this.flushLater) return;
+      this.flushLater = true;
+      setImmediate(this.flush);
+    } else {
+      this.flushSoon = true;
+      queueMicrotask(this.flush);
+    }
   }
+
+  private readonly newTurn = (): void => {
+    this.postedThisTurn = false;
+  };
 
   /**
    * Task `id` completed. When its last result is still the newest triple in the outbox (a task
@@ -201,8 +238,10 @@ export class WorkerRuntime<T, R, D> {
    */
   complete(id: number): void {
     const at = this.outbox.length - 3;
-    if (at >= 0 && this.outbox[at] === Op.next && this.outbox[at + 1] === id) this.outbox[at] = Op.last;
-    else this.send(Op.complete, id, 0);
+    if (at >= 0 && this.outbox[at] === Op.next && this.outbox[at + 1] === id) {
+      this.outbox[at] = Op.last;
+      this.scheduleFlush(false);
+    } else this.send(Op.complete, id, 0);
   }
 
   /**
@@ -218,8 +257,13 @@ export class WorkerRuntime<T, R, D> {
 
   /** Posts every triple waiting in the outbox now. */
   readonly flush = (): void => {
-    this.flushScheduled = false;
+    this.flushSoon = false;
+    this.flushLater = false;
     if (this.outbox.length === 0) return;
+    if (!this.postedThisTurn) {
+      this.postedThisTurn = true;
+      setImmediate(this.newTurn);
+    }
     const batch = this.outbox;
     const transfers = this.transfers;
     this.outbox = [];
@@ -262,6 +306,12 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   ended = false;
   /** Created on first read of `signal`: most tasks never look at it. */
   private controller: AbortController | undefined;
+  /** The task's credits, from its second value on: a task of one value never needs them. */
+  private credit: StreamCredit<R> | undefined;
+  /** Set once the task has sent a value. */
+  private sentOne = false;
+  /** How the task ended while values still waited for credit: sent once they have gone. */
+  private heldEnd: { readonly error?: unknown } | undefined;
 
   constructor(
     private readonly runtime: WorkerRuntime<T, R, D>,
@@ -283,14 +333,74 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   }
 
   next(value: R): void {
-    if (!this.ended) this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value));
+    if (this.ended || this.heldEnd) return;
+    const credit = this.paced();
+    if (!credit) {
+      this.post(value);
+      this.sentOne = true;
+    } else if (credit.available) {
+      credit.spend();
+      this.post(value);
+    } else if (!credit.hold(value)) {
+      this.overflow();
+    }
   }
   error(error: unknown): void {
+    if (this.heldEnd || this.ended) return;
+    if (this.credit && this.credit.waiting > 0) this.heldEnd = { error };
+    else this.fail(error);
+  }
+  complete(): void {
+    if (this.heldEnd || this.ended) return;
+    if (this.credit && this.credit.waiting > 0) this.heldEnd = {};
+    else this.finish();
+  }
+
+  /** The pull of an AsyncIterable: now, or once the consumer has taken enough values. */
+  whenReady(pull: () => void): void {
+    const credit = this.paced();
+    if (credit) credit.whenAvailable(pull);
+    else pull();
+  }
+
+  /** The consumer has taken `n` more values: send what waited, and the end if it came. */
+  grant(n: number): void {
+    if (this.ended || !this.paced()?.grant(n, this.post)) return;
+    const end = this.heldEnd;
+    if (!end) return;
+    if ('error' in end) this.fail(end.error);
+    else this.finish();
+  }
+
+  /** Sends a value: a stream's values after the first may wait for the end of the turn to share a message. */
+  private readonly post = (value: R): void => {
+    this.runtime.send(Op.next, this.id, value, this.runtime.definition.transfer?.(value), this.sentOne);
+  };
+
+  /** The task's credits once it has sent a value (one already spent); none when unpaced. */
+  private paced(): StreamCredit<R> | undefined {
+    if (this.credit || !this.sentOne || this.runtime.pace.window === Infinity) return this.credit;
+    const { window, buffer } = this.runtime.pace;
+    this.credit = new StreamCredit(window - 1, buffer);
+    return this.credit;
+  }
+
+  /** An Observable emitted past its window and its buffer: it stops and the task fails. */
+  private overflow(): void {
+    const { window, buffer } = this.runtime.pace;
+    this.credit?.clear();
+    this.stop();
+    this.controller?.abort();
+    this.fail(streamOverflow(window, buffer));
+  }
+
+  private fail(error: unknown): void {
     if (!this.end()) return;
     this.runtime.send(Op.error, this.id, serializeError(error));
     this.release();
   }
-  complete(): void {
+
+  private finish(): void {
     if (!this.end()) return;
     this.runtime.complete(this.id);
     this.release();
@@ -300,6 +410,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   cancel(): void {
     if (!this.started) this.withdraw();
     if (!this.end()) return;
+    this.credit?.clear();
     this.release();
     this.controller?.abort();
     this.stop();
@@ -320,6 +431,21 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     this.runtime.finished(this);
     if (this.started) this.runtime.gate.leave();
   }
+}
+
+/**
+ * Why an Observable task failed: it emitted more values ahead of its consumer than the
+ * worker holds. Its name and code make the pool report it as a `BufferOverflowError`.
+ */
+function streamOverflow(window: number, buffer: number): Error {
+  const error = new Error(
+    `The task's Observable emitted ${window + buffer + 1} values ahead of its consumer: streamWindow (${window}) may be in flight ` +
+      `and streamBuffer (${buffer}) may wait in the worker. Return an AsyncIterable (an async generator), which is read only as fast ` +
+      'as the consumer takes values, or raise streamBuffer.',
+  );
+  error.name = 'BufferOverflowError';
+  Object.assign(error, { code: streamOverflowCode });
+  return error;
 }
 
 function noop(): void {}

@@ -1,0 +1,73 @@
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { range } from 'rxjs';
+import { defineWorker } from 'looppool/worker';
+
+/** A streaming task: what it yields and how it reports. */
+export type StreamTask =
+  /**
+   * `count` strings of `size` characters. Before every `report`th value, it writes how many
+   * values it has pulled (a uint32, little-endian) at the start of the file `counter`: a
+   * report that does not travel with the values, so the test reads it while they are on their way.
+   */
+  | { readonly kind: 'generate'; readonly count: number; readonly size: number; readonly report: number; readonly counter: string }
+  /** Numbers `from` to `from + count - 1`, from an async generator. */
+  | { readonly kind: 'numbers'; readonly from: number; readonly count: number }
+  /**
+   * Reads `path` with a FileHandle and yields 0, 1, 2, ... for ever; it writes `<marker>.open`
+   * once it has yielded 3 values, and its `finally` closes the handle, then writes how many it
+   * yielded to `marker`.
+   */
+  | { readonly kind: 'file'; readonly path: string; readonly marker: string }
+  /** `range(0, count)`: an Observable that emits everything at once. */
+  | { readonly kind: 'observable'; readonly count: number };
+
+async function* generate(count: number, size: number, report: number, counter: string): AsyncGenerator<string> {
+  const filler = 'x'.repeat(size - 8);
+  const fd = openSync(counter, 'r+');
+  const pulled = Buffer.alloc(4);
+  try {
+    for (let i = 1; i <= count; i++) {
+      if (i % report === 0 || i === count) {
+        pulled.writeUInt32LE(i);
+        writeSync(fd, pulled, 0, 4, 0);
+      }
+      yield String(i).padStart(8, '0') + filler;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function* numbers(from: number, count: number): AsyncGenerator<number> {
+  for (let i = from; i < from + count; i++) yield i;
+}
+
+async function* file(path: string, marker: string): AsyncGenerator<number> {
+  const handle = await open(path, 'r');
+  let yielded = 0;
+  try {
+    const buffer = Buffer.alloc(1);
+    for (;;) {
+      await handle.read(buffer, 0, 1, 0);
+      yield yielded++;
+      if (yielded === 3) writeFileSync(`${marker}.open`, '');
+    }
+  } finally {
+    await handle.close();
+    writeFileSync(marker, String(yielded));
+  }
+}
+
+export default defineWorker((task: StreamTask) => {
+  switch (task.kind) {
+    case 'generate':
+      return generate(task.count, task.size, task.report, task.counter);
+    case 'numbers':
+      return numbers(task.from, task.count);
+    case 'file':
+      return file(task.path, task.marker);
+    case 'observable':
+      return range(0, task.count);
+  }
+});
