@@ -211,7 +211,10 @@ export class WorkerRuntime<T, R, D> {
     if (this.outbox.length === 0) this.outboxSince = performance.now();
     if (transfer?.length) this.transfers.set(this.outbox.length, transfer);
     const length = this.outbox.push(op, id, payload);
-    if (length >= this.outboxLimit || (length % 96 === 0 && performance.now() - this.outboxSince > maxBatchDelay)) this.flush();
+    // Only a stream's later values post at once past the bound: a task's first value waits for its
+    // end (they go as one `last`), so a sibling that then blocks the loop cannot leave the value
+    // delivered without its end (the soak saw that task settle twice, as a value and an error).
+    if (later && (length >= this.outboxLimit || (length % 96 === 0 && performance.now() - this.outboxSince > maxBatchDelay))) this.flush();
     else this.scheduleFlush(later);
   }
 
