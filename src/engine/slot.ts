@@ -8,7 +8,7 @@ import {
   type RunObserver,
   type TaskAtExit,
   type TaskFailure,
-  type Transport,
+  type PortFactory,
   type WorkerCrash,
   type WorkerExit,
   type WorkerPort,
@@ -46,7 +46,7 @@ export interface SlotOptions {
 /** What a slot needs from the engine that holds it. */
 export interface SlotHost<T, R> {
   readonly options: SlotOptions;
-  readonly transport: Transport<T, R>;
+  readonly transport: PortFactory<T, R>;
   /** The worker module, as errors name it. */
   readonly workerModule: string;
   /** `<pool name>#<index>`. */
