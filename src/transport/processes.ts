@@ -23,7 +23,7 @@ import type {
   Probeable,
   RunObserver,
   TaskAtExit,
-  Transport,
+  PortFactory,
   WorkerExit,
   WorkerFigures,
   WorkerPort,
@@ -46,7 +46,7 @@ export type ProcessesTransportOptions = Pick<WorkerStartOptions, 'workerData' | 
   Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a child process of its own, the `looppool-worker` host, over Node's IPC channel. */
-export function processesTransport<T, R>(modulePath: string, options: ProcessesTransportOptions): Transport<T, R> {
+export function processesTransport<T, R>(modulePath: string, options: ProcessesTransportOptions): PortFactory<T, R> {
   return (index, listener) => new ProcessPort<T, R>(modulePath, index, options, listener);
 }
 

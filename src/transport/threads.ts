@@ -33,7 +33,7 @@ import type {
   PortListener,
   Probeable,
   RunObserver,
-  Transport,
+  PortFactory,
   WorkerExit,
   WorkerFigures,
   WorkerPort,
@@ -52,7 +52,7 @@ export type ThreadsTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'c
   Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
-export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): Transport<T, R> {
+export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): PortFactory<T, R> {
   return (index, listener) => new ThreadPort<T, R>(modulePath, index, options, listener);
 }
 

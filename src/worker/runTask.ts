@@ -1,5 +1,6 @@
 import type { Unsubscribable } from 'rxjs';
 import type { TaskOutput } from './definition';
+import { noop } from '../noop';
 
 /**
  * The interop key of Observables, as RxJS defines it. Spelled out rather than imported so
@@ -141,5 +142,3 @@ function iterate<R>(iterable: AsyncIterable<R>, sink: TaskSink<R>): StopTask {
 function isObject(value: unknown): value is object {
   return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
-
-function noop(): void {}

@@ -11,6 +11,7 @@ import { StreamCredit } from './credit';
 import { ConcurrencyGate } from './gate';
 import { runTask, type StopTask, type TaskSink } from './runTask';
 import { inTrace, setSpanSink } from './trace';
+import { noop } from '../noop';
 
 /** Results wait at most this long (ms) for more to share their message. */
 const maxBatchDelay = 1;
@@ -468,5 +469,3 @@ function streamOverflow(window: number, buffer: number): Error {
   Object.assign(error, { code: streamOverflowCode });
   return error;
 }
-
-function noop(): void {}
