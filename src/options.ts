@@ -136,7 +136,8 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
   taskTimeout?: number;
   /**
    * Milliseconds a worker gets to answer after a task timed out, and to run its abort
-   * handlers when the pool stops, before it is terminated.
+   * handlers and its cancelled generators' `finally` blocks when the pool stops, before it is
+   * terminated.
    * @default 1000
    */
   gracePeriod?: number;
