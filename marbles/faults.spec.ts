@@ -1,10 +1,10 @@
 import type { Observable, OperatorFunction } from 'rxjs';
-import type { Settled } from '../src/engine/types';
+import type { Settled } from '../src/results';
 import { poolPerSubscription } from '../src/loopPool';
 import type { LoopPoolOptions } from '../src/options';
 import { resolveOptions } from '../src/resolveOptions';
 import { inlineTransport } from '../src/worker/inline';
-import type { Probeable, RunObserver, Transport, WorkerPort } from '../src/transport/transport';
+import type { Probeable, RunObserver, PortFactory, WorkerPort } from '../src/transport/transport';
 import { testScheduler } from './support';
 
 /** What a fault-injecting port does to the worker of one generation (the first is 0). */
@@ -21,7 +21,7 @@ interface Fault {
  * The inline transport with faults injected: each worker generation of each slot follows the
  * next entry of `plan` (none: a healthy worker). Deterministic, in virtual time.
  */
-function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): Transport<T, R> {
+function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): PortFactory<T, R> {
   const inner = inlineTransport<T, R, unknown>({ process: work }, undefined, 1);
   let generation = 0;
   return (index, listener) => {
@@ -80,7 +80,7 @@ function faultyInline<T, R>(work: (task: T) => Observable<R>, plan: Fault[]): Tr
   };
 }
 
-function pool<T, R>(transport: Transport<T, R>, options: LoopPoolOptions<unknown, T>): OperatorFunction<T, R> {
+function pool<T, R>(transport: PortFactory<T, R>, options: LoopPoolOptions<unknown, T>): OperatorFunction<T, R> {
   return poolPerSubscription(() => transport, resolveOptions(options, 'operator'), 'faulty inline');
 }
 

@@ -4,7 +4,7 @@ import { Pool } from './pool';
 import type { LoopPool } from './poolApi';
 import { resolveOptions } from './resolveOptions';
 import type { Settled } from './results';
-import type { Transport } from './transport/transport';
+import type { PortFactory } from './transport/transport';
 import {
   resolveWorkerSource,
   type UntypedWorkerModule,
@@ -114,7 +114,7 @@ export function loopPool<T, R>(
  * join the output. Stats, warnings, signals and task timing are the pool's, by the pool's rules.
  */
 export function poolPerSubscription<T, R>(
-  transport: () => Transport<T, R>,
+  transport: () => PortFactory<T, R>,
   options: ResolvedOptions,
   workerName: string,
 ): OperatorFunction<T, R> {

@@ -55,7 +55,9 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * only when the worker can start it at once. Given, it bounds exactly. Left out, it adapts
    * to each worker: as many tasks as the worker ends in about 4 ms (a thread), 8 ms (a
    * process) or 20 ms (a cluster's worker) at its last rate, at least `concurrency` and at
-   * most 1,024; tasks of a millisecond or more get `concurrency`.
+   * most 1,024; tasks of a millisecond or more get `concurrency`. Beyond `concurrency` tasks,
+   * it also stops once the tasks a worker holds weigh 8 MiB (strings, ArrayBuffers, typed
+   * arrays and Buffers, at the top of the input or one level into a plain object or array).
    * @default adaptive, from concurrency to 1024
    */
   queueSize?: number;
@@ -134,7 +136,8 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
   taskTimeout?: number;
   /**
    * Milliseconds a worker gets to answer after a task timed out, and to run its abort
-   * handlers when the pool stops, before it is terminated.
+   * handlers and its cancelled generators' `finally` blocks when the pool stops, before it is
+   * terminated.
    * @default 1000
    */
   gracePeriod?: number;

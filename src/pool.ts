@@ -5,16 +5,17 @@ import type { Job } from './engine/job';
 import { runPipeline, type PipelineHandle, type PipelineInput, type PipelineSettings } from './engine/pipeline';
 import { ResultBuffer } from './engine/resultBuffer';
 import { StallWatch, type StallSettings } from './engine/stallWatch';
-import type { PushOptions, Settled } from './engine/types';
+import type { PushOptions } from './engine/types';
 import { AbortError, BufferOverflowError, PoolClosedError, type LoopBlockedWarning, type LoopPoolError } from './errors';
 import { Monitor } from './metrics/monitor';
 import type { PoolStats } from './metrics/stats';
-import type { Delivery } from './results';
+import type { Delivery, Settled } from './results';
 import { callOptionNames, type PipelineOptions, type ResolvedOptions } from './options';
 import { checkNames, resolvePipelineOptions } from './resolveOptions';
 import { show } from './validate';
 import { stopOnSignals } from './signals';
-import type { Transport } from './transport/transport';
+import { noop } from './noop';
+import type { PortFactory } from './transport/transport';
 
 /** @internal The pool behind `createPool`, and what `loopPool(pool)` attaches to. */
 export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
@@ -53,7 +54,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   private terminating: Promise<void> | undefined;
 
   constructor(
-    transport: Transport<T, R>,
+    transport: PortFactory<T, R>,
     private readonly options: ResolvedOptions,
     workerName: string,
     /** Where values workers send with `ctx.emit` go: `results$` unless given (the operator's pool gives its output). */
@@ -79,8 +80,8 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
     this.puts = this.engine.open(
       {
         next: (value, worker, receipt) => this.buffer.push(value, worker, receipt),
-        error: () => {},
-        complete: () => {},
+        error: noop,
+        complete: noop,
         closed: false,
       },
       {
@@ -92,10 +93,10 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       },
     );
     this.ready = this.engine.ready;
-    this.ready.catch(() => {}); // reported through results$, errors$ and every task's Promise
+    this.ready.catch(noop); // reported through results$, errors$ and every task's Promise
     this.unwireSignals = options.stopOnSignals
       ? stopOnSignals((signal) => void this.stopBy(`Stopped by ${signal}`).catch(noop), () => this.terminate())
-      : () => {};
+      : noop;
   }
 
   get size(): number {
@@ -304,7 +305,7 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
       }
       // The user ended the pool, or watches errors$ or onError (the engine reports the error next):
       // the rejection is then expected; otherwise it is left unhandled, so that it is not lost.
-      if (error instanceof PoolClosedError || this.watched) promise.catch(() => {});
+      if (error instanceof PoolClosedError || this.watched) promise.catch(noop);
       settle.reject(error);
     } });
     return promise;
@@ -369,7 +370,6 @@ export class Pool<T, R> implements LoopPool<T, R, R | Delivery<R>> {
   }
 }
 
-function noop(): void {}
 
 function checkKey(key: unknown): string | undefined {
   if (key === undefined || typeof key === 'string') return key;

@@ -3,7 +3,7 @@ import type { ResolvedOptions } from './options';
 import { inlineTransport } from './worker/inline';
 import { processesTransport } from './transport/processes';
 import { threadsTransport } from './transport/threads';
-import type { Transport } from './transport/transport';
+import type { PortFactory } from './transport/transport';
 import type { WorkerDefinition } from './worker/definition';
 import { resolveWorkerModule } from './workerModule';
 
@@ -47,7 +47,7 @@ export type WorkerDataOf<M> = WorkerDefinitionOf<M> extends WorkerDefinition<inf
 
 /** How to start the workers of a pool, and how errors name them. */
 export interface ResolvedWorker<T, R> {
-  readonly transport: (options: ResolvedOptions) => Transport<T, R>;
+  readonly transport: (options: ResolvedOptions) => PortFactory<T, R>;
   readonly name: string;
 }
 

@@ -15,8 +15,16 @@ describe('load shedding with overflow (put and run)', () => {
     pool = undefined;
   });
 
-  it.each(['run', 'put'] as const)('refuses a %s past overflow.size with BufferOverflowError; what was taken runs', async (call) => {
-    const own = createPool<number, number>(sleep, { size: 1, overflow: { size: 4, strategy: 'error' } });
+  // Every strategy refuses the new call: a caller is told at once; no promise already given out is dropped.
+  it.each([
+    ['run', 'error'],
+    ['put', 'error'],
+    ['run', 'drop-newest'],
+    ['put', 'drop-newest'],
+    ['run', 'drop-oldest'],
+    ['put', 'drop-oldest'],
+  ] as const)('refuses a %s past overflow.size with BufferOverflowError (strategy %s); what was taken runs', async (call, strategy) => {
+    const own = createPool<number, number>(sleep, { size: 1, overflow: { size: 4, strategy } });
     pool = own;
     const calls = Array.from({ length: 50 }, () => (call === 'run' ? own.run(50) : own.put(50)));
     const outcomes = await Promise.allSettled(calls);
@@ -31,5 +39,16 @@ describe('load shedding with overflow (put and run)', () => {
       expect(error.message).toMatch(new RegExp(`^pool\\.${call}\\(\\) was refused: 4 tasks of put and run already wait for a worker \\(overflow.size is 4\\); the task was not queued`));
     }
     expect(own.stats().waiting).toBe(0); // nothing refused was queued
+  });
+
+  it.each([
+    ['run', 'pool.run(task, options)'],
+    ['put', 'pool.put(task, options)'],
+  ] as const)('%s takes no overflow of its own: passing one throws rather than being ignored', (call, where) => {
+    const own = createPool<number, number>(sleep, { size: 1 });
+    pool = own;
+    const options = { overflow: { size: 1, strategy: 'error' } } as never;
+    const call$ = (): unknown => (call === 'run' ? own.run(1, options) : own.put(1, options));
+    expect(call$).toThrow(`\`overflow\` belongs to the pool: set it in createPool(...), not in ${where}`);
   });
 });

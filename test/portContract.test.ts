@@ -12,13 +12,13 @@ import { Hub } from '../dist/nats/hub';
 import { inlineTransport } from '../dist/worker/inline';
 import { processesTransport } from '../dist/transport/processes';
 import { threadsTransport } from '../dist/transport/threads';
-import type { Introspectable, Probeable, RunObserver, TaskFailure, Transport, WorkerExit, WorkerPort } from '../dist/transport/transport';
+import type { Introspectable, Probeable, RunObserver, TaskFailure, PortFactory, WorkerExit, WorkerPort } from '../dist/transport/transport';
 import contract, { type ContractTask } from './workers/contract';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
 
 type Port = WorkerPort<ContractTask, number> & Partial<Probeable & Introspectable>;
-type Factory = (workerData: unknown) => Transport<ContractTask, number>;
+type Factory = (workerData: unknown) => PortFactory<ContractTask, number>;
 
 const modulePath = workerPath('contract.ts');
 const gracePeriod = 200;

@@ -5,6 +5,7 @@ import { BufferOverflowError, createPool, loopPool, type LoopPool, type WorkerTy
 import { concatMap, firstValueFrom, lastValueFrom, of, take, toArray } from 'rxjs';
 import type { StreamTask } from './workers/stream';
 import { workerPath } from './support/paths';
+import { childProcesses, threadResources, whenThreadsEnd } from './support/threads';
 import { until } from './support/until';
 import { workerTypes } from './support/workerTypes';
 
@@ -92,6 +93,23 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
     expect(values).toEqual([0, 1, 2, 3, 4]);
     await until(() => existsSync(marker));
     // The generator was held at the window: it yielded at most 16 values more than were taken.
+    expect(Number(readFileSync(marker, 'utf8'))).toBeLessThanOrEqual(5 + 16);
+  });
+
+  it('lets the generator’s async finally finish when take(n) ends a pool of the operator’s own (loopPool(path)), before the worker exits', async () => {
+    const path = join(dir, 'input');
+    const marker = join(dir, 'closed');
+    writeFileSync(path, 'x');
+    const children = childProcesses();
+    // The finally closes its handle, then waits a timer: a worker that exited one turn after
+    // the abort (as before) never got there.
+    const task: StreamTask = { kind: 'file', path, marker, lingerMs: 20 };
+    const values = await lastValueFrom(of(task).pipe(loopPool<StreamTask, number>(workerPath('stream.ts'), { size: 1, workerType, streamWindow: 16 }), take(5), toArray()));
+    expect(values).toEqual([0, 1, 2, 3, 4]);
+    // take(5) unsubscribed: the pool is terminated. Once its worker has exited, the finally has run.
+    await whenThreadsEnd(10_000, children);
+    expect({ threads: threadResources(), processes: childProcesses() - children }).toEqual({ threads: [], processes: 0 });
+    expect(existsSync(marker)).toBe(true);
     expect(Number(readFileSync(marker, 'utf8'))).toBeLessThanOrEqual(5 + 16);
   });
 

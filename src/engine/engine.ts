@@ -1,7 +1,7 @@
 import { asyncScheduler, type Subscription } from 'rxjs';
 import type { LoopPoolError } from '../errors';
 import { tracingFor, type Tracing } from '../otel/tracing';
-import { canSample, canWatch, type Located, type Transport, type WorkerSample } from '../transport/transport';
+import { canSample, canWatch, type Located, type PortFactory, type WorkerSample } from '../transport/transport';
 import { leastBusy } from './balancer';
 import { Job } from './job';
 import { Queue } from './queue';
@@ -107,7 +107,7 @@ export class Engine<T, R> {
   private idleCheck: { readonly at: number; readonly timer: Subscription } | undefined;
 
   constructor(
-    transport: Transport<T, R>,
+    transport: PortFactory<T, R>,
     private readonly options: EngineOptions & { readonly maxRestarts: number },
     /** How errors name the worker module. */
     workerModule: string,

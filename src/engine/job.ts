@@ -3,7 +3,8 @@ import { noReceipt, type Receipt } from './credit';
 import type { Tracing } from '../otel/tracing';
 import { Queue } from './queue';
 import { ReorderBuffer, type OrderedSink } from './reorder';
-import type { Feed, HandedTask, JobOptions, JobSink, PushOptions, RunOwner, Settled, Task, TaskTaker } from './types';
+import type { Feed, HandedTask, JobOptions, JobSink, PushOptions, RunOwner, Task, TaskTaker } from './types';
+import type { Settled } from '../results';
 
 /** What a job needs from the engine that runs it. */
 export interface JobHost<T, R> {

@@ -4,6 +4,7 @@ import { noReceipt, type Receipt } from './credit';
 import type { Delivery } from '../results';
 import { Consumption } from './consumption';
 import { Queue } from './queue';
+import { noop } from '../noop';
 
 /**
  * The pool's results on their way to `results$` (Looppool's result queue and its
@@ -112,5 +113,3 @@ export class ResultBuffer<R> {
     }
   }
 }
-
-function noop(): void {}

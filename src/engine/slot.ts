@@ -8,7 +8,7 @@ import {
   type RunObserver,
   type TaskAtExit,
   type TaskFailure,
-  type Transport,
+  type PortFactory,
   type WorkerCrash,
   type WorkerExit,
   type WorkerPort,
@@ -46,7 +46,7 @@ export interface SlotOptions {
 /** What a slot needs from the engine that holds it. */
 export interface SlotHost<T, R> {
   readonly options: SlotOptions;
-  readonly transport: Transport<T, R>;
+  readonly transport: PortFactory<T, R>;
   /** The worker module, as errors name it. */
   readonly workerModule: string;
   /** `<pool name>#<index>`. */
@@ -180,7 +180,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   get hasRoom(): boolean {
     return (
       this.current !== undefined &&
-      this.runs.size < this.capacity.limit &&
+      this.capacity.hasRoom(this.runs.size) &&
       !this.sequential &&
       !this.probing &&
       !this.down &&
@@ -216,6 +216,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Hands `task` to the worker; its ends go to `owner`, possibly before this returns. */
   handOver(owner: RunOwner<T, R>, task: Task<T>): HandedTask {
     const run = new SlotRun(this, owner, task);
+    run.bytes = this.capacity.taken(task.input);
     this.runs.add(run);
     this.idleFrom = undefined;
     if (task.sequential) this.sequential = true;
@@ -292,7 +293,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (run.ended) return false;
     run.ended = true;
     this.runs.delete(run);
-    this.capacity.taskEnded();
+    this.capacity.taskEnded(run.bytes);
     if (run.task.sequential) this.sequential = false;
     if (this.runs.size === 0) this.idleFrom = asyncScheduler.now();
     if (this.host.options.taskTimeout !== undefined) {
@@ -589,6 +590,8 @@ class SlotRun<T, R> implements RunObserver<R>, HandedTask, Receipt {
   deadline = Infinity;
   /** When it started (`performance.now()`), if it is one of those timed; else 0. */
   startedAt = 0;
+  /** What its input weighs against the worker's byte bound (engine/capacity.ts). */
+  bytes = 0;
   /** Values of it its consumer has taken and its worker has not been told of; below the slot's `grantEvery`. */
   private untold = 0;
   /** This attempt's span, when the pool traces. */

@@ -97,11 +97,6 @@ export interface Feed {
   close(): void;
 }
 
-/** A result or a failure of one input, in settle mode (as `Promise.allSettled` reports). */
-export type Settled<T, R> =
-  | { readonly status: 'fulfilled'; readonly value: R; readonly input: T; readonly index: number }
-  | { readonly status: 'rejected'; readonly reason: LoopPoolError; readonly input: T; readonly index: number };
-
 /** A task handed to a worker, as its job holds it. */
 export interface HandedTask {
   /** The job no longer wants it: the worker aborts its `ctx.signal` and nothing more is reported. */

@@ -2,9 +2,7 @@
 /**
  * `looppool-worker`: the worker host, the program each worker of `workerType: 'process'`
  * runs. The pool forks it with an IPC channel (`serialization: 'advanced'`) and tells it which
- * worker module to serve (see `transport/processProtocol.ts`). `looppool-worker --stdio` serves the same
- * messages as length-prefixed frames on stdin and stdout instead (see `streamChannel.ts`), for
- * a pool that is not its parent.
+ * worker module to serve (see `transport/processProtocol.ts`).
  *
  * Started by hand, `looppool-worker ./image.worker.js --nats nats://host:4222 --pool images
  * --threads 4` serves the pool named `images` through NATS on 4 worker threads (see
@@ -13,28 +11,17 @@
  *
  * A worker process runs in a process group of its own (see `transport/processes.ts`), and like
  * Looppool's workers it also ignores SIGINT and SIGTERM: the pool stops it by message, after
- * its tasks' abort handlers. When
- * the pool's process dies, even by SIGKILL, the channel closes (or stdin ends) and the host
- * exits: no orphans.
+ * its tasks' abort handlers. When the pool's process dies, even by SIGKILL, the channel
+ * closes and the host exits: no orphans.
  *
  * @module
  */
-import { Writable } from 'node:stream';
+import { noop } from '../noop';
 import type { Channel } from '../transport/channel';
 import { serveWorker } from './serve';
-import { streamChannel } from './streamChannel';
 
-const ignore = (): void => {};
-
-/** The channel to the pool: the IPC channel of a forked host, or stdin and stdout with `--stdio`. */
+/** The channel to the pool: the IPC channel of a forked host. */
 function channel(): Channel | undefined {
-  if (process.argv.includes('--stdio')) {
-    process.stdin.on('end', () => process.exit(0));
-    // stdout carries the frames: what the worker's code prints goes to stderr instead.
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-    return streamChannel(process.stdin, new Writable({ write: (chunk: Buffer, _encoding, done) => void write(chunk, done) }));
-  }
   if (typeof process.send !== 'function') return undefined;
   process.on('disconnect', () => process.exit(0));
   return {
@@ -51,13 +38,12 @@ if (!toPool && process.argv.length > 2) {
   void (require('./cli') as typeof import('./cli')).runCli(process.argv.slice(2));
 } else if (!toPool) {
   process.stderr.write(
-    "looppool-worker serves a worker of a looppool pool: it is started by createPool or loopPool with workerType: 'process', " +
-      'not by hand (or with --stdio, by a program that speaks its protocol on stdin and stdout).\n' +
+    "looppool-worker serves a worker of a looppool pool: it is started by createPool or loopPool with workerType: 'process', not by hand.\n" +
       'To serve a pool on other hosts through NATS: looppool-worker <worker module> --nats <url> --pool <name> [--threads <n>] (--help says more).\n',
   );
   process.exit(2);
 } else {
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', ignore);
+  process.on('SIGINT', noop);
+  process.on('SIGTERM', noop);
   serveWorker(toPool, (code) => process.exit(code));
 }

@@ -10,7 +10,7 @@ import { isProcessMessage, ProcessOp, type ProcessSetup } from '../transport/pro
  * Serves one worker over `channel`, the host side of `transport/processProtocol.ts`: waits for the
  * setup, loads the worker module, runs `init`, answers `ready` (or `failed`), then runs the
  * tasks that arrive with the same runtime as a thread. Nothing here knows what carries the
- * messages: a worker process's IPC channel, or stdin and stdout (`--stdio`).
+ * messages (a worker process's IPC channel).
  *
  * @param exit ends the host's process with the given code: after a stop message, on an
  *   uncaught error, or when the worker does not start.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { PortListener, Transport } from '../transport/transport';
+import type { PortListener, PortFactory } from '../transport/transport';
 import { connectNats, watchConnection, type NatsConnectOptions } from './client';
 import { headerLength, Links, retainLimit } from './links';
 import type { HubLink, HubPort } from './link';
@@ -83,7 +83,7 @@ export class Hub implements HubLink {
   }
 
   /** The transport the engine calls for each worker it starts. */
-  transport<T, R>(): Transport<T, R> {
+  transport<T, R>(): PortFactory<T, R> {
     return (index: number, listener: PortListener<R>) => {
       const port = new NatsPort<T, R>(this, ++this.lastWid, index, listener);
       this.attach(port);

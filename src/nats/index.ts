@@ -9,7 +9,7 @@
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { clusterBrand, type ClusterTransport } from '../transport/cluster';
 import type { WorkerStartOptions } from '../transport/startOptions';
-import type { Transport } from '../transport/transport';
+import type { PortFactory } from '../transport/transport';
 import { loadNatsClient } from './client';
 import { Hub } from './hub';
 import { poolNamePattern } from './wire';
@@ -59,7 +59,7 @@ export function nats(options: NatsTransportOptions): ClusterTransport {
   return {
     [clusterBrand]: true,
     description,
-    bind<T, R>(pool: WorkerStartOptions): Transport<T, R> {
+    bind<T, R>(pool: WorkerStartOptions): PortFactory<T, R> {
       const hub = new Hub(checked, {
         workerData: pool.workerData,
         concurrency: pool.concurrency,

@@ -1,5 +1,5 @@
 import type { WorkerStartOptions } from './startOptions';
-import type { Transport } from './transport';
+import type { PortFactory } from './transport';
 
 /** Marks a {@link ClusterTransport}: a symbol from the global registry, so that the check holds across copies of the package. */
 export const clusterBrand: unique symbol = Symbol.for('looppool.clusterTransport') as never;
@@ -18,7 +18,7 @@ export interface ClusterTransport {
    * Binds the transport to one pool: called once per pool, with the pool's options.
    * @internal
    */
-  bind<T, R>(options: WorkerStartOptions): Transport<T, R>;
+  bind<T, R>(options: WorkerStartOptions): PortFactory<T, R>;
 }
 
 /** Whether `value` is a {@link ClusterTransport}. */

@@ -4,9 +4,8 @@ import type { StreamPace } from './protocol';
  * The messages between the pool and a worker process (the `looppool-worker` host, see
  * `host/serve.ts`) around the task protocol of `protocol.ts`: shared by the processes port and
  * the host, which both import it. Every message is a batch of `(op, id, payload)` triples,
- * whatever carries it (the IPC channel of a forked process, or stdin and stdout with
- * `--stdio`): the process's own messages are one triple each, with ops from 100 on, and never
- * share a batch with tasks. (Not the records of the NATS cluster: see `nats/wire.ts`.)
+ * on the forked process's IPC channel: the process's own messages are one triple each, with
+ * ops from 100 on, and never share a batch with tasks. (Not the records of the NATS cluster: see `nats/wire.ts`.)
  *
  * ```
  * pool ─ [setup, 0, ProcessSetup] ──────────▶ host   loads the module, runs init

@@ -186,7 +186,7 @@ export interface WorkerSample {
  * Starts worker number `index` and returns its port: the factory of ports that the engine
  * calls (not the `transport` option, a {@link ClusterTransport} of `cluster.ts`).
  */
-export type Transport<T, R> = (index: number, listener: PortListener<R>) => WorkerPort<T, R>;
+export type PortFactory<T, R> = (index: number, listener: PortListener<R>) => WorkerPort<T, R>;
 
 /** The port's capabilities, where it has them. */
 export function canProbe<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Probeable) | undefined {

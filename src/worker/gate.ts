@@ -1,4 +1,5 @@
 import { Queue } from '../engine/queue';
+import { noop } from '../noop';
 
 /** A task waiting at the gate; `withdrawn` once it no longer wants to start. */
 interface Waiting {
@@ -45,5 +46,3 @@ export class ConcurrencyGate {
     }
   }
 }
-
-function noop(): void {}

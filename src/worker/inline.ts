@@ -1,7 +1,7 @@
 import { noop } from '../noop';
 import { reviveError, serializeError } from '../transport/protocol';
 import { Readiness } from '../transport/readiness';
-import type { PortListener, Probeable, RunObserver, Transport, WorkerPort } from '../transport/transport';
+import type { PortListener, Probeable, RunObserver, PortFactory, WorkerPort } from '../transport/transport';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { ConcurrencyGate } from './gate';
 import { runTask } from './runTask';
@@ -17,7 +17,7 @@ export function inlineTransport<T, R, D>(
   definition: WorkerDefinition<T, R, D>,
   workerData: D,
   concurrency: number,
-): Transport<T, R> {
+): PortFactory<T, R> {
   return (index, listener) => new InlinePort(index, definition, workerData, concurrency, listener);
 }
 

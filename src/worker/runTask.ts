@@ -1,5 +1,6 @@
 import type { Unsubscribable } from 'rxjs';
 import type { TaskOutput } from './definition';
+import { noop } from '../noop';
 
 /**
  * The interop key of Observables, as RxJS defines it. Spelled out rather than imported so
@@ -25,9 +26,11 @@ export interface TaskSink<R> {
  * AsyncIterable. Shared by the worker thread runtime and the in-process transport, so both
  * read task outputs the same way.
  *
- * @returns a function that stops the task's output; after it, `sink` hears nothing more.
+ * @returns a function that stops the task's output; after it, `sink` hears nothing more. For
+ *   an AsyncIterable it returns a promise that settles once the iterator's `return()` has (the
+ *   generator's `finally` blocks have run).
  */
-export function runTask<R>(produce: () => TaskOutput<R>, sink: TaskSink<R>): () => void {
+export function runTask<R>(produce: () => TaskOutput<R>, sink: TaskSink<R>): StopTask {
   let output: TaskOutput<R>;
   try {
     output = produce();
@@ -50,6 +53,9 @@ export function runTask<R>(produce: () => TaskOutput<R>, sink: TaskSink<R>): () 
   sink.complete();
   return noop;
 }
+
+/** Stops a task's output; for an AsyncIterable, settles once its `finally` blocks have run. */
+export type StopTask = () => Promise<void> | void;
 
 interface Subscribable<R> {
   subscribe(observer: TaskSink<R>): Unsubscribable;
@@ -88,7 +94,7 @@ function awaitPromise<R>(promise: PromiseLike<R>, sink: TaskSink<R>): () => void
   };
 }
 
-function iterate<R>(iterable: AsyncIterable<R>, sink: TaskSink<R>): () => void {
+function iterate<R>(iterable: AsyncIterable<R>, sink: TaskSink<R>): StopTask {
   let stopped = false;
   let iterator: AsyncIterator<R>;
   try {
@@ -129,12 +135,10 @@ function iterate<R>(iterable: AsyncIterable<R>, sink: TaskSink<R>): () => void {
     if (stopped) return;
     stopped = true;
     // Runs the generator's `finally` blocks; a rejection here has no one left to hear it.
-    Promise.resolve(iterator.return?.()).catch(noop);
+    return Promise.resolve(iterator.return?.()).then(noop, noop);
   };
 }
 
 function isObject(value: unknown): value is object {
   return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
-
-function noop(): void {}

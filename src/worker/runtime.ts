@@ -9,8 +9,9 @@ import type { WorkerContext, WorkerDefinition } from './definition';
 import { trackContinuations } from './activity';
 import { StreamCredit } from './credit';
 import { ConcurrencyGate } from './gate';
-import { runTask, type TaskSink } from './runTask';
+import { runTask, type StopTask, type TaskSink } from './runTask';
 import { inTrace, setSpanSink } from './trace';
+import { noop } from '../noop';
 
 /** Results wait at most this long (ms) for more to share their message. */
 const maxBatchDelay = 1;
@@ -156,13 +157,31 @@ export class WorkerRuntime<T, R, D> {
     return { loopDelay, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size };
   }
 
-  /** Aborts every running task and the worker's signal, then exits once their handlers have run. */
+  /**
+   * Cancelled AsyncIterable tasks whose `finally` blocks still run (their iterator's `return()`
+   * has not settled). A stopping worker waits for them; the pool terminates it after `gracePeriod`.
+   */
+  private readonly closing = new Set<Promise<void>>();
+
+  /** Holds the worker's exit until a cancelled task's `finally` blocks have run (`closed` settles). */
+  closingTask(closed: Promise<void> | void): void {
+    if (!closed) return;
+    this.closing.add(closed);
+    void closed.then(() => this.closing.delete(closed));
+  }
+
+  /**
+   * Aborts every running task and the worker's signal, then exits once their abort handlers have
+   * had a turn and the cancelled generators' `finally` blocks have run: a `take(n)` that ends a
+   * pool of the operator's own still lets a generator close its file. The pool terminates a
+   * worker that takes longer than `gracePeriod`.
+   */
   private stop(): void {
     // Newest first: waiting tasks are withdrawn before a running one frees its place for them.
     for (const run of [...this.running.values()].reverse()) run.cancel();
     this.lifetime.abort();
     this.delay?.disable();
-    setImmediate(this.exit);
+    void Promise.all(this.closing).then(() => setImmediate(this.exit));
   }
 
   private startTask(id: number, task: T, traceparent: string | undefined): void {
@@ -300,7 +319,7 @@ export class WorkerRuntime<T, R, D> {
 /** One running task: its context (`ctx`) and the sink its results flow into. */
 class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
   /** Stops the task's output; set once the handler has returned. */
-  stop: () => void = noop;
+  stop: StopTask = noop;
   /** Takes the task out of the gate's queue, if it has not started. */
   withdraw: () => void = noop;
   /** Set when the gate lets the task start. */
@@ -416,7 +435,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     this.credit?.clear();
     this.release();
     this.controller?.abort();
-    this.stop();
+    this.runtime.closingTask(this.stop());
   }
 
   /** Marks the task ended; false if it already was. */
@@ -450,5 +469,3 @@ function streamOverflow(window: number, buffer: number): Error {
   Object.assign(error, { code: streamOverflowCode });
   return error;
 }
-
-function noop(): void {}

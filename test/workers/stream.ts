@@ -15,10 +15,11 @@ export type StreamTask =
   | { readonly kind: 'numbers'; readonly from: number; readonly count: number }
   /**
    * Reads `path` with a FileHandle and yields 0, 1, 2, ... for ever; it writes `<marker>.open`
-   * once it has yielded 3 values, and its `finally` closes the handle, then writes how many it
-   * yielded to `marker`.
+   * once it has yielded 3 values, and its `finally` closes the handle, waits `lingerMs` ms (a
+   * timer, 0 by default: as a cleanup that flushes a stream takes turns of the loop), then
+   * writes how many it yielded to `marker`.
    */
-  | { readonly kind: 'file'; readonly path: string; readonly marker: string }
+  | { readonly kind: 'file'; readonly path: string; readonly marker: string; readonly lingerMs?: number }
   /** `range(0, count)`: an Observable that emits everything at once. */
   | { readonly kind: 'observable'; readonly count: number };
 
@@ -43,7 +44,7 @@ async function* numbers(from: number, count: number): AsyncGenerator<number> {
   for (let i = from; i < from + count; i++) yield i;
 }
 
-async function* file(path: string, marker: string): AsyncGenerator<number> {
+async function* file(path: string, marker: string, lingerMs: number): AsyncGenerator<number> {
   const handle = await open(path, 'r');
   let yielded = 0;
   try {
@@ -55,6 +56,7 @@ async function* file(path: string, marker: string): AsyncGenerator<number> {
     }
   } finally {
     await handle.close();
+    if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
     writeFileSync(marker, String(yielded));
   }
 }
@@ -66,7 +68,7 @@ export default defineWorker((task: StreamTask) => {
     case 'numbers':
       return numbers(task.from, task.count);
     case 'file':
-      return file(task.path, task.marker);
+      return file(task.path, task.marker, task.lingerMs ?? 0);
     case 'observable':
       return range(0, task.count);
   }
