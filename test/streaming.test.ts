@@ -109,12 +109,14 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
     writeFileSync(path, 'x');
     const children = childProcesses();
     // The finally closes its handle, then waits a timer: a worker that exited one turn after
-    // the abort (as before) never got there.
+    // the abort (as before) never got there. The worker exits as soon as the finally is done;
+    // gracePeriod, after which it would be terminated, is far longer than that on a busy machine.
     const task: StreamTask = { kind: 'file', path, marker, lingerMs: 20 };
-    const values = await lastValueFrom(of(task).pipe(loopPool<StreamTask, number>(workerPath('stream.ts'), { size: 1, workerType, streamWindow: 16 }), take(5), toArray()));
+    const options = { size: 1, workerType, streamWindow: 16, gracePeriod: 20_000 };
+    const values = await lastValueFrom(of(task).pipe(loopPool<StreamTask, number>(workerPath('stream.ts'), options), take(5), toArray()));
     expect(values).toEqual([0, 1, 2, 3, 4]);
     // take(5) unsubscribed: the pool is terminated. Once its worker has exited, the finally has run.
-    await whenThreadsEnd(10_000, children);
+    await whenThreadsEnd(25_000, children);
     expect({ threads: threadResources(), processes: childProcesses() - children }).toEqual({ threads: [], processes: 0 });
     expect(existsSync(marker)).toBe(true);
     expect(Number(readFileSync(marker, 'utf8'))).toBeLessThanOrEqual(5 + 16);
