@@ -1,8 +1,11 @@
 /**
- * `npm run bench:ab -- DIR`: this checkout against another one (DIR, built with `npm run build`),
- * side by side in one process, on scenario (a) of `npm run bench`: 200,000 tiny tasks
- * (`x => x + 1`), 2 workers, 32 in flight per worker, for `pool.process` and for the operator
- * over a pool; and the same tasks written `async x => x + 1`. Rounds alternate between the two
+ * `npm run bench:ab -- DIR`: this checkout against another one (DIR, built with `npm run build`;
+ * without DIR, commit `BENCH_BASE`, default 5967d35, the commit before the port layer of issue
+ * 20, exported and built in a temporary folder), side by side in one process, on scenario (a)
+ * of `npm run bench`: 200,000 tiny tasks (`x => x + 1`), 2 workers, 32 in flight per worker,
+ * for `pool.process` and for the operator over a pool; the same tasks written `async x => x +
+ * 1`; and, with nats-server installed, `npm run bench:cluster`'s tiny tasks through one host of
+ * one thread (`concurrency` 1, `queueSize` 2,048; each build with its own host). Rounds alternate between the two
  * builds, so that both see the same machine; prints the median tasks/s of each and their
  * ratio, and how many tasks and results the main thread's messages carried on average (every
  * `postMessage` on a `MessagePort` during the timed run, counted; a message of looppool's
@@ -10,11 +13,14 @@
  * `BENCH_ROUNDS` sets the rounds (default 7); `BENCH_CONCURRENCY` and `BENCH_QUEUE_SIZE` the
  * pools' options (default 32 and 0).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessagePort } from 'node:worker_threads';
 import { count, lastValueFrom, map, range } from 'rxjs';
+import { natsInstalled, startNats, type NatsServer } from '../test/support/nats';
 
 type Api = typeof import('looppool');
 type Task = number;
@@ -24,13 +30,22 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const queueSize = Number(process.env.BENCH_QUEUE_SIZE ?? 0);
 const total = 200_000;
 const here = resolve(__dirname, '..');
-const other = process.argv[2] ? resolve(process.argv[2]) : undefined;
+const other = process.argv[2] ? resolve(process.argv[2]) : built(process.env.BENCH_BASE ?? '5967d35');
 
-/** The worker of each build, written to a temporary folder: a sync and an async handler. */
+/** Commit `commit` of this repository, exported to a temporary folder and built with this checkout's node_modules. */
+function built(commit: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `looppool-${commit}-`));
+  execSync(`git archive ${commit} | tar -x -C ${dir}`, { cwd: here, stdio: 'inherit' });
+  symlinkSync(join(here, 'node_modules'), join(dir, 'node_modules'));
+  execSync('npm run build', { cwd: dir, stdio: 'ignore' });
+  return dir;
+}
+
+/** The worker of each build, written to a temporary folder: a sync and an async handler, and bench:cluster's (`{ id }` → `id`). */
 const workers = mkdtempSync(join(tmpdir(), 'looppool-ab-'));
-function workerOf(dir: string, kind: 'sync' | 'async'): string {
+function workerOf(dir: string, kind: 'sync' | 'async' | 'cluster'): string {
   const file = join(workers, `${Buffer.from(dir).toString('hex')}.${kind}.cjs`);
-  const handler = kind === 'sync' ? '(x) => x + 1' : 'async (x) => x + 1';
+  const handler = { sync: '(x) => x + 1', async: 'async (x) => x + 1', cluster: '(task) => task.id' }[kind];
   writeFileSync(file, `require(${JSON.stringify(join(dir, 'dist/worker/index.js'))}).defineWorker(${handler});\n`);
   return file;
 }
@@ -46,10 +61,12 @@ const process$ = (pool: ReturnType<Api['createPool']>): Promise<number> =>
       .pipe(count()),
   );
 
-const ways: Record<string, { readonly kind: 'sync' | 'async'; run(api: Api, pool: ReturnType<Api['createPool']>): Promise<number> }> = {
+const clusterWay = 'nats, one host, tiny tasks';
+const ways: Record<string, { readonly kind: 'sync' | 'async' | 'cluster'; run(api: Api, pool: ReturnType<Api['createPool']>): Promise<number> }> = {
   'pool.process': { kind: 'sync', run: (_api, pool) => process$(pool) },
   'operator on a pool': { kind: 'sync', run: (api, pool) => lastValueFrom(range(0, total).pipe(map((x): Task => x), api.loopPool(pool as never), count())) },
   'pool.process, async tasks': { kind: 'async', run: (_api, pool) => process$(pool) },
+  [clusterWay]: { kind: 'cluster', run: () => Promise.reject(new Error('run by clusterRate')) },
 };
 
 /** What the main thread's messages carried in a run, on average. */
@@ -82,7 +99,41 @@ async function countingMessages<X>(run: () => Promise<X>): Promise<{ result: X }
   }
 }
 
+let server: NatsServer | undefined;
+let clusterPools = 0;
+
+/** bench:cluster's tiny tasks through one host of one thread of build `dir`, started here and stopped after. */
+async function clusterRate(dir: string): Promise<{ rate: number } & Messages> {
+  const api = require(join(dir, 'dist/index.js')) as Api;
+  const { nats } = require(join(dir, 'dist/nats/index.js')) as typeof import('looppool/nats');
+  const name = `ab-${++clusterPools}`;
+  const args = [join(dir, 'dist/host/main.js'), workerOf(dir, 'cluster'), '--nats', server!.url, '--pool', name, '--threads', '1'];
+  const host = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((serving) => host.stdout.on('data', (chunk: Buffer) => /serving pool/.test(chunk.toString()) && serving()));
+    const pool = api.createPool<{ id: number }, number>(workerOf(dir, 'cluster'), {
+      size: 1,
+      concurrency: 1,
+      queueSize: 2_048,
+      transport: nats({ servers: server!.url, pool: name }),
+    });
+    try {
+      await pool.ready;
+      const started = performance.now();
+      const done = await lastValueFrom(pool.process(range(0, total).pipe(map((id) => ({ id })))).pipe(count()));
+      if (done !== total) throw new Error(`${dir}: ${done} of ${total} results over NATS`);
+      return { rate: total / ((performance.now() - started) / 1000), triplesPerMessage: NaN, microsPerPost: NaN };
+    } finally {
+      await pool.terminate();
+    }
+  } finally {
+    host.kill('SIGTERM');
+    if (host.exitCode === null) await once(host, 'exit');
+  }
+}
+
 async function rate(dir: string, way: string): Promise<{ rate: number } & Messages> {
+  if (way === clusterWay) return clusterRate(dir);
   const api = require(join(dir, 'dist/index.js')) as Api;
   const pool = api.createPool<Task, unknown>(workerOf(dir, ways[way]!.kind), { size: 2, concurrency, queueSize });
   try {
@@ -100,12 +151,13 @@ async function rate(dir: string, way: string): Promise<{ rate: number } & Messag
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
-  if (!other) throw new Error('usage: npm run bench:ab -- DIR (another checkout of looppool, built)');
+  if (natsInstalled) server = await startNats();
+  else console.log('no nats-server: the cluster row is left out (apt-get install -y nats-server)');
   console.log(`A: ${here}\nB: ${other}\n${rounds} rounds each, alternating; concurrency ${concurrency}, queueSize ${queueSize}\n`);
   console.log(
     '| way | A tasks/s | B tasks/s | A / B | A triples a message | B triples a message | A µs a post | B µs a post |\n|---|---:|---:|---:|---:|---:|---:|---:|',
   );
-  for (const way of Object.keys(ways)) {
+  for (const way of Object.keys(ways).filter((way) => server || way !== clusterWay)) {
     const a: Array<{ rate: number } & Messages> = [];
     const b: Array<{ rate: number } & Messages> = [];
     for (let round = 0; round < rounds; round++) {
@@ -125,6 +177,7 @@ async function main(): Promise<void> {
         `${ta.toFixed(1)} | ${tb.toFixed(1)} | ${pa.toFixed(1)} | ${pb.toFixed(1)} |`,
     );
   }
+  await server?.stop();
 }
 
 void main();

@@ -328,11 +328,39 @@ function describeSubject(subject: SerializationSubject, index: number | undefine
  * credentials, TLS refused). The message says which servers and what the server said.
  */
 export class ClusterError extends LoopPoolError {
-  /** Always `'ClusterError'`. */
-  override readonly name = 'ClusterError';
+  /** `'ClusterError'`, or the name of a subclass. */
+  override readonly name: string = 'ClusterError';
 
   constructor(message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * Messages between a pool and a host (`looppool/nats`) were lost while a connection was down
+ * and could not be sent again: the host no longer kept them (it keeps what it sent until the
+ * pool acknowledges it, up to `retained` bytes), or one side had already given the other up.
+ * The host's workers end as lost ({@link WorkerCrashError} with reason `'host lost'` and this
+ * as its cause): a task that had not started runs again, one that may have run is retried
+ * within `retries`, and one whose results had partly reached the pool fails, since a result
+ * may be missing. Raise `retries` to run such tasks again, or make them idempotent.
+ */
+export class MessagesLostError extends ClusterError {
+  /** Always `'MessagesLostError'`. */
+  override readonly name: 'MessagesLostError' = 'MessagesLostError';
+
+  constructor(
+    /** The host, `hostname:pid`. */
+    readonly host: string,
+    /** What the host keeps of what it sent until the pool has it, in bytes. */
+    readonly retained: number,
+  ) {
+    super(
+      `Messages between the pool and host ${host} were lost while a connection was down and could not be sent again ` +
+        `(more than ${retained} bytes were unacknowledged, or one side had given the other up): a result may have been lost. ` +
+        "The host's workers are replaced; tasks that had not started run again, tasks that may have run are retried within `retries`, " +
+        'and a task whose results had partly arrived fails with this as its cause.',
+    );
   }
 }
 

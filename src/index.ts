@@ -39,6 +39,7 @@ export {
   ClusterError,
   LoopBlockedWarning,
   LoopPoolError,
+  MessagesLostError,
   PayloadTooLargeError,
   PoolClosedError,
   SerializationError,

@@ -7,6 +7,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createPool, type LoopPoolError } from 'looppool';
 import { nats } from 'looppool/nats';
+import { headerLength } from '../dist/nats/links';
 import { decode, encode, HostOp, PoolOp, subjects } from '../dist/nats/wire';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
@@ -17,6 +18,8 @@ class ScriptedHost {
   private free = 1;
   private silent = false;
   private readonly timer: NodeJS.Timeout;
+  /** Its messages to the pool, numbered from 1 (see src/nats/links.ts: its header is `[id, stream, seq, ackStream, ack]`). */
+  private seq = 0;
   /** The wids given to it, in order. */
   readonly given: number[] = [];
   private accepted!: () => void;
@@ -48,14 +51,14 @@ class ScriptedHost {
     if (this.silent) return;
     const batch = decode(data);
     const poolId = batch[0] as string;
-    for (let at = 1; at + 4 <= batch.length; at += 4) {
+    for (let at = headerLength; at + 4 <= batch.length; at += 4) {
       if (batch[at] !== PoolOp.setup) continue;
       const wid = batch[at + 1] as number;
       this.given.push(wid);
       // The first: another pool took the thread first. The second: served (it never runs a task here).
       const answer = this.given.length === 1 ? HostOp.refused : HostOp.ready;
       if (answer === HostOp.ready) this.free = 0;
-      this.nc.publish(subjects(this.pool).pool(poolId), encode([this.id, answer, wid, 0, 0]));
+      this.nc.publish(subjects(this.pool).pool(poolId), encode([this.id, 1, ++this.seq, 0, 0, answer, wid, 0, 0]));
       if (answer === HostOp.ready) this.accepted();
     }
   }

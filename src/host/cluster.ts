@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, type NatsConnectOptions } from '../nats/client';
+import { connectNats, watchConnection, type NatsConnectOptions } from '../nats/client';
+import { headerLength, Links } from '../nats/links';
 import { LoopClock } from '../nats/loopClock';
 import { defaultMaxPayload, Reassembly } from '../nats/pieces';
 import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
@@ -39,6 +40,10 @@ export class ClusterHost {
   private readonly outbox: Publisher;
   /** Messages from pools that come in pieces, being put together. */
   private readonly pieces = new Reassembly();
+  /** Each pool's messages numbered, kept until it has them, and sent again when it did not get them. */
+  private readonly links: Links;
+  /** Set while the connection is down and the client dials again: no pool's silence counts then. */
+  private offline = false;
   private timer: NodeJS.Timeout | undefined;
   private loopWatch: NodeJS.Timeout | undefined;
   /** How late each {@link tick} runs (this loop blocked). */
@@ -52,12 +57,9 @@ export class ClusterHost {
     private readonly options: ClusterHostOptions,
   ) {
     this.subjects = subjects(options.pool);
-    this.outbox = new Publisher(
-      this.hostId,
-      (subject, data) => nc.publish(subject, data),
-      (subject, record, why) => this.unsendable(subject, record, why),
-      () => nc.info?.max_payload ?? defaultMaxPayload,
-    );
+    const maxPayload = (): number => nc.info?.max_payload ?? defaultMaxPayload;
+    this.links = new Links(this.hostId, (subject, data) => nc.publish(subject, data), maxPayload, (subject) => this.broken(subject));
+    this.outbox = new Publisher(this.links, (subject, record, why) => this.unsendable(subject, record, why), maxPayload);
   }
 
   /** Connects and starts serving; rejects with a `ClusterError` if NATS cannot be reached. */
@@ -90,6 +92,7 @@ export class ClusterHost {
     nc.subscribe(subjects.discover, { callback: () => this.announce() });
     nc.subscribe(subjects.host(this.hostId), { callback: (_error, message) => this.received(message.data) });
     this.timer = setInterval(() => this.tick(), announceInterval);
+    watchConnection(nc, { disconnected: () => (this.offline = true), reconnected: () => this.reconnected() });
     this.announce();
     this.log(`serving pool ${this.options.pool} with ${this.options.threads} thread(s) of ${this.options.modulePath}`);
   }
@@ -111,7 +114,8 @@ export class ClusterHost {
     if (typeof poolId !== 'string') return;
     const known = this.pools.get(poolId);
     if (known) known.lastSeen = performance.now();
-    for (let at = 1; at + 4 <= batch.length; at += 4) {
+    if (!this.links.accept(this.subjects.pool(poolId), batch)) return;
+    for (let at = headerLength; at + 4 <= batch.length; at += 4) {
       this.handle(poolId, batch[at] as number, batch[at + 1] as number, batch[at + 2], batch[at + 3]);
     }
   }
@@ -184,13 +188,38 @@ export class ClusterHost {
     const late = this.clock.lateness();
     for (const [poolId, pool] of this.pools) {
       pool.lastSeen += late; // what the pool sent while this loop was blocked waits unread: not its silence
+      if (this.offline) pool.lastSeen = now; // the host's own outage is not the pool's silence
       if (now - pool.lastSeen <= pool.ackWait) continue;
-      this.pools.delete(poolId);
-      this.pieces.forget(poolId);
-      for (const worker of [...(this.served.get(poolId)?.values() ?? [])]) {
-        this.release(worker, `its pool was not heard from for ${pool.ackWait} ms`);
-      }
+      this.forgetPool(poolId, `its pool was not heard from for ${pool.ackWait} ms`);
     }
+    this.heartbeat();
+  }
+
+  /** Tells each pool it serves that it is alive: numbered, a heartbeat shows a pool a lost last message (see `links.ts`). */
+  private heartbeat(): void {
+    for (const poolId of this.served.keys()) this.outbox.add(this.subjects.pool(poolId), HostOp.heartbeat, 0);
+  }
+
+  /** Stops the workers of a pool given up, and forgets it. */
+  private forgetPool(poolId: string, why: string): void {
+    this.pools.delete(poolId);
+    this.pieces.forget(poolId);
+    this.links.forget(this.subjects.pool(poolId));
+    for (const worker of [...(this.served.get(poolId)?.values() ?? [])]) this.release(worker, why);
+  }
+
+  /** The connection is back: pools get their `ackWait` from now to be heard again, and a heartbeat now shows each what it missed. */
+  private reconnected(): void {
+    this.offline = false;
+    const now = performance.now();
+    for (const pool of this.pools.values()) pool.lastSeen = now;
+    this.heartbeat();
+  }
+
+  /** The link to a pool broke (messages lost that could not be sent again, or the pool gave this host up): its workers stop. */
+  private broken(subject: string): void {
+    const poolId = [...new Set([...this.pools.keys(), ...this.served.keys()])].find((id) => this.subjects.pool(id) === subject);
+    if (poolId !== undefined) this.forgetPool(poolId, 'messages between them were lost and could not be sent again');
   }
 
   /**

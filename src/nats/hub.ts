@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { PortListener, PortFactory } from '../transport/transport';
-import { connectNats, type NatsConnectOptions } from './client';
+import { connectNats, watchConnection, type NatsConnectOptions } from './client';
+import { headerLength, Links, retainLimit } from './links';
 import type { HubLink, HubPort } from './link';
 import { NatsPort } from './port';
 import { LoopClock } from './loopClock';
 import { defaultMaxPayload, Reassembly } from './pieces';
+import { ClusterError, MessagesLostError } from '../errors';
 import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from './wire';
 
 /** How often (ms) the pool looks for hosts gone silent. */
@@ -61,18 +63,19 @@ export class Hub implements HubLink {
   private readonly clock = new LoopClock(lossCheckInterval);
   /** Messages from hosts that come in pieces, being put together. */
   private readonly pieces = new Reassembly();
+  /** Each host's messages numbered, kept until it has them, and sent again when it did not get them. */
+  private readonly links: Links;
+  /** Set while the connection is down and the client dials again: no host's silence counts then. */
+  private offline = false;
 
   constructor(
     private readonly options: HubOptions,
     readonly setup: WorkerSetupRecord,
   ) {
     this.subjects = subjects(options.pool);
-    this.outbox = new Publisher(
-      this.poolId,
-      (subject, data) => this.nc?.publish(subject, data),
-      (_subject, record, why) => this.unsendable(record, why),
-      () => this.nc?.info?.max_payload ?? defaultMaxPayload,
-    );
+    const maxPayload = (): number => this.nc?.info?.max_payload ?? defaultMaxPayload;
+    this.links = new Links(this.poolId, (subject, data) => this.nc?.publish(subject, data), maxPayload, (subject) => this.broken(subject));
+    this.outbox = new Publisher(this.links, (_subject, record, why) => this.unsendable(record, why), maxPayload);
   }
 
   get ackWait(): number {
@@ -149,6 +152,7 @@ export class Hub implements HubLink {
         nc.subscribe(this.subjects.hosts, { callback: (_error, message) => this.announced(message.data) });
         nc.subscribe(this.subjects.pool(this.poolId), { callback: (_error, message) => this.received(message.data) });
         this.timer = setInterval(() => this.tick(), lossCheckInterval);
+        watchConnection(nc, { disconnected: () => (this.offline = true), reconnected: () => this.reconnected() });
         this.discover();
       },
       (error: Error) => {
@@ -192,11 +196,14 @@ export class Hub implements HubLink {
     const whole = this.pieces.accept(data);
     if (!whole) return;
     const batch = decode(whole);
-    const host = this.hosts.get(batch[0] as string);
+    if (typeof batch[0] !== 'string') return;
+    const host = this.hosts.get(batch[0]);
     if (host) host.lastSeen = performance.now();
-    for (let at = 1; at + 4 <= batch.length; at += 4) {
+    if (!this.links.accept(host?.subject ?? this.subjects.host(batch[0]), batch)) return;
+    for (let at = headerLength; at + 4 <= batch.length; at += 4) {
       const op = batch[at] as number;
       const wid = batch[at + 1] as number;
+      if (op === HostOp.heartbeat) continue;
       const port = this.ports.get(wid);
       if (port && host && this.hostOf.get(wid) === host) port.receive(op, batch[at + 2], batch[at + 3]);
       else if (host && op !== HostOp.exited) this.outbox.add(host.subject, PoolOp.stop, wid); // a worker given up: stop it there
@@ -230,17 +237,45 @@ export class Hub implements HubLink {
     if (beat) this.lastBeat = now;
     for (const host of [...this.hosts.values()]) {
       host.lastSeen += late; // what the host sent while this loop was blocked waits unread: not its silence
+      if (this.offline) host.lastSeen = now; // the pool's own outage is not the host's silence
       // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
       if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
         if (beat && host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
         continue;
       }
-      this.hosts.delete(host.id);
-      this.pieces.forget(host.id);
+      this.forgetHost(host);
       const why = `host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`;
-      for (const port of [...host.ports]) port.lost(why);
+      for (const port of [...host.ports]) port.lost(new ClusterError(why));
     }
     if (beat && this.waiting.length > 0) this.discover();
+  }
+
+  private forgetHost(host: HostEntry): void {
+    this.hosts.delete(host.id);
+    this.pieces.forget(host.id);
+    this.links.forget(host.subject);
+  }
+
+  /**
+   * The connection is back (to the same server or another): hosts get `ackWait` from now to be
+   * heard again, and a heartbeat now shows each what it missed (see `links.ts`).
+   */
+  private reconnected(): void {
+    this.offline = false;
+    const now = performance.now();
+    for (const host of this.hosts.values()) {
+      host.lastSeen = now;
+      if (host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
+    }
+  }
+
+  /** The link to a host broke: messages were lost that it could not send again. Its workers end as lost. */
+  private broken(subject: string): void {
+    const host = [...this.hosts.values()].find((known) => known.subject === subject);
+    if (!host) return;
+    this.forgetHost(host);
+    const error = new MessagesLostError(host.label, retainLimit);
+    for (const port of [...host.ports]) port.lost(error);
   }
 
   /**

@@ -14,7 +14,7 @@ import { loadNatsClient } from './client';
 import { Hub } from './hub';
 import { poolNamePattern } from './wire';
 
-export { ClusterError, PayloadTooLargeError } from '../errors';
+export { ClusterError, MessagesLostError, PayloadTooLargeError } from '../errors';
 export type { ClusterTransport } from '../transport/cluster';
 
 /** Where the pool's workers are served, and how to reach the NATS server. */

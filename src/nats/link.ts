@@ -1,3 +1,4 @@
+import type { ClusterError } from '../errors';
 import type { Unsendable, WorkerSetupRecord } from './wire';
 
 /**
@@ -34,8 +35,8 @@ export interface HubPort {
   assigned(): void;
   /** One record, `[op, wid, a, b]`, from the host that serves it. */
   receive(op: number, a: unknown, b: unknown): void;
-  /** Its host was not heard from within `ackWait`, or left: the worker ended with it. */
-  lost(why: string): void;
+  /** Its host was not heard from within `ackWait`, left, or lost messages it could not send again (`error` says which): the worker ended with it. */
+  lost(error: ClusterError): void;
   /** The pool could not reach the cluster at all. */
   unreachable(error: Error): void;
   /** Task `ticket` could not be encoded for the host, or is too large: it fails, the worker goes on. */

@@ -1,4 +1,4 @@
-import { ClusterError } from '../errors';
+import type { ClusterError } from '../errors';
 import { noop } from '../noop';
 import { Ledger } from '../transport/ledger';
 import { Readiness } from '../transport/readiness';
@@ -190,8 +190,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     }
   }
 
-  lost(why: string): void {
-    this.end({ kind: 'crashed', crash: 'host lost', exitCode: -1, error: new ClusterError(why), tasks: [] });
+  lost(error: ClusterError): void {
+    this.end({ kind: 'crashed', crash: 'host lost', exitCode: -1, error, tasks: [] });
   }
 
   unreachable(error: Error): void {

@@ -1,7 +1,8 @@
 import { deserialize, serialize } from 'node:v8';
 import type { CrashReason } from '../errors';
 import type { WorkerStartOptions } from '../transport/startOptions';
-import { clusterMessageLimit, toPieces } from './pieces';
+import type { Links } from './links';
+import { clusterMessageLimit } from './pieces';
 
 /**
  * The messages between a pool and the `looppool-worker` hosts that serve it over NATS, and
@@ -75,6 +76,8 @@ export const HostOp = {
   blocked: 13,
   /** `[last, wid, ticket, value]`: `next` then `complete` in one record, for a task whose last result and end go in one batch. */
   last: 14,
+  /** `[heartbeat, 0]`: every 500 ms to each pool it serves; numbered, it shows the pool a lost last message (see `links.ts`). */
+  heartbeat: 15,
 } as const;
 
 /** What a host needs to start one worker of a pool: the fields of {@link WorkerStartOptions} that cross the wire. */
@@ -146,12 +149,11 @@ export class Publisher {
   private scheduled = false;
 
   /**
-   * @param sender the first value of every message: who sends it (its poolId or hostId).
+   * @param links numbers each message for its peer, keeps it until the peer has it, and publishes it.
    * @param maxPayload the connected server's `max_payload`, in bytes.
    */
   constructor(
-    private readonly sender: string,
-    private readonly publish: (subject: string, data: Uint8Array) => void,
+    private readonly links: Links,
     private readonly unsendable: (subject: string, record: unknown[], why: Unsendable) => unknown[] | undefined,
     private readonly maxPayload: () => number,
   ) {}
@@ -159,7 +161,7 @@ export class Publisher {
   /** Queues the record `[op, wid, a, b]` for `subject`. */
   add(subject: string, op: number, wid: number, a: unknown = 0, b: unknown = 0): void {
     let batch = this.pending.get(subject);
-    if (!batch) this.pending.set(subject, (batch = [this.sender]));
+    if (!batch) this.pending.set(subject, (batch = []));
     batch.push(op, wid, a, b);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -170,8 +172,8 @@ export class Publisher {
   /** If the newest record waiting for `subject` is `[op, wid, a, …]`, its op becomes `to`. */
   retag(subject: string, op: number, wid: number, a: unknown, to: number): boolean {
     const batch = this.pending.get(subject);
-    const at = batch ? batch.length - 4 : 0;
-    if (at < 1 || batch![at] !== op || batch![at + 1] !== wid || batch![at + 2] !== a) return false;
+    const at = batch ? batch.length - 4 : -1;
+    if (at < 0 || batch![at] !== op || batch![at + 1] !== wid || batch![at + 2] !== a) return false;
     batch![at] = to;
     return true;
   }
@@ -183,10 +185,15 @@ export class Publisher {
     this.pending.clear();
     const maxPayload = this.maxPayload();
     for (const [subject, batch] of pending) {
-      const data = tryEncode(batch);
-      if (data !== undefined && data.length <= maxPayload) this.send(subject, data);
-      else this.sendSplit(subject, batch.slice(1), maxPayload, data);
+      const data = this.encode(subject, batch);
+      if (data !== undefined && data.length <= maxPayload) this.links.send(subject, data);
+      else this.sendSplit(subject, batch, maxPayload, data);
     }
+  }
+
+  /** `records` framed with the header of the next message to `subject` (see `links.ts`); undefined if a value cannot be cloned. */
+  private encode(subject: string, records: readonly unknown[]): Uint8Array | undefined {
+    return tryEncode([...this.links.header(subject), ...records]);
   }
 
   /**
@@ -195,17 +202,17 @@ export class Publisher {
    * too large, or one that cannot be cloned, is split again); a record alone goes by
    * {@link sendRecord}. Each value is encoded about twice, not once per record and once per
    * message: a burst of 40 MB of results held a host's loop for seconds that way.
-   * @param data `[sender, ...records]` encoded, when it could be.
+   * @param data the records framed and encoded, when they could be.
    */
   private sendSplit(subject: string, records: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
-    if (data !== undefined && data.length <= maxPayload) return this.send(subject, data);
+    if (data !== undefined && data.length <= maxPayload) return this.links.send(subject, data);
     const count = records.length / 4;
     if (count <= 1) return this.sendRecord(subject, records, maxPayload, data);
     const parts = data === undefined ? 2 : Math.min(count, Math.ceil(data.length / (maxPayload * 0.9)));
     const per = Math.ceil(count / parts);
     for (let first = 0; first < count; first += per) {
       const part = records.slice(first * 4, (first + per) * 4);
-      this.sendSplit(subject, part, maxPayload, tryEncode([this.sender, ...part]));
+      this.sendSplit(subject, part, maxPayload, this.encode(subject, part));
     }
   }
 
@@ -216,25 +223,16 @@ export class Publisher {
   private sendRecord(subject: string, record: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
     const why: Unsendable | undefined =
       data === undefined
-        ? { kind: 'unserializable', reason: encodeError([this.sender, ...record]) }
+        ? { kind: 'unserializable', reason: encodeError(record) }
         : data.length > clusterMessageLimit
           ? tooLarge(data.length, maxPayload)
           : undefined;
     if (why) {
       const replacement = this.unsendable(subject, record, why);
       if (!replacement) return;
-      data = encode([this.sender, ...replacement]);
+      data = encode([...this.links.header(subject), ...replacement]);
     }
-    if (data!.length <= maxPayload) return this.send(subject, data!);
-    for (const piece of toPieces(this.sender, data!, maxPayload)) this.send(subject, piece);
-  }
-
-  private send(subject: string, data: Uint8Array): void {
-    try {
-      this.publish(subject, data);
-    } catch {
-      // The connection is closing: what it carried is settled by the loss of the host or pool.
-    }
+    this.links.send(subject, data!); // in pieces past `maxPayload`
   }
 }
 

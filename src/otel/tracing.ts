@@ -67,9 +67,18 @@ class OtelTracing implements Tracing {
     const active = this.api.context.active();
     const parent = this.api.trace.getSpan(active) || !fallback ? active : (fallback as Context);
     const span = this.tracer.startSpan('looppool.task', { attributes: { 'looppool.pool': this.poolName, 'looppool.index': index } }, parent);
+    // No tracer provider and no trace to join: the attempts' spans would record nothing and
+    // carry no traceparent; skipping them saves a context and two spans a task.
+    if (!span.isRecording() && !this.api.isSpanContextValid(span.spanContext())) return untracedTask;
     return new OtelTaskTrace(this.api, this.tracer, span);
   }
 }
+
+/** The attempt of a task no one traces: no span, no traceparent. */
+const untracedAttempt: AttemptTrace = { traceparent: undefined, end: () => {} };
+
+/** A task no one traces (no tracer provider registered, no span to join). */
+const untracedTask: TaskTrace = { attempt: () => untracedAttempt, end: () => {} };
 
 class OtelTaskTrace implements TaskTrace {
   /** Attempts started so far. */

@@ -1,0 +1,217 @@
+import { serialize } from 'node:v8';
+import { clusterMessageLimit, toPieces } from './pieces';
+
+/**
+ * Exactly-once delivery between a pool and a host over core NATS, which is at most once: a
+ * message in the server when it dies, in a socket when the connection drops, or published
+ * before the other side has subscribed again, is lost. Every message a side publishes to a
+ * peer (the peer named by the subject it publishes to) carries a header:
+ *
+ * ```
+ * [sender, stream, seq, ackStream, ack, ...records]
+ * ```
+ *
+ * `stream` names the sender's numbering towards this peer (a new one after it forgot the
+ * peer), `seq` counts its messages from 1, and `ack` says the sender has every message up to
+ * `ack` of the peer's stream `ackStream`. The receiver handles a message only when it is the
+ * next one: an older one is a duplicate and dropped; a later one shows a gap, is dropped too,
+ * and the receiver asks the sender to send again from the first one missing (`resend`). The
+ * sender keeps what it sent until the peer acknowledges it, at most {@link retainLimit} bytes
+ * per peer; when it no longer has what is asked for, or does not know the stream asked for
+ * (it forgot the peer), the link is broken: it tells the peer (`reset`), and both forget each
+ * other (the pool counts the host lost). Both sides send a numbered heartbeat every 500 ms,
+ * so a lost last message shows as a gap within a heartbeat of the connection coming back.
+ *
+ * Control messages (`resend`, `reset`) have `seq` 0: they are not numbered, not kept, and a
+ * lost one is asked again at the next gap.
+ */
+
+/** Control records, after a header whose `seq` is 0. */
+const LinkOp = {
+  /** `[resend, stream, from]`: send your stream `stream` again from message `from`. */
+  resend: 1,
+  /** `[reset]`: what you asked for is gone: forget me, as I forget you. */
+  reset: 2,
+} as const;
+
+/** Values before a message's first record. */
+export const headerLength = 5;
+
+/** Bytes of sent messages kept per peer until it acknowledges them. */
+export const retainLimit = clusterMessageLimit;
+
+/** A gap asked about within this (ms) is not asked about again: what was asked is on its way. */
+const askInterval = 250;
+
+/** Every stream of this process gets a number above the last, so that a newer one is told from an older one. */
+let lastStream = 0;
+
+/** What this side sends to one peer. */
+interface Outgoing {
+  readonly stream: number;
+  /** The `seq` of the next message. */
+  next: number;
+  /** Messages sent and not acknowledged, oldest first from `head`; at most `retain` bytes (and the newest). */
+  retained: Array<{ readonly seq: number; readonly data: Uint8Array }>;
+  head: number;
+  bytes: number;
+}
+
+/** What this side has received from one peer. */
+interface Incoming {
+  readonly stream: number;
+  /** The `seq` of the next message to handle. */
+  expected: number;
+}
+
+/** The links of one pool or host to each of its peers, by the subject it publishes to them on. */
+export class Links {
+  private readonly outgoing = new Map<string, Outgoing>();
+  private readonly incoming = new Map<string, Incoming>();
+  /** The newest stream of each peer forgotten: its messages, late or sent again, are never handled (a reset answers them). One number per peer ever forgotten. */
+  private readonly forgotten = new Map<string, number>();
+  /** The last gap asked about per peer, and when (`performance.now()`), to ask once per {@link askInterval}. */
+  private readonly asked = new Map<string, { readonly stream: number; readonly from: number; readonly at: number }>();
+
+  /**
+   * @param sender this side's id, the first value of every message.
+   * @param publish publishes one NATS message; throws while the connection closes.
+   * @param broken the link to the peer of `subject` is broken (lost messages that cannot be sent again): forget the peer.
+   * @param retain bytes of sent messages kept per peer until it acknowledges them.
+   */
+  constructor(
+    private readonly sender: string,
+    private readonly publish: (subject: string, data: Uint8Array) => void,
+    private readonly maxPayload: () => number,
+    private readonly broken: (subject: string) => void,
+    private readonly retain = retainLimit,
+  ) {}
+
+  /** The header of the next message to the peer of `subject`. */
+  header(subject: string): unknown[] {
+    const out = this.out(subject);
+    const incoming = this.incoming.get(subject);
+    return [this.sender, out.stream, out.next, incoming?.stream ?? 0, incoming ? incoming.expected - 1 : 0];
+  }
+
+  /** Publishes `data`, a message framed with {@link header}, and keeps it until the peer acknowledges it. */
+  send(subject: string, data: Uint8Array): void {
+    const out = this.out(subject);
+    out.retained.push({ seq: out.next++, data });
+    out.bytes += data.length;
+    while (out.bytes > this.retain && out.retained.length - out.head > 1) out.bytes -= out.retained[out.head++]!.data.length;
+    this.compact(out);
+    this.transmit(subject, data);
+  }
+
+  /**
+   * A decoded message from the peer of `subject`.
+   * @returns whether its records (from {@link headerLength} on) are to be handled now: false
+   *   for a control message, a duplicate, or one after a gap.
+   */
+  accept(subject: string, message: readonly unknown[]): boolean {
+    const [, stream, seq, ackStream, ack] = message as [string, number, number, number, number];
+    this.acknowledged(subject, ackStream, ack);
+    if (seq === 0) {
+      this.control(subject, message);
+      return false;
+    }
+    let incoming = this.incoming.get(subject);
+    if (!incoming || stream > incoming.stream) {
+      if (stream <= (this.forgotten.get(subject) ?? 0)) return this.ask(subject, stream, 0); // a stream forgotten: the peer must break too
+      if (seq !== 1) return this.ask(subject, stream, 1);
+      this.incoming.set(subject, (incoming = { stream, expected: 1 }));
+    }
+    if (stream < incoming.stream || seq < incoming.expected) return false;
+    if (seq > incoming.expected) return this.ask(subject, stream, incoming.expected);
+    incoming.expected++;
+    return true;
+  }
+
+  /** Forgets the peer of `subject` (it was lost, or the link broke): a later link to it starts afresh. */
+  forget(subject: string): void {
+    const incoming = this.incoming.get(subject);
+    if (incoming) this.forgotten.set(subject, incoming.stream);
+    this.outgoing.delete(subject);
+    this.incoming.delete(subject);
+    this.asked.delete(subject);
+  }
+
+  /** Publishes `data` whole, or in pieces when it is past the server's `max_payload`. */
+  transmit(subject: string, data: Uint8Array): void {
+    const maxPayload = this.maxPayload();
+    try {
+      if (data.length <= maxPayload) return this.publish(subject, data);
+      for (const piece of toPieces(this.sender, data, maxPayload)) this.publish(subject, piece);
+    } catch {
+      // The connection is closing: what it carried is settled by the loss of the host or pool.
+    }
+  }
+
+  private out(subject: string): Outgoing {
+    let out = this.outgoing.get(subject);
+    if (!out) this.outgoing.set(subject, (out = { stream: ++lastStream, next: 1, retained: [], head: 0, bytes: 0 }));
+    return out;
+  }
+
+  /** The peer has every message up to `ack` of stream `stream`: they need not be kept. */
+  private acknowledged(subject: string, stream: number, ack: number): void {
+    const out = this.outgoing.get(subject);
+    if (!out || out.stream !== stream) return;
+    while (out.head < out.retained.length && out.retained[out.head]!.seq <= ack) out.bytes -= out.retained[out.head++]!.data.length;
+    this.compact(out);
+  }
+
+  private compact(out: Outgoing): void {
+    if (out.head === out.retained.length) {
+      out.retained = [];
+      out.head = 0;
+    } else if (out.head >= 1_024) {
+      out.retained = out.retained.slice(out.head);
+      out.head = 0;
+    }
+  }
+
+  /**
+   * Asks the peer of `subject` to send its stream `stream` again from `from` (once per
+   * {@link askInterval}); `from` 0: tells it to reset (this side forgot that stream).
+   * @returns false
+   */
+  private ask(subject: string, stream: number, from: number): false {
+    const now = performance.now();
+    const last = this.asked.get(subject);
+    if (last && last.stream === stream && last.from === from && now - last.at < askInterval) return false;
+    this.asked.set(subject, { stream, from, at: now });
+    if (from === 0) this.sendControl(subject, LinkOp.reset);
+    else this.sendControl(subject, LinkOp.resend, stream, from);
+    return false;
+  }
+
+  private control(subject: string, message: readonly unknown[]): void {
+    const op = message[headerLength];
+    if (op === LinkOp.reset) {
+      this.forget(subject);
+      return this.broken(subject);
+    }
+    if (op !== LinkOp.resend) return;
+    const stream = message[headerLength + 1] as number;
+    const from = message[headerLength + 2] as number;
+    const out = this.outgoing.get(subject);
+    const first = out ? (out.retained[out.head]?.seq ?? out.next) : 0;
+    if (!out || out.stream !== stream || from < first) {
+      // What the peer misses is gone (past retainLimit), or the peer asks for a stream this side forgot.
+      this.sendControl(subject, LinkOp.reset);
+      this.forget(subject);
+      return this.broken(subject);
+    }
+    for (let at = out.head; at < out.retained.length; at++) {
+      const sent = out.retained[at]!;
+      if (sent.seq >= from) this.transmit(subject, sent.data);
+    }
+  }
+
+  private sendControl(subject: string, ...record: unknown[]): void {
+    const incoming = this.incoming.get(subject);
+    this.transmit(subject, serialize([this.sender, 0, 0, incoming?.stream ?? 0, incoming ? incoming.expected - 1 : 0, ...record]));
+  }
+}

@@ -1,0 +1,130 @@
+import { deserialize } from 'node:v8';
+import { Links } from '../src/nats/links';
+import { Publisher } from '../src/nats/wire';
+
+/**
+ * The numbering of messages between a pool and a host (src/nats/links.ts), two sides wired
+ * through a wire of the test's own that loses the messages it is told to: what is lost is sent
+ * again and handled once, in order; what cannot be sent again breaks the link on both sides.
+ * The same protocol under a real server restart: test/natsRestart.test.ts.
+ */
+
+interface Side {
+  readonly links: Links;
+  readonly outbox: Publisher;
+  /** The records handled, `[op, wid, a]` each. */
+  readonly handled: unknown[][];
+  broken: number;
+}
+
+function wired(retain?: number) {
+  /** Messages published and not yet delivered, in order: `[to, data]`. */
+  const wire: Array<['a' | 'b', Uint8Array]> = [];
+  const make = (name: 'a' | 'b', peer: 'a' | 'b'): Side => {
+    const side: Side = {
+      links: new Links(name, (_subject, data) => wire.push([peer, data]), () => 1024 * 1024, () => side.broken++, retain),
+      outbox: undefined as unknown as Publisher,
+      handled: [],
+      broken: 0,
+    };
+    (side as { outbox: Publisher }).outbox = new Publisher(side.links, () => undefined, () => 1024 * 1024);
+    return side;
+  };
+  const sides = { a: make('a', 'b'), b: make('b', 'a') };
+  const receive = (to: 'a' | 'b', data: Uint8Array): void => {
+    const side = sides[to];
+    const message = deserialize(data) as unknown[];
+    if (!side.links.accept(to === 'a' ? 'b' : 'a', message)) return;
+    for (let at = 5; at + 4 <= message.length; at += 4) side.handled.push(message.slice(at, at + 3));
+  };
+  /** Sends `ops` from `from` as one message each. */
+  const send = (from: 'a' | 'b', ...ops: number[]): void => {
+    for (const op of ops) {
+      sides[from].outbox.add(from === 'a' ? 'b' : 'a', op, 1, op);
+      sides[from].outbox.flush();
+    }
+  };
+  /** Delivers everything on the wire (and what that sends), but drops the messages whose position is in `lose`. */
+  const deliver = (lose: number[] = []): void => {
+    let position = 0;
+    while (wire.length > 0) {
+      const [to, data] = wire.shift()!;
+      if (!lose.includes(position++)) receive(to, data);
+    }
+  };
+  return { ...sides, send, deliver, wire };
+}
+
+const ops = (side: Side): unknown[] => side.handled.map((record) => record[0]);
+
+describe('Links: numbered messages over an at-most-once wire', () => {
+  test('messages lost in the middle are asked for at the next one, sent again, and handled once each, in order', () => {
+    const { a, b, send, deliver } = wired();
+    send('a', 1, 2, 3, 4, 5);
+    deliver([1, 2]); // 2 and 3 lost; 4 shows the gap, b asks for 2 and on, a sends 2..5 again
+    expect(ops(b)).toEqual([1, 2, 3, 4, 5]);
+    send('a', 6);
+    deliver();
+    expect(ops(b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(a.broken + b.broken).toBe(0);
+  });
+
+  test('a lost last message shows at the next message (a heartbeat), however late', () => {
+    const { b, send, deliver } = wired();
+    send('a', 1, 2);
+    deliver([1]);
+    expect(ops(b)).toEqual([1]);
+    send('a', 7); // the next heartbeat
+    deliver();
+    expect(ops(b)).toEqual([1, 2, 7]);
+  });
+
+  test('a duplicate is dropped', () => {
+    const { b, send, deliver, wire } = wired();
+    send('a', 1);
+    wire.push(wire[0]!);
+    deliver();
+    expect(ops(b)).toEqual([1]);
+  });
+
+  test('what the peer acknowledged is no longer kept; what it did not is', () => {
+    const { a, b, send, deliver } = wired();
+    send('a', 1, 2, 3);
+    deliver();
+    send('b', 9); // carries b's ack of 1..3
+    deliver();
+    expect(ops(a)).toEqual([9]);
+    send('a', 4);
+    deliver([0]); // 4 lost; a keeps it
+    send('a', 5);
+    deliver();
+    expect(ops(b)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('a message no longer kept (past the retained bytes) breaks the link on both sides', () => {
+    const { a, b, send, deliver } = wired(1);
+    send('a', 1, 2, 3);
+    deliver([1]); // 2 lost, and a kept only 3
+    expect(ops(b)).toEqual([1]);
+    expect(a.broken).toBe(1);
+    expect(b.broken).toBe(1);
+    send('a', 4); // a new link: starts from 1 again
+    deliver();
+    expect(ops(b)).toEqual([1, 4]);
+  });
+
+  test('a side that forgot its peer (gave it up) handles nothing more of its old stream, even what was never acknowledged: the peer breaks, then both start afresh', () => {
+    const { a, b, send, deliver } = wired();
+    send('a', 1);
+    deliver();
+    b.links.forget('a');
+    send('a', 2); // of a stream b forgot: b tells a to reset, and handles nothing of it (not 1 again)
+    deliver();
+    expect(ops(b)).toEqual([1]);
+    expect(a.broken).toBe(1);
+    expect(b.broken).toBe(0); // b gave a up itself
+    send('a', 3);
+    deliver();
+    expect(ops(b)).toEqual([1, 3]);
+  });
+});
