@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createPool, type LoopPool, type LoopPoolOptions } from 'looppool';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { createPool, loopPool, type LoopPool, type LoopPoolOptions } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { TracedTask } from './workers/traced';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
@@ -105,6 +106,24 @@ describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) 
     tally: () => tally(workerType, 64),
   })),
 );
+
+describe('the span of an input that an overflow strategy drops', () => {
+  afterEach(() => exporter.reset());
+
+  it.each(['drop-oldest', 'drop-newest'] as const)('ends, as dropped, with %s', async (strategy) => {
+    const inputs = Array.from({ length: 20 }, (_, id): TracedTask => ({ id }));
+    // All 20 come at once: the worker holds two at most, two wait, the others are dropped.
+    const results = await lastValueFrom(
+      from(inputs).pipe(loopPool<TracedTask, number>(traced, { size: 1, concurrency: 1, queueSize: 1, overflow: { size: 2, strategy } }), toArray()),
+    );
+    expect(results.length).toBeLessThan(inputs.length);
+    const tasks = (): ReadableSpan[] => exporter.getFinishedSpans().filter((span) => span.name === 'looppool.task');
+    await until(() => tasks().length === inputs.length, 5_000);
+    const outcomes = new Map<unknown, number>();
+    for (const task of tasks()) outcomes.set(task.attributes['looppool.outcome'], (outcomes.get(task.attributes['looppool.outcome']) ?? 0) + 1);
+    expect(Object.fromEntries(outcomes)).toEqual({ done: results.length, dropped: inputs.length - results.length });
+  });
+});
 
 describeWithNats('traces through the pool (workers on a host through NATS)', () => {
   let server: NatsServer;
