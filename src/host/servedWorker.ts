@@ -1,3 +1,4 @@
+import { Capacity } from '../engine/capacity';
 import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
 import { threadsTransport } from '../transport/threads';
@@ -5,12 +6,13 @@ import { canProbe, canSample, canWatch, type RunObserver, type TaskFailure, type
 
 /**
  * Tasks a host hands its thread beyond those the thread runs at once: as many as the thread
- * ends in `ms` at the rate it last ended them, and from `least` to `most`. Tasks of a
- * millisecond or more get `least` (a draining host waits for at most that many more);
- * tiny tasks get up to `most`, so that host and thread exchange a few large batches, not
- * many small ones: each post and each NATS message costs far more than a tiny task.
+ * ends in `ms` at the rate it last ended them, from `least` to 1,024 (the engine's
+ * {@link Capacity}, as a pool feeds its workers). Tasks of a millisecond or more get `least`
+ * (a draining host waits for at most that many more); tiny tasks get up to 1,024, so that host
+ * and thread exchange a few large batches, not many small ones: each post and each NATS
+ * message costs far more than a tiny task.
  */
-const handedAhead = { least: 64, most: 1_024, ms: 20 } as const;
+const handedAhead = { least: 64, ms: 20 } as const;
 
 /** A task of the pool's: the observer its local thread reports to, which tells the pool. */
 class HostedTask implements RunObserver<unknown> {
@@ -73,10 +75,8 @@ export class ServedWorker {
   /** Whether the pool was last told that the loop is blocked. */
   private wasBlocked = false;
   private ended = false;
-  /** Tasks handed ahead now ({@link handedAhead}), from the rate of the last {@link handedAhead.least} tasks that ended. */
-  private ahead: number = handedAhead.least;
-  private endedSince = 0;
-  private since = performance.now();
+  /** How many tasks the thread may hold now ({@link handedAhead}). */
+  private readonly capacity: Capacity;
 
   constructor(
     modulePath: string,
@@ -86,6 +86,7 @@ export class ServedWorker {
     private readonly setup: WorkerSetupRecord,
     private readonly relay: WorkerRelay,
   ) {
+    this.capacity = new Capacity(setup.concurrency, handedAhead.least, handedAhead.ms);
     this.port = threadsTransport<unknown, unknown>(modulePath, {
       workerData: setup.workerData,
       concurrency: setup.concurrency,
@@ -195,7 +196,7 @@ export class ServedWorker {
    */
   handOn(): void {
     if (this.relay.draining() || this.ended) return;
-    const limit = this.setup.concurrency + this.ahead;
+    const { limit } = this.capacity;
     const { order, queue } = this;
     while (this.handed.size < limit && this.head < order.length) {
       const ticket = order[this.head++]!;
@@ -241,13 +242,7 @@ export class ServedWorker {
   /** Task `ticket` ended on the thread: its place goes to the next; false if it was cancelled. */
   private taskEnded(ticket: number): boolean {
     if (!this.handed.delete(ticket)) return false;
-    if (++this.endedSince === handedAhead.least) {
-      const now = performance.now();
-      const perMs = this.endedSince / Math.max(now - this.since, 0.001);
-      this.ahead = Math.min(handedAhead.most, Math.max(handedAhead.least, Math.round(perMs * handedAhead.ms)));
-      this.endedSince = 0;
-      this.since = now;
-    }
+    this.capacity.taskEnded();
     this.handOn();
     this.relay.taskEnded();
     return true;
