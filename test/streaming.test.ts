@@ -1,7 +1,9 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferOverflowError, createPool, loopPool, type LoopPool, type WorkerType } from 'looppool';
+import { BufferOverflowError, createPool, loopPool, type LoopPool, type LoopPoolOptions, type WorkerType } from 'looppool';
+import { nats } from 'looppool/nats';
+import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { concatMap, firstValueFrom, lastValueFrom, of, take, toArray } from 'rxjs';
 import type { StreamTask } from './workers/stream';
 import { workerPath } from './support/paths';
@@ -28,7 +30,12 @@ const rssAllowance = 64 * 1024 * 1024;
  * pulled to a file every 16 values; every 16 values taken, the subscriber reads it and
  * compares it with what it has taken.
  */
-async function slowSink(workerType: WorkerType, count: number, counter: string): Promise<{ taken: number; maxAhead: number; peakRss: number }> {
+async function slowSink(
+  workerType: WorkerType,
+  count: number,
+  counter: string,
+  transport?: LoopPoolOptions['transport'],
+): Promise<{ taken: number; maxAhead: number; peakRss: number }> {
   let taken = 0;
   let maxAhead = -Infinity;
   let peakRss = process.memoryUsage.rss();
@@ -40,7 +47,7 @@ async function slowSink(workerType: WorkerType, count: number, counter: string):
   const task: StreamTask = { kind: 'generate', count, size: 100, report: 16, counter };
   await new Promise<void>((resolve, reject) => {
     of(task)
-      .pipe(loopPool<StreamTask, string>(workerPath('stream.ts'), { size: 1, workerType }))
+      .pipe(loopPool<StreamTask, string>(workerPath('stream.ts'), transport ? { size: 1, transport } : { size: 1, workerType }))
       .subscribe({
         next: () => {
           taken++;
@@ -102,12 +109,14 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
     writeFileSync(path, 'x');
     const children = childProcesses();
     // The finally closes its handle, then waits a timer: a worker that exited one turn after
-    // the abort (as before) never got there.
+    // the abort (as before) never got there. The worker exits as soon as the finally is done;
+    // gracePeriod, after which it would be terminated, is far longer than that on a busy machine.
     const task: StreamTask = { kind: 'file', path, marker, lingerMs: 20 };
-    const values = await lastValueFrom(of(task).pipe(loopPool<StreamTask, number>(workerPath('stream.ts'), { size: 1, workerType, streamWindow: 16 }), take(5), toArray()));
+    const options = { size: 1, workerType, streamWindow: 16, gracePeriod: 20_000 };
+    const values = await lastValueFrom(of(task).pipe(loopPool<StreamTask, number>(workerPath('stream.ts'), options), take(5), toArray()));
     expect(values).toEqual([0, 1, 2, 3, 4]);
     // take(5) unsubscribed: the pool is terminated. Once its worker has exited, the finally has run.
-    await whenThreadsEnd(10_000, children);
+    await whenThreadsEnd(25_000, children);
     expect({ threads: threadResources(), processes: childProcesses() - children }).toEqual({ threads: [], processes: 0 });
     expect(existsSync(marker)).toBe(true);
     expect(Number(readFileSync(marker, 'utf8'))).toBeLessThanOrEqual(5 + 16);
@@ -163,4 +172,30 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
     expect((await results).sort((a, b) => a - b)).toEqual(all);
     await expect(pool.run(tasks[1]!)).resolves.toBe(999);
   });
+});
+
+describeWithNats('streaming tasks with credits over NATS', () => {
+  let server: NatsServer;
+  let host: Host | undefined;
+  let dir = '';
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'looppool-stream-'));
+    server = await startNats();
+  });
+  afterEach(async () => {
+    await host?.kill();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('relays credits through the host: its thread runs ahead of a slow subscriber by at most streamWindow values', async () => {
+    const pool = `stream${process.pid}`;
+    host = startHost(workerPath('stream.ts'), server.url, pool, ['--threads', '1']);
+    await host.printed(/serving pool/);
+    const run = await slowSink('thread', 20_000, join(dir, 'pulled'), nats({ servers: server.url, pool }));
+    expect(run.taken).toBe(20_000);
+    expect(run.maxAhead).toBeLessThanOrEqual(defaultWindow);
+    // It did run ahead: the window is what held it, not a worker slower than the sink.
+    expect(run.maxAhead).toBeGreaterThan(defaultWindow / 2);
+  }, 60_000);
 });

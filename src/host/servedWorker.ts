@@ -2,7 +2,7 @@ import { Capacity } from '../engine/capacity';
 import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
 import { threadsTransport } from '../transport/threads';
-import { canProbe, canSample, canWatch, type RunObserver, type TaskFailure, type WorkerExit, type WorkerPort } from '../transport/transport';
+import { canPace, canProbe, canSample, canWatch, type RunObserver, type TaskFailure, type WorkerExit, type WorkerPort } from '../transport/transport';
 
 /**
  * Tasks a host hands its thread beyond those the thread runs at once: as many as the thread
@@ -93,6 +93,9 @@ export class ServedWorker {
       gracePeriod: setup.gracePeriod,
       blockingThreshold: setup.blockingThreshold,
       taskTimeout: setup.taskTimeout,
+      // The thread paces its streams by the pool's window: this host holds at most that many values of a task.
+      streamWindow: setup.streamWindow,
+      streamBuffer: setup.streamBuffer,
     })(index, {
       emitted: (value) => relay.send(HostOp.emitted, wid, value),
       unsendable: (reason) => relay.send(HostOp.unsendable, wid, reason),
@@ -128,6 +131,11 @@ export class ServedWorker {
         return this.handOn();
       case PoolOp.cancel:
         return this.cancel(a as number);
+      case PoolOp.credit: {
+        const local = this.handed.get(a as number);
+        if (local !== undefined) canPace(this.port)?.grant(local, b as number);
+        return;
+      }
       case PoolOp.kill:
         return this.port.kill();
       case PoolOp.ping: {

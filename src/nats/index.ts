@@ -67,6 +67,8 @@ export function nats(options: NatsTransportOptions): ClusterTransport {
         blockingThreshold: pool.blockingThreshold,
         taskTimeout: pool.taskTimeout,
         name: pool.name,
+        streamWindow: pool.streamWindow,
+        streamBuffer: pool.streamBuffer,
       });
       return hub.transport<T, R>();
     },

@@ -6,6 +6,7 @@ import { Requests } from '../transport/requests';
 import type {
   Introspectable,
   LoopWatch,
+  Paced,
   PortListener,
   Probeable,
   RunObserver,
@@ -28,7 +29,7 @@ const sampleTimeout = 1_000;
  * only what the host said before is known: tasks it said it started count as started, the
  * others as "may have".
  */
-export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectable, LoopWatch<R>, HubPort {
+export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Introspectable, LoopWatch<R>, HubPort {
   private readonly readiness = new Readiness();
   readonly ready = this.readiness.promise;
   /** A worker may wait long for a host: until one serves it, the others take its tasks. */
@@ -63,6 +64,11 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Probeable, Introspectab
     if (this.state !== 'ready') this.unsent.set(ticket, task);
     this.hub.send(this.wid, PoolOp.run, ticket, task);
     return ticket;
+  }
+
+  /** Relays what task `ticket`'s consumer has taken to the host, which passes it on to its thread. */
+  grant(ticket: number, n: number): void {
+    if (this.ledger.has(ticket)) this.hub.send(this.wid, PoolOp.credit, ticket, n);
   }
 
   cancel(ticket: number): void {

@@ -42,6 +42,8 @@ export const PoolOp = {
   heartbeat: 7,
   /** `[kill, wid]`: the worker does not answer: end its thread now and say what it ran (`exited`). */
   kill: 8,
+  /** `[credit, wid, ticket, n]`: task `ticket`'s consumer has taken `n` more of its values (`streamWindow`). */
+  credit: 9,
 } as const;
 
 /** Records a host sends to one pool. */
@@ -79,7 +81,10 @@ export const HostOp = {
 } as const;
 
 /** What a host needs to start one worker of a pool: the fields of {@link WorkerStartOptions} that cross the wire. */
-export type WorkerSetupRecord = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod' | 'blockingThreshold' | 'taskTimeout' | 'name'>;
+export type WorkerSetupRecord = Pick<
+  WorkerStartOptions,
+  'workerData' | 'concurrency' | 'gracePeriod' | 'blockingThreshold' | 'taskTimeout' | 'name' | 'streamWindow' | 'streamBuffer'
+>;
 
 /** How a served worker ended, as its host saw it: a load failure with its reason, or a crash with its cause. */
 export type ExitRecord =
