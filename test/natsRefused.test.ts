@@ -11,6 +11,7 @@ import { headerLength } from '../dist/nats/links';
 import { decode, encode, HostOp, PoolOp, subjects } from '../dist/nats/wire';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
+import { within } from './support/until';
 
 /** A host of the test's own: it announces one thread, refuses the first worker, serves (in words) the second, and can go silent. */
 class ScriptedHost {
@@ -61,16 +62,6 @@ class ScriptedHost {
       this.nc.publish(subjects(this.pool).pool(poolId), encode([this.id, 1, ++this.seq, 0, 0, answer, wid, 0, 0]));
       if (answer === HostOp.ready) this.accepted();
     }
-  }
-}
-
-/** `promise`, or a rejection with `message` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { ClusterError } from '../errors';
 import { connectNats, watchConnection, type NatsConnectOptions } from '../nats/client';
 import { headerLength, Links } from '../nats/links';
 import { LoopClock } from '../nats/loopClock';
 import { defaultMaxPayload, Reassembly } from '../nats/pieces';
-import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
+import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type ExitRecord, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
 import type { TaskFailure, WorkerExit } from '../transport/transport';
 import { ServedWorker, type WorkerRelay } from './servedWorker';
 
@@ -23,6 +24,9 @@ export interface ClusterHostOptions extends NatsConnectOptions {
 /** How often (ms) a host looks at the loops of threads whose pool set `blockingThreshold`. */
 const loopWatchInterval = 50;
 
+/** How long (ms) a host remembers the workers it stopped because their pool went silent. */
+const abandonedKept = 600_000;
+
 /**
  * The host side of `looppool/nats`: offers `threads` worker threads to the pool named
  * `pool`, runs each worker a pool gives it on one of them ({@link ServedWorker}), with the
@@ -37,6 +41,12 @@ export class ClusterHost {
   private readonly served = new Map<string, Map<number, ServedWorker>>();
   /** When each pool was last heard from, and how long it may stay silent. */
   private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
+  /**
+   * The workers it stopped because their pool went silent, by pool, then by `wid`: what became
+   * of their tasks, told to the pool again if it speaks to them (its silence may have been a
+   * link that lost the pool's words but not the host's, so the pool still counts on them).
+   */
+  private readonly abandoned = new Map<string, { readonly at: number; readonly workers: Map<number, ExitRecord> }>();
   private readonly outbox: Publisher;
   /** Messages from pools that come in pieces, being put together. */
   private readonly pieces = new Reassembly();
@@ -127,9 +137,27 @@ export class ClusterHost {
     }
     if (op === PoolOp.setup) return this.setup(poolId, wid, a as number, b as WorkerSetupRecord);
     const worker = this.served.get(poolId)?.get(wid);
-    if (!worker) return;
+    if (!worker) return this.unserved(poolId, op, wid);
     if (op === PoolOp.stop) this.release(worker, 'stopped by its pool');
     else worker.handle(op, a, b);
+  }
+
+  /**
+   * A record for a worker this host does not serve (any more): unless the pool stops it, the
+   * pool still counts on it, so the worker's end goes to the pool again: what became of its
+   * tasks if the host stopped it for its pool's silence, else that none of them started.
+   */
+  private unserved(poolId: string, op: number, wid: number): void {
+    if (op === PoolOp.stop || op === PoolOp.cancel) return;
+    const record = this.abandoned.get(poolId)?.workers.get(wid) ?? {
+      kind: 'crashed',
+      crash: 'host lost',
+      exitCode: 0,
+      error: new ClusterError(`host ${this.label} does not serve worker ${wid} of pool ${this.options.pool} (any more)`),
+      tasks: [],
+    };
+    this.abandoned.get(poolId)?.workers.delete(wid);
+    this.outbox.add(this.subjects.pool(poolId), HostOp.exited, wid, record);
   }
 
   private setup(poolId: string, wid: number, index: number, setup: WorkerSetupRecord): void {
@@ -192,6 +220,7 @@ export class ClusterHost {
       if (now - pool.lastSeen <= pool.ackWait) continue;
       this.forgetPool(poolId, `its pool was not heard from for ${pool.ackWait} ms`);
     }
+    for (const [poolId, { at }] of this.abandoned) if (now - at > abandonedKept) this.abandoned.delete(poolId);
     this.heartbeat();
   }
 
@@ -200,12 +229,26 @@ export class ClusterHost {
     for (const poolId of this.served.keys()) this.outbox.add(this.subjects.pool(poolId), HostOp.heartbeat, 0);
   }
 
-  /** Stops the workers of a pool given up, and forgets it. */
+  /**
+   * Stops the workers of a pool given up, and forgets it; tells the pool what became of their
+   * tasks, now (if it hears) and again if it speaks to them later.
+   */
   private forgetPool(poolId: string, why: string): void {
     this.pools.delete(poolId);
     this.pieces.forget(poolId);
     this.links.forget(this.subjects.pool(poolId));
-    for (const worker of [...(this.served.get(poolId)?.values() ?? [])]) this.release(worker, why);
+    const workers = [...(this.served.get(poolId)?.values() ?? [])];
+    if (workers.length === 0) return;
+    const records = new Map<number, ExitRecord>();
+    for (const worker of workers) {
+      this.forget(worker);
+      const record = worker.abandon(`host ${this.label} stopped worker ${worker.index}: ${why}`);
+      records.set(worker.wid, record);
+      this.outbox.add(this.subjects.pool(poolId), HostOp.exited, worker.wid, record);
+      this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: ${why}`);
+    }
+    this.abandoned.set(poolId, { at: performance.now(), workers: records });
+    this.drained?.();
   }
 
   /** The connection is back: pools get their `ackWait` from now to be heard again, and a heartbeat now shows each what it missed. */

@@ -1,4 +1,5 @@
 import { Capacity } from '../engine/capacity';
+import { ClusterError } from '../errors';
 import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
 import { threadsTransport } from '../transport/threads';
@@ -189,6 +190,17 @@ export class ServedWorker {
       this.wid,
       { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
     );
+  }
+
+  /**
+   * Its pool went silent: stops the thread and says what became of each task, for the pool
+   * if it speaks again (those handed to the thread may have started; the others did not).
+   */
+  abandon(why: string): ExitRecord {
+    const tasks: TaskRecord[] = [...this.handed.keys()].map((ticket) => [ticket, undefined, undefined]);
+    for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
+    void this.terminate();
+    return { kind: 'crashed', crash: 'host lost', exitCode: 0, error: new ClusterError(why), tasks };
   }
 
   /** Stops the thread; nothing more is reported. */

@@ -4,7 +4,8 @@ import { noop } from '../noop';
 
 /**
  * The interop key of Observables, as RxJS defines it. Spelled out rather than imported so
- * that a worker thread does not load RxJS (about 60 ms of every worker's start-up).
+ * that a worker (a thread, a process, a host's thread) does not load RxJS (about 60 ms of
+ * every worker's start-up).
  */
 const observableSymbol: PropertyKey = (typeof Symbol === 'function' && (Symbol as { observable?: symbol }).observable) || '@@observable';
 
@@ -23,8 +24,8 @@ export interface TaskSink<R> {
 /**
  * Runs one task handler and streams what it returns into `sink`: a value (one result), a
  * Promise, an Observable (anything with `subscribe`, or `Symbol.observable`) or an
- * AsyncIterable. Shared by the worker thread runtime and the in-process transport, so both
- * read task outputs the same way.
+ * AsyncIterable. Shared by the worker runtime (threads, processes, hosts) and the inline
+ * port, so all read task outputs the same way.
  *
  * @returns a function that stops the task's output; after it, `sink` hears nothing more. For
  *   an AsyncIterable it returns a promise that settles once the iterator's `return()` has (the

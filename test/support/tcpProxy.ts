@@ -8,7 +8,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  *   at once, until `heal()`;
  * - `blackhole()`: nothing passes either way, but the sockets stay open (what was sent is
  *   held, as TCP holds unacknowledged data across a dropped route), and new connections wait;
- *   `heal()` lets everything held through, in order.
+ *   `heal()` lets everything held through, in order;
+ * - `mute()`: what the client sends is held, what the server sends passes (a link that loses
+ *   one direction): the client hears everyone, no one hears it, until `heal()`.
  */
 export interface TcpProxy {
   /** `nats://127.0.0.1:<port>`: give it to the client in place of the server's URL. */
@@ -18,6 +20,7 @@ export interface TcpProxy {
   readonly connections: number;
   cut(): void;
   blackhole(): void;
+  mute(): void;
   heal(): void;
   /** Closes the proxy and every connection through it. */
   close(): Promise<void>;
@@ -25,7 +28,7 @@ export interface TcpProxy {
 
 /** Starts a proxy to `127.0.0.1:<targetPort>`. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  let state: 'open' | 'cut' | 'blackholed' = 'open';
+  let state: 'open' | 'cut' | 'blackholed' | 'muted' = 'open';
   /** Each connection: the client's socket and the server's. */
   const links = new Set<{ client: Socket; server: Socket }>();
   /** Clients that connected while the link was blackholed: they wait for `heal()`. */
@@ -49,6 +52,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.pipe(server);
     server.pipe(client);
     if (state === 'blackholed') pause(link);
+    if (state === 'muted') hold(link);
+  };
+
+  /** What the client sends waits in its socket. */
+  const hold = (link: { client: Socket; server: Socket }): void => {
+    link.client.unpipe(link.server);
+    link.client.pause();
   };
 
   const pause = (link: { client: Socket; server: Socket }): void => {
@@ -93,9 +103,18 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       state = 'blackholed';
       for (const link of links) pause(link);
     },
+    mute() {
+      state = 'muted';
+      for (const link of links) hold(link);
+    },
     heal() {
       const was = state;
       state = 'open';
+      if (was === 'muted') {
+        for (const link of links) link.client.pipe(link.server).resume();
+        for (const link of links) link.client.resume();
+        return;
+      }
       if (was !== 'blackholed') return;
       for (const link of links) {
         link.client.pipe(link.server);
