@@ -104,12 +104,14 @@ describe.each(workerTypes)('errors (%s workers)', (workerType) => {
 
     // threads.js's spawn() only: a worker process is not started through it.
     (workerType === 'thread' ? it.each : it.skip.each)(['missing.ts', 'syntaxError.js', 'noDefine.ts', 'initThrows.ts'])(
-      'comes within a second for %s and leaves no timer behind (threads.js alone waits 10 s)',
+      'comes from the worker itself for %s, not threads.js\'s 10 s timeout, and leaves no timer behind',
       async (file) => {
         const { stdout } = await execFileAsync(process.execPath, [join(__dirname, 'support', 'loadFailureChild.js'), workerPath(file)]);
-        const report = JSON.parse(stdout) as { name: string; elapsed: number; leftovers: string[] };
+        const report = JSON.parse(stdout) as { name: string; message: string; elapsed: number; leftovers: string[] };
         expect(report.name).toBe('WorkerLoadError');
-        expect(report.elapsed).toBeLessThan(1_000);
+        expect(report.message).not.toMatch(/timeout|did not receive an init message/i);
+        // Well under threads.js's 10 s, with room for a loaded machine (it takes ~100-300 ms quiet; 1,008 ms was seen at load 12).
+        expect(report.elapsed).toBeLessThan(5_000);
         expect(report.leftovers).toEqual([]);
       },
     );

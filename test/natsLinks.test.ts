@@ -127,4 +127,20 @@ describe('Links: numbered messages over an at-most-once wire', () => {
     deliver();
     expect(ops(b)).toEqual([1, 3]);
   });
+  test('a side that tells its peer to reset goes on in a new stream: what it sends next is handled, not reset in turn (a reset storm broke each new worker of a pool)', () => {
+    const { a, b, send, deliver } = wired();
+    send('a', 1);
+    send('b', 1);
+    deliver();
+    b.links.forget('a'); // b gave a up (a's words were lost for ackWait); a still hears b
+    send('b', 2); // on b's new stream: a takes it
+    deliver();
+    send('a', 3); // of the stream b forgot: b tells a to reset
+    deliver();
+    expect(a.broken).toBe(1);
+    send('b', 4);
+    deliver();
+    expect(ops(a)).toEqual([1, 2, 4]);
+    expect(b.broken).toBe(0);
+  });
 });
