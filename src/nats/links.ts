@@ -183,12 +183,8 @@ export class Links {
     const last = this.asked.get(subject);
     if (last && last.stream === stream && last.from === from && now - last.at < askInterval) return false;
     this.asked.set(subject, { stream, from, at: now });
-    if (from === 0) {
-      this.sendControl(subject, LinkOp.reset);
-      // The peer forgets this side's stream too when it resets: what follows goes on a new one,
-      // or the peer would ask for a reset at each message and break each new link in turn.
-      this.outgoing.delete(subject);
-    } else this.sendControl(subject, LinkOp.resend, stream, from);
+    if (from === 0) this.sendControl(subject, LinkOp.reset);
+    else this.sendControl(subject, LinkOp.resend, stream, from);
     return false;
   }
 
