@@ -284,7 +284,7 @@ export class Hub implements HubLink {
    */
   private unsendable(record: unknown[], why: Unsendable): undefined {
     const port = this.ports.get(record[1] as number);
-    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, why);
+    if (port && (record[0] === PoolOp.run || record[0] === PoolOp.runTraced)) port.unsendableTask(record[2] as number, why);
     if (port && record[0] === PoolOp.setup) port.unsendableSetup(why);
     return undefined;
   }
