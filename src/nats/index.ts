@@ -47,7 +47,8 @@ export interface NatsTransportOptions {
 /**
  * A transport whose `size` workers are served by `looppool-worker` hosts through NATS. The
  * connection opens when the pool starts its first worker and closes when the pool closes;
- * `pool.ready` resolves once hosts serve all `size` workers.
+ * `pool.ready` resolves once hosts serve all `size` workers (with `size: { min, max }`, `min`
+ * of them; more start as tasks wait, up to `max`, on threads hosts offer).
  *
  * @throws ClusterError when `@nats-io/transport-node` is not installed.
  * @throws TypeError or RangeError when an option is missing or wrong.

@@ -119,6 +119,11 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     await this.hub.detach(this.wid, true);
   }
 
+  /** No host serves the worker yet: it waits for a free thread. */
+  get unserved(): boolean {
+    return this.state === 'waiting';
+  }
+
   get isServed(): boolean {
     return this.state === 'ready';
   }

@@ -115,6 +115,12 @@ export interface WorkerPort<T, R> {
    */
   readonly takesTasksWhenReady?: boolean;
   /**
+   * True while the worker waits for a host to serve it (a cluster's worker that no host has a
+   * free thread for): it holds no thread anywhere, and an elastic pool with nothing waiting
+   * stops it at once.
+   */
+  readonly unserved?: boolean;
+  /**
    * Milliseconds of work to keep at the worker beyond what it runs when `queueSize` is left to
    * its default: about a round trip to the worker and back, with the batching of both ends.
    * Without it, the worker is handed exactly `concurrency + queueSize` tasks.
