@@ -5,6 +5,8 @@ const off: WorkerFacts = { live: false, assigned: 0, targeted: 0, idleSince: und
 const idle = (since: number): WorkerFacts => ({ live: true, assigned: 0, targeted: 0, idleSince: since });
 const busy = (assigned: number): WorkerFacts => ({ live: true, assigned, targeted: 0, idleSince: undefined });
 const starting: WorkerFacts = { live: true, assigned: 0, targeted: 0, idleSince: undefined };
+/** A cluster's worker that no host serves yet: it waits for a free thread. */
+const unserved: WorkerFacts = { ...starting, unserved: true };
 const targeted = (worker: WorkerFacts, count: number): WorkerFacts => ({ ...worker, targeted: count, idleSince: undefined });
 
 /** min 1, max 4, 2 tasks per worker (concurrency 1 + queueSize 1), idle after 1000 ms. */
@@ -42,6 +44,12 @@ describe('which workers an elastic pool starts and stops', () => {
     ['while a task waits, nothing stops', [busy(2), busy(2), busy(2), idle(0)], 1, bounds(), plan([])],
     ['the next look is at the earliest idle worker that may still stop', [idle(4200), idle(4600), idle(4400), off], 0, bounds({ min: 1 }), plan([], [], 5200)],
     ['no next look once only min would run', [idle(4200), busy(1), off, off], 0, bounds({ min: 2 }), plan([])],
+    // Across hosts: a worker no host serves holds no thread; it is kept only while tasks need it.
+    ['a worker no host serves counts with its room while tasks wait: nothing more starts', [busy(2), unserved, off, off], 2, bounds(), plan([])],
+    ['a worker no host serves stops at once when no task waits', [busy(1), unserved, off, off], 0, bounds(), plan([], [1])],
+    ['workers no host serves stop before idle ones, highest index first, down to min', [idle(0), idle(0), unserved, unserved], 0, bounds({ min: 2 }), plan([], [3, 2])],
+    ['a worker no host serves is kept at min (pool.ready waits for it)', [unserved, off, off, off], 0, bounds(), plan([])],
+    ['a worker no host serves, with a put waiting for it, is kept', [busy(1), targeted(unserved, 1), off, off], 0, bounds(), plan([])],
     // A fixed pool: min = max.
     ['a fixed pool never stops a worker', [idle(0), idle(0)], 0, bounds({ min: 2, max: 2 }), plan([])],
   ])('%s', (_case, workers, waiting, limits, expected) => {

@@ -36,12 +36,6 @@ export function resolveOptions<D, T>(
   if (workerType === 'process') checkForProcesses(options);
   const transport = clusterTransport(options.transport, workerType);
   const size = resolveSize(options.size, Math.max(1, availableParallelism() - 1));
-  if (transport && size.min < size.max) {
-    throw new TypeError(
-      `size { min: ${size.min}, max: ${size.max} } and \`transport\` (${transport.description}) do not go together yet: ` +
-        'a pool served by a cluster has a fixed size. Give `size` as a number',
-    );
-  }
   return {
     workerType,
     transport,

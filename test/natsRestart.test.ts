@@ -2,7 +2,7 @@ import { from, lastValueFrom, tap, toArray } from 'rxjs';
 import { createPool, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
 import { describeWithNats, startHost, type Host } from './support/nats';
-import { startRestartableNats, type RestartableNats } from './support/natsServer';
+import { startNatsCluster, startRestartableNats, type RestartableNats } from './support/natsServer';
 import { workerPath } from './support/paths';
 
 /**
@@ -63,4 +63,51 @@ describeWithNats('nats transport: the server restarted mid-run', () => {
   test('SIGKILLed and back on its port 1 s later: a settled run of 3,000 tasks completes with every input once', () => restartMidRun('SIGKILL', 'settle'), 60_000);
 
   test('SIGTERMed and back on its port 1 s later: an ordered run of 3,000 tasks completes with every input once, in order', () => restartMidRun('SIGTERM', 'ordered', 10_000), 60_000);
+});
+
+describeWithNats("nats transport: the pool's server of a cluster of three killed mid-run", () => {
+  const hosts: Host[] = [];
+  afterEach(async () => {
+    await Promise.all(hosts.splice(0).map((host) => host.kill()));
+  });
+
+  test('the pool fails over to another server and an ordered run of 3,000 tasks completes with every input once, in order', async () => {
+    const cluster = await startNatsCluster(3);
+    try {
+      await cluster.joined();
+      const pool = `failover${process.pid}`;
+      const servers = cluster.urls.join(',');
+      for (let i = 0; i < 2; i++) hosts.push(startHost(workerPath('delayedEcho.ts'), servers, pool, ['--threads', '1']));
+      await Promise.all(hosts.map((host) => host.printed(/serving pool/)));
+      const pooled = createPool<{ id: number; ms: number }, number>(workerPath('delayedEcho.ts'), {
+        size: 2,
+        concurrency: 4,
+        transport: nats({ servers: cluster.urls, pool, ackWait: 10_000 }),
+      });
+      try {
+        await pooled.ready;
+        let poolServer: RestartableNats | undefined;
+        for (const server of cluster.servers) if ((await server.clients()).includes(`looppool pool ${pool}`)) poolServer = server;
+        expect(poolServer).toBeDefined();
+        const inputs = Array.from({ length: 3_000 }, (_, id) => ({ id, ms: 2 }));
+        let seen = 0;
+        let killed: Promise<void> | undefined;
+        const out = await lastValueFrom(
+          pooled.process(from(inputs), { ordered: true }).pipe(
+            tap(() => {
+              if (++seen === 500) killed = poolServer!.down('SIGKILL');
+            }),
+            toArray(),
+          ),
+        );
+        await killed;
+        expect(out).toEqual(inputs.map(({ id }) => id));
+        for (const host of hosts) expect(host.output()).not.toMatch(/stopped worker/);
+      } finally {
+        await pooled.terminate();
+      }
+    } finally {
+      await cluster.stop();
+    }
+  }, 60_000);
 });

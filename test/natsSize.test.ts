@@ -30,10 +30,11 @@ describeWithNats('nats transport: values of any size', () => {
     });
 
     /** ackWait is raised where a value of 65 MB is copied and encoded on a loaded machine: this is about size, not silence. */
-    const sizePool = (options: { size?: number; workerData?: unknown; ackWait?: number } = {}) =>
+    const sizePool = (options: { size?: number; workerData?: unknown; ackWait?: number; streamBuffer?: number } = {}) =>
       createPool<SizeTask, unknown>(workerPath('sizes.ts'), {
         size: options.size ?? 1,
         ...(options.workerData === undefined ? {} : { workerData: options.workerData }),
+        ...(options.streamBuffer === undefined ? {} : { streamBuffer: options.streamBuffer }),
         transport: nats({ servers: server.url, pool, ackWait: options.ackWait ?? 3_000 }),
       });
 
@@ -71,8 +72,10 @@ describeWithNats('nats transport: values of any size', () => {
     test('a stream of 20,000 values of 2 KB in one burst (40 MB) arrives complete and in order', async () => {
       // A burst of 40 MB holds the host's loop for seconds on a loaded machine, and a host silent
       // past ackWait is lost (results a host cannot deliver at once do not yet wait at the host,
-      // bounded: issue 21's floods). This test is about size: ackWait is raised.
-      const pooled = sizePool({ ackWait: 15_000 });
+      // bounded: issue 21's floods). This test is about size: ackWait is raised. The worker's
+      // Observable emits all 20,000 at once, past streamWindow + the default streamBuffer (which
+      // would fail it with BufferOverflowError, by design): streamBuffer is raised too.
+      const pooled = sizePool({ ackWait: 15_000, streamBuffer: 20_000 });
       try {
         await pooled.ready;
         const values = await lastValueFrom(pooled.process(from([{ kind: 'stream', count: 20_000, bytes: 2_048 } as SizeTask])).pipe(toArray()));

@@ -1,10 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createPool, type LoopPool } from 'looppool';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { createPool, loopPool, type LoopPool, type LoopPoolOptions } from 'looppool';
+import { nats } from 'looppool/nats';
 import type { TracedTask } from './workers/traced';
+import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
-import { tally } from './support/tally';
+import { tally, type Tally } from './support/tally';
 import { until } from './support/until';
 import { workerTypes } from './support/workerTypes';
 
@@ -35,7 +38,14 @@ afterAll(() => {
 const parentOf = (span: ReadableSpan): string | undefined =>
   (span as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId ?? (span as { parentSpanId?: string }).parentSpanId;
 
-describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) => {
+/** How a test makes a pool of `traced.ts` workers, and a tally its workers can reach. */
+interface Workers {
+  pool(options: Pick<LoopPoolOptions, 'name' | 'retries'> & { workerData: Tally }): LoopPool<TracedTask, number>;
+  tally(): Tally;
+}
+
+/** The traces tests, on workers that `workers()` makes (called in each test, after the suite's hooks). */
+function tracesThroughThePool(workers: () => Workers): void {
   let pool: LoopPool<TracedTask, number> | undefined;
   afterEach(async () => {
     await pool?.terminate();
@@ -44,7 +54,7 @@ describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) 
   });
 
   it("makes one trace from the caller's span, through looppool.task and its attempt, to the spans the worker's code made", async () => {
-    pool = createPool<TracedTask, number>(traced, { name: 'etl', size: 1, workerType, workerData: tally(workerType, 64) });
+    pool = workers().pool({ name: 'etl', workerData: workers().tally() });
     const tracer = trace.getTracer('test');
     await tracer.startActiveSpan('request', async (request) => {
       await pool!.run({ id: 1 });
@@ -73,7 +83,7 @@ describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) 
   });
 
   it('shows a crash and its retry as two attempt spans under one task span', async () => {
-    pool = createPool<TracedTask, number>(traced, { size: 1, workerType, retries: 1, workerData: tally(workerType, 64) });
+    pool = workers().pool({ retries: 1, workerData: workers().tally() });
     await expect(pool.run({ id: 2, crashOnce: true })).resolves.toBe(2);
     await until(() => exporter.getFinishedSpans().some((span) => span.name === 'worker.work'), 10_000);
     const spans = exporter.getFinishedSpans();
@@ -88,4 +98,53 @@ describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) 
     // The first run's span never ended (its worker died); the second's is under the second attempt.
     expect(spans.filter((span) => span.name === 'worker.work').map(parentOf)).toEqual([attempts[1]!.spanContext().spanId]);
   });
+}
+
+describe.each(workerTypes)('traces through the pool (%s workers)', (workerType) =>
+  tracesThroughThePool(() => ({
+    pool: (options) => createPool<TracedTask, number>(traced, { ...options, size: 1, workerType }),
+    tally: () => tally(workerType, 64),
+  })),
+);
+
+describe('the span of an input that an overflow strategy drops', () => {
+  afterEach(() => exporter.reset());
+
+  it.each(['drop-oldest', 'drop-newest'] as const)('ends, as dropped, with %s', async (strategy) => {
+    const inputs = Array.from({ length: 20 }, (_, id): TracedTask => ({ id }));
+    // All 20 come at once: the worker holds two at most, two wait, the others are dropped.
+    const results = await lastValueFrom(
+      from(inputs).pipe(loopPool<TracedTask, number>(traced, { size: 1, concurrency: 1, queueSize: 1, overflow: { size: 2, strategy } }), toArray()),
+    );
+    expect(results.length).toBeLessThan(inputs.length);
+    const tasks = (): ReadableSpan[] => exporter.getFinishedSpans().filter((span) => span.name === 'looppool.task');
+    await until(() => tasks().length === inputs.length, 5_000);
+    const outcomes = new Map<unknown, number>();
+    for (const task of tasks()) outcomes.set(task.attributes['looppool.outcome'], (outcomes.get(task.attributes['looppool.outcome']) ?? 0) + 1);
+    expect(Object.fromEntries(outcomes)).toEqual({ done: results.length, dropped: inputs.length - results.length });
+  });
+});
+
+describeWithNats('traces through the pool (workers on a host through NATS)', () => {
+  let server: NatsServer;
+  let host: Host;
+  let pools = 0;
+  beforeAll(async () => {
+    server = await startNats();
+  });
+  // A host per test, serving a pool name of its own: the crash test ends a thread of it.
+  let name: string;
+  beforeEach(async () => {
+    name = `traced${process.pid}-${++pools}`;
+    host = startHost(traced, server.url, name, ['--threads', '1']);
+    await host.printed(/serving pool/);
+  });
+  tracesThroughThePool(() => ({
+    pool: (options) => createPool<TracedTask, number>(traced, { ...options, size: 1, transport: nats({ servers: server.url, pool: name }) }),
+    // The host's threads are in another process: a tally in a directory.
+    tally: () => tally('process', 64),
+  }));
+  // After the pool's own afterEach (hooks of one block run in the order they are declared).
+  afterEach(() => host?.kill());
+  afterAll(() => server?.stop());
 });

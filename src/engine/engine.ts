@@ -301,6 +301,7 @@ export class Engine<T, R> {
           assigned: slot.assigned,
           targeted: this.queues[slot.index]!.length,
           idleSince: slot.idleSince,
+          unserved: slot.unserved,
         })),
         waiting: this.unplaced(bounds.capacity * this.slots.length),
         now: asyncScheduler.now(),
@@ -342,7 +343,7 @@ export class Engine<T, R> {
       }
       live++;
       room ||= this.canTake(slot.index);
-      idle ||= targeted === 0 && slot.idleSince !== undefined;
+      idle ||= targeted === 0 && (slot.idleSince !== undefined || slot.unserved);
     }
     return (!room && live < bounds.max) || (idle && live > bounds.min);
   }

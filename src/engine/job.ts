@@ -96,10 +96,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     const trace = this.host.tracing?.task(index, this.context);
     const task: Task<T> = { index, input, target, settled, sequential, quiet, transfer, attempts: 0, trace };
     if (target === undefined) {
-      if (!this.makeRoom(task.index)) {
-        trace?.end('cancelled');
-        return task.index;
-      }
+      if (!this.makeRoom(task)) return task.index;
       this.pending.push(task);
     } else {
       this.targeted++;
@@ -235,18 +232,23 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     }
   }
 
-  /** Applies the overflow strategy before an input joins `pending`; false if the input is not taken. */
-  private makeRoom(index: number): boolean {
+  /**
+   * Applies the overflow strategy before `task` joins `pending`; false if it is not taken. The
+   * span of a task dropped ends `dropped`; that of a task refused with an error, `failed`.
+   */
+  private makeRoom(task: Task<T>): boolean {
     const overflow = this.options.overflow;
     if (!overflow || this.pending.length < overflow.size) return true;
     if (overflow.strategy === 'error') {
-      this.error(new BufferOverflowError(overflow.size, index));
+      const error = new BufferOverflowError(overflow.size, task.index);
+      task.trace?.end('failed', error);
+      this.error(error);
       return false;
     }
     this.host.noteDropped();
-    if (overflow.strategy === 'drop-newest') return false;
-    this.pending.shift();
-    return true;
+    const dropped = overflow.strategy === 'drop-newest' ? task : this.pending.shift();
+    dropped?.trace?.end('dropped');
+    return dropped !== task;
   }
 
   private completeIfDone(): void {

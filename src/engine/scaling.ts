@@ -20,6 +20,8 @@ export interface WorkerFacts {
   readonly targeted: number;
   /** Since when (scheduler ms) it has held nothing; undefined while it holds a task, or has not started yet. */
   readonly idleSince: number | undefined;
+  /** It waits for a host to serve it (a cluster's worker no host has a thread for): it holds nothing anywhere yet. */
+  readonly unserved?: boolean;
 }
 
 /** What the pool looks like now. */
@@ -48,9 +50,12 @@ export interface ScalePlan {
  * 3. Waiting tasks beyond the room of the running workers (each holds `capacity`, less what it
  *    has and what waits for it alone; a starting worker counts with its room) start as many
  *    workers as they fill, at once, lowest free index first, up to `max`.
- * 4. With no task waiting, a running worker that has held nothing, and had nothing waiting for
+ * 4. With no task waiting, a worker that waits for a host to serve it, with nothing waiting for
+ *    it alone, stops at once (it holds no host's thread: a host that joins later gets a new one
+ *    when tasks wait), highest index first, never below `min`.
+ * 5. With no task waiting, a running worker that has held nothing, and had nothing waiting for
  *    it, for `idleTimeout` stops, highest index first, never below `min`.
- * 5. `recheckAt` is the earliest time another running worker will have been idle that long, while
+ * 6. `recheckAt` is the earliest time another running worker will have been idle that long, while
  *    more than `min` would still run.
  */
 export function planScaling(pool: PoolFacts, bounds: ScaleBounds): ScalePlan {
@@ -88,7 +93,14 @@ export function planScaling(pool: PoolFacts, bounds: ScaleBounds): ScalePlan {
   if (waiting === 0) {
     for (let index = workers.length - 1; index >= 0 && running > bounds.min; index--) {
       const worker = workers[index]!;
-      if (!worker.live || worker.assigned > 0 || worker.targeted > 0 || worker.idleSince === undefined) continue;
+      if (worker.live && worker.unserved && worker.targeted === 0) {
+        stop.push(index);
+        running--;
+      }
+    }
+    for (let index = workers.length - 1; index >= 0 && running > bounds.min; index--) {
+      const worker = workers[index]!;
+      if (!worker.live || worker.unserved || worker.assigned > 0 || worker.targeted > 0 || worker.idleSince === undefined) continue;
       const due = worker.idleSince + bounds.idleTimeout;
       if (due <= now) {
         stop.push(index);

@@ -152,6 +152,11 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     return this.current && this.runs.size === 0 ? this.idleFrom : undefined;
   }
 
+  /** The worker waits for a host to serve it (see {@link WorkerPort.unserved}). */
+  get unserved(): boolean {
+    return this.current?.unserved === true;
+  }
+
   /** Starts a worker at this index, which has none (the pool grows). It is not a restart. */
   start(): void {
     if (this.current || this.stopped) return;

@@ -233,10 +233,10 @@ export class ClusterHost {
    * Stops the workers of a pool given up, and forgets it; tells the pool what became of their
    * tasks, now (if it hears) and again if it speaks to them later.
    */
-  private forgetPool(poolId: string, why: string): void {
+  private forgetPool(poolId: string, why: string, link = true): void {
     this.pools.delete(poolId);
     this.pieces.forget(poolId);
-    this.links.forget(this.subjects.pool(poolId));
+    if (link) this.links.forget(this.subjects.pool(poolId));
     const workers = [...(this.served.get(poolId)?.values() ?? [])];
     if (workers.length === 0) return;
     const records = new Map<number, ExitRecord>();
@@ -262,7 +262,7 @@ export class ClusterHost {
   /** The link to a pool broke (messages lost that could not be sent again, or the pool gave this host up): its workers stop. */
   private broken(subject: string): void {
     const poolId = [...new Set([...this.pools.keys(), ...this.served.keys()])].find((id) => this.subjects.pool(id) === subject);
-    if (poolId !== undefined) this.forgetPool(poolId, 'messages between them were lost and could not be sent again');
+    if (poolId !== undefined) this.forgetPool(poolId, 'messages between them were lost and could not be sent again', false);
   }
 
   /**

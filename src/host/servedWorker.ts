@@ -62,6 +62,8 @@ export interface WorkerRelay {
 export class ServedWorker {
   /** Tasks not yet handed to the thread, by the pool's ticket. */
   private readonly queue = new Map<number, unknown>();
+  /** The W3C `traceparent` of each traced task of {@link queue}, passed on to the thread with it. */
+  private readonly traceparents = new Map<number, string>();
   /**
    * The tickets of {@link queue} in the order they came, from `head` on (a cancelled one is
    * skipped): handing on never walks the Map from its start, where the holes left by the
@@ -100,6 +102,8 @@ export class ServedWorker {
     })(index, {
       emitted: (value) => relay.send(HostOp.emitted, wid, value),
       unsendable: (reason) => relay.send(HostOp.unsendable, wid, reason),
+      // The thread's spans go on to the pool, whose process exports them.
+      spans: (records) => relay.send(HostOp.spans, wid, records),
       exited: (exit) => this.exited(exit),
     });
     this.port.ready.then(
@@ -130,6 +134,11 @@ export class ServedWorker {
         this.queue.set(a as number, b);
         this.order.push(a as number);
         return this.handOn();
+      case PoolOp.runTraced: {
+        const [task, traceparent] = b as [unknown, string];
+        this.traceparents.set(a as number, traceparent);
+        return this.handle(PoolOp.run, a, task);
+      }
       case PoolOp.cancel:
         return this.cancel(a as number);
       case PoolOp.credit: {
@@ -155,7 +164,7 @@ export class ServedWorker {
 
   /** Task `ticket` is abandoned: dropped if it waits, cancelled on the thread if handed over. */
   cancel(ticket: number): void {
-    if (this.queue.delete(ticket)) return;
+    if (this.queue.delete(ticket)) return void this.traceparents.delete(ticket);
     const local = this.handed.get(ticket);
     if (local === undefined) return;
     this.handed.delete(ticket);
@@ -223,7 +232,9 @@ export class ServedWorker {
       if (!queue.has(ticket)) continue; // cancelled while it waited
       const task = queue.get(ticket);
       queue.delete(ticket);
-      this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket)));
+      const traceparent = this.traceparents.get(ticket);
+      if (traceparent !== undefined) this.traceparents.delete(ticket);
+      this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket), undefined, traceparent));
     }
     if (this.head === order.length) {
       this.order = [];

@@ -250,10 +250,10 @@ export class Hub implements HubLink {
     if (beat && this.waiting.length > 0) this.discover();
   }
 
-  private forgetHost(host: HostEntry): void {
+  private forgetHost(host: HostEntry, link = true): void {
     this.hosts.delete(host.id);
     this.pieces.forget(host.id);
-    this.links.forget(host.subject);
+    if (link) this.links.forget(host.subject);
   }
 
   /**
@@ -273,7 +273,7 @@ export class Hub implements HubLink {
   private broken(subject: string): void {
     const host = [...this.hosts.values()].find((known) => known.subject === subject);
     if (!host) return;
-    this.forgetHost(host);
+    this.forgetHost(host, false);
     const error = new MessagesLostError(host.label, retainLimit);
     for (const port of [...host.ports]) port.lost(error);
   }
@@ -284,7 +284,7 @@ export class Hub implements HubLink {
    */
   private unsendable(record: unknown[], why: Unsendable): undefined {
     const port = this.ports.get(record[1] as number);
-    if (port && record[0] === PoolOp.run) port.unsendableTask(record[2] as number, why);
+    if (port && (record[0] === PoolOp.run || record[0] === PoolOp.runTraced)) port.unsendableTask(record[2] as number, why);
     if (port && record[0] === PoolOp.setup) port.unsendableSetup(why);
     return undefined;
   }

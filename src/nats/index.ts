@@ -12,6 +12,7 @@ import type { WorkerStartOptions } from '../transport/startOptions';
 import type { PortFactory } from '../transport/transport';
 import { loadNatsClient } from './client';
 import { Hub } from './hub';
+import { serveInspect } from './inspect';
 import { poolNamePattern } from './wire';
 
 export { ClusterError, MessagesLostError, PayloadTooLargeError } from '../errors';
@@ -46,7 +47,8 @@ export interface NatsTransportOptions {
 /**
  * A transport whose `size` workers are served by `looppool-worker` hosts through NATS. The
  * connection opens when the pool starts its first worker and closes when the pool closes;
- * `pool.ready` resolves once hosts serve all `size` workers.
+ * `pool.ready` resolves once hosts serve all `size` workers (with `size: { min, max }`, `min`
+ * of them; more start as tasks wait, up to `max`, on threads hosts offer).
  *
  * @throws ClusterError when `@nats-io/transport-node` is not installed.
  * @throws TypeError or RangeError when an option is missing or wrong.
@@ -72,6 +74,7 @@ export function nats(options: NatsTransportOptions): ClusterTransport {
       });
       return hub.transport<T, R>();
     },
+    serveInspect: (stats) => serveInspect(checked, stats),
   };
 }
 

@@ -76,7 +76,8 @@ export class Links {
   /**
    * @param sender this side's id, the first value of every message.
    * @param publish publishes one NATS message; throws while the connection closes.
-   * @param broken the link to the peer of `subject` is broken (lost messages that cannot be sent again): forget the peer.
+   * @param broken the link to the peer of `subject` is broken (lost messages that cannot be sent again): forget the peer
+   *   (its workers), but not its link, which this class has already reset.
    * @param retain bytes of sent messages kept per peer until it acknowledges them.
    */
   constructor(
@@ -182,19 +183,18 @@ export class Links {
     const last = this.asked.get(subject);
     if (last && last.stream === stream && last.from === from && now - last.at < askInterval) return false;
     this.asked.set(subject, { stream, from, at: now });
-    if (from === 0) {
-      this.sendControl(subject, LinkOp.reset);
-      // The peer forgets this side's stream too when it resets: what follows goes on a new one,
-      // or the peer would ask for a reset at each message and break each new link in turn.
-      this.outgoing.delete(subject);
-    } else this.sendControl(subject, LinkOp.resend, stream, from);
+    if (from === 0) this.sendControl(subject, LinkOp.reset);
+    else this.sendControl(subject, LinkOp.resend, stream, from);
     return false;
   }
 
   private control(subject: string, message: readonly unknown[]): void {
     const op = message[headerLength];
     if (op === LinkOp.reset) {
-      this.forget(subject);
+      // The peer forgot this side's stream: a new one starts. Its own stream, newer than what it
+      // forgot, goes on: forgetting it too would make the peer break again, and again.
+      this.outgoing.delete(subject);
+      this.asked.delete(subject);
       return this.broken(subject);
     }
     if (op !== LinkOp.resend) return;

@@ -1,5 +1,7 @@
 import type { ClusterError } from '../errors';
 import { noop } from '../noop';
+import type { SpanRecord } from '../otel/record';
+import { exportWorkerSpans } from '../otel/relay';
 import { Ledger } from '../transport/ledger';
 import { Readiness } from '../transport/readiness';
 import { Requests } from '../transport/requests';
@@ -38,8 +40,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
   readonly handAheadMs = 20;
   /** Tasks handed over and not ended; their tickets are the ids the host knows them by. */
   private readonly ledger = new Ledger<R>();
-  /** The inputs of those tasks, kept until the worker is ready, to send again if a host refuses it. */
-  private readonly unsent = new Map<number, T>();
+  /** The `run` records of those tasks (op and body), kept until the worker is ready, to send again if a host refuses it. */
+  private readonly unsent = new Map<number, readonly [number, unknown]>();
   /** Pings and figure requests not yet answered; sent again to a new host. */
   private readonly requests = new Requests();
   private state: 'waiting' | 'starting' | 'ready' | 'ended' = 'waiting';
@@ -59,10 +61,12 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     private readonly listener: PortListener<R>,
   ) {}
 
-  run(task: T, observer: RunObserver<R>): number {
+  run(task: T, observer: RunObserver<R>, _transfer?: unknown, traceparent?: string): number {
     const ticket = this.ledger.hand(observer);
-    if (this.state !== 'ready') this.unsent.set(ticket, task);
-    this.hub.send(this.wid, PoolOp.run, ticket, task);
+    const op = traceparent ? PoolOp.runTraced : PoolOp.run;
+    const body = traceparent ? [task, traceparent] : task;
+    if (this.state !== 'ready') this.unsent.set(ticket, [op, body]);
+    this.hub.send(this.wid, op, ticket, body);
     return ticket;
   }
 
@@ -115,6 +119,11 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     await this.hub.detach(this.wid, true);
   }
 
+  /** No host serves the worker yet: it waits for a free thread. */
+  get unserved(): boolean {
+    return this.state === 'waiting';
+  }
+
   get isServed(): boolean {
     return this.state === 'ready';
   }
@@ -140,7 +149,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
   assigned(): void {
     this.state = 'starting';
     this.hub.send(this.wid, PoolOp.setup, this.index, this.hub.setup);
-    for (const [ticket, task] of this.unsent) this.hub.send(this.wid, PoolOp.run, ticket, task);
+    for (const [ticket, [op, body]] of this.unsent) this.hub.send(this.wid, op, ticket, body);
     for (const [id, op] of this.requests.each()) this.hub.send(this.wid, op, id);
   }
 
@@ -187,6 +196,8 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
         return this.requests.answer(a as number, b);
       case HostOp.exited:
         return this.end(a as ExitRecord, true);
+      case HostOp.spans:
+        return exportWorkerSpans(a as SpanRecord[]);
     }
   }
 

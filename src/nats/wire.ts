@@ -44,6 +44,8 @@ export const PoolOp = {
   kill: 8,
   /** `[credit, wid, ticket, n]`: task `ticket`'s consumer has taken `n` more of its values (`streamWindow`). */
   credit: 9,
+  /** `[runTraced, wid, ticket, [task, traceparent]]`: `run` for a traced task, with its attempt span's W3C `traceparent`. */
+  runTraced: 10,
 } as const;
 
 /** Records a host sends to one pool. */
@@ -78,6 +80,8 @@ export const HostOp = {
   last: 14,
   /** `[heartbeat, 0]`: every 500 ms to each pool it serves; numbered, it shows the pool a lost last message (see `links.ts`). */
   heartbeat: 15,
+  /** `[spans, wid, SpanRecord[]]`: spans the worker's code ended (`registerWorkerTracing`), for the pool's process to export. */
+  spans: 16,
 } as const;
 
 /** What a host needs to start one worker of a pool: the fields of {@link WorkerStartOptions} that cross the wire. */

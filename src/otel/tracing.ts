@@ -3,8 +3,8 @@ import { otelApi, traceparentOf } from './api';
 
 type Api = NonNullable<ReturnType<typeof otelApi>>;
 
-/** What a task ended with, on its span. */
-export type TaskOutcome = 'done' | 'failed' | 'cancelled';
+/** What a task ended with, on its span (`dropped`: by an `overflow` strategy, never run). */
+export type TaskOutcome = 'done' | 'failed' | 'cancelled' | 'dropped';
 
 /**
  * A pool's tracing (see {@link tracingFor}). Its types name nothing of `@opentelemetry/api`,

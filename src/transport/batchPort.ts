@@ -157,7 +157,8 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
           this.requests.answer(id, payload);
           break;
         case Op.spans:
-          exportWorkerSpans(payload as SpanRecord[]);
+          if (this.listener.spans) this.listener.spans(payload as SpanRecord[]);
+          else exportWorkerSpans(payload as SpanRecord[]);
           break;
       }
     }

@@ -1,5 +1,6 @@
 import type { Transferable } from 'node:worker_threads';
 import type { CrashReason } from '../errors';
+import type { SpanRecord } from '../otel/record';
 
 /**
  * The contract between the engine and one worker, wherever it runs: a thread, a process, a
@@ -86,6 +87,8 @@ export interface PortListener<R> {
   emitted(value: R): void;
   /** A value the worker sent with `ctx.emit` could not be cloned; it is dropped, the worker goes on. */
   unsendable(reason: string): void;
+  /** Spans the worker's code ended (`registerWorkerTracing`); without it, this process exports them. */
+  spans?(records: SpanRecord[]): void;
   /**
    * The worker ended, or will never be ready. Called once, never after `terminate()`, and
    * never before the port's constructor has returned.
@@ -111,6 +114,12 @@ export interface WorkerPort<T, R> {
    * to start (a process) would hold them meanwhile, while the others could run them.
    */
   readonly takesTasksWhenReady?: boolean;
+  /**
+   * True while the worker waits for a host to serve it (a cluster's worker that no host has a
+   * free thread for): it holds no thread anywhere, and an elastic pool with nothing waiting
+   * stops it at once.
+   */
+  readonly unserved?: boolean;
   /**
    * Milliseconds of work to keep at the worker beyond what it runs when `queueSize` is left to
    * its default: about a round trip to the worker and back, with the batching of both ends.
