@@ -47,9 +47,11 @@ export class WorkerRuntime<T, R, D> {
    */
   private postedThisTurn = false;
   /**
-   * Triples the outbox holds before it is posted at once: {@link maxOutbox} values, or a quarter
-   * of `streamWindow`, so that a paced stream's values arrive while it still has credit and
-   * the pool's grant overlaps the values that follow.
+   * Triples the outbox holds before it is posted at once: {@link maxOutbox} values, or
+   * `streamWindow` if smaller (at least 16). Not a quarter of the window, as it was: each post
+   * costs the worker far more than a value (docs/performance.md#streaming). A paced stream's
+   * values still go while it has credit: the outbox is posted at the end of the turn, or after
+   * {@link maxBatchDelay}, whichever comes first.
    */
   private readonly outboxLimit: number;
   /** Aborted when the worker stops; `ctx.signal` of `init`. */
@@ -86,7 +88,7 @@ export class WorkerRuntime<T, R, D> {
     this.gate = new ConcurrencyGate(concurrency);
     this.batcher = new Batcher(port);
     this.oneAtATime = concurrency === 1;
-    this.outboxLimit = 3 * Math.min(maxOutbox, Math.max(16, Math.ceil(pace.window / 4)));
+    this.outboxLimit = 3 * Math.min(maxOutbox, Math.max(16, pace.window));
     if (followContinuations && !this.oneAtATime) trackContinuations(activity);
     setSpanSink((records) => this.send(Op.spans, 0, records));
   }
