@@ -234,7 +234,8 @@ export interface PoolOptions<D = unknown, T = unknown> extends LoopPoolOptions<D
   /**
    * Serves the pool's figures over HTTP for `looppool top` and Prometheus: `GET /stats` (JSON)
    * and `GET /metrics` (Prometheus text). `true` listens on a free port of 127.0.0.1; its
-   * address is `await pool.inspectUrl`.
+   * address is `await pool.inspectUrl`. A cluster pool (`transport: nats(...)`) also answers
+   * `looppool top --nats <url> --pool <name>` through NATS.
    * @default false
    */
   inspect?: boolean | InspectOptions;

@@ -1,8 +1,10 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createPool, type InspectStats, type LoopPool } from 'looppool';
+import { createPool, type InspectStats, type LoopPool, type LoopPoolOptions } from 'looppool';
+import { nats } from 'looppool/nats';
 import type { FaultTask } from './workers/faulty';
+import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { workerPath } from './support/paths';
 import { tally } from './support/tally';
 import { until } from './support/until';
@@ -13,7 +15,9 @@ const { NODE_OPTIONS: _, ...plainEnv } = process.env; // the CLI is plain JavaSc
 const tmuxInstalled = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 
 /** A pool of two workers kept busy: tasks of 20 ms, two at a time, their results consumed. */
-async function busyPool(options: { inspect: true | { port: number } }): Promise<{ pool: LoopPool<FaultTask, number>; stop(): Promise<void> }> {
+async function busyPool(
+  options: { inspect: true | { port: number } } & Pick<LoopPoolOptions, 'transport' | 'workerData'>,
+): Promise<{ pool: LoopPool<FaultTask, number>; stop(): Promise<void> }> {
   const pool = createPool<FaultTask, number>(faulty, { name: 'etl', size: 2, statsInterval: 200, workerData: tally('thread', 64), ...options });
   pool.results$.subscribe();
   await pool.ready;
@@ -90,6 +94,22 @@ describe('the inspect option', () => {
   });
 });
 
+/** Runs `looppool top <args>` with its output in a pipe: its first two lines are a busy pool's, of two live workers. */
+async function expectPlainLines(args: string[]): Promise<void> {
+  const top = spawn(process.execPath, [cli, 'top', ...args], { env: plainEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  top.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  try {
+    await until(() => out.split('\n').length > 3, 10_000);
+  } finally {
+    top.kill('SIGTERM');
+    await new Promise((resolve) => top.once('exit', resolve));
+  }
+  const [first, second] = out.split('\n');
+  expect(first).toMatch(/^\d{4}-\d\d-\d\dT\S+Z pool=etl workers=2\/2 tasks\/s=- in_flight=\d waiting=\d+ pending=\d+ elu=\S+ restarts=0 errors_1m=0$/);
+  expect(second).toMatch(/ tasks\/s=\d+\.\d /);
+}
+
 describe('looppool top', () => {
   let running: { pool: LoopPool<FaultTask, number>; stop(): Promise<void> } | undefined;
   afterEach(async () => {
@@ -99,19 +119,7 @@ describe('looppool top', () => {
 
   it('prints one plain line per second when its output is not a terminal', async () => {
     running = await busyPool({ inspect: true });
-    const url = (await running.pool.inspectUrl)!;
-    const top = spawn(process.execPath, [cli, 'top', url], { env: plainEnv, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    top.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    try {
-      await until(() => out.split('\n').length > 3, 10_000);
-    } finally {
-      top.kill('SIGTERM');
-      await new Promise((resolve) => top.once('exit', resolve));
-    }
-    const [first, second] = out.split('\n');
-    expect(first).toMatch(/^\d{4}-\d\d-\d\dT\S+Z pool=etl workers=2\/2 tasks\/s=- in_flight=\d waiting=\d+ pending=\d+ elu=\S+ restarts=0 errors_1m=0$/);
-    expect(second).toMatch(/ tasks\/s=\d+\.\d /);
+    await expectPlainLines([(await running.pool.inspectUrl)!]);
   });
 
   it('says what is wrong with its command line', async () => {
@@ -151,5 +159,40 @@ describe('looppool top', () => {
     } finally {
       spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
     }
+  });
+});
+
+describeWithNats('looppool top --nats', () => {
+  let server: NatsServer;
+  let host: Host | undefined;
+  let running: { pool: LoopPool<FaultTask, number>; stop(): Promise<void> } | undefined;
+  beforeEach(async () => {
+    server = await startNats();
+  });
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+    await host?.kill();
+    await server.stop();
+  });
+
+  it('watches a cluster pool created with inspect, through NATS, knowing only the server and the pool name', async () => {
+    const name = `top${process.pid}`;
+    host = startHost(faulty, server.url, name, ['--threads', '2']);
+    await host.printed(/serving pool/);
+    running = await busyPool({ inspect: true, transport: nats({ servers: server.url, pool: name }), workerData: tally('process', 64) });
+    await expectPlainLines(['--nats', server.url, '--pool', name]);
+    // Its rows are the remote workers, each with its host.
+    const stats = JSON.parse((await get(`${(await running.pool.inspectUrl)!}/stats`)).body) as InspectStats;
+    expect(stats.workers.map((worker) => worker.host)).toEqual([expect.stringMatching(/:\d+$/), expect.stringMatching(/:\d+$/)]);
+  });
+
+  it('says when no pool of that name answers', async () => {
+    const run = promisify(execFile);
+    const top = run(process.execPath, [cli, 'top', '--nats', server.url, '--pool', 'nobody'], { env: plainEnv, timeout: 10_000 });
+    top.child.stdout!.once('data', () => top.child.kill('SIGTERM'));
+    await expect(top).resolves.toMatchObject({
+      stdout: expect.stringMatching(/cannot read .* pool nobody: no pool 'nobody' answered through NATS at .* within 2000 ms .*is it running, with nats\(\{ pool \}\) and inspect: true\?/),
+    });
   });
 });

@@ -4,7 +4,7 @@ import { LoopBlockedWarning, type LoopPoolError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import { DurationHistogram } from './durations';
 import { families, prometheusText } from './families';
-import { InspectServer } from './inspect';
+import { InspectServer, type InspectStats } from './inspect';
 import { RecentErrors } from './recentErrors';
 import { StatsCollector, type PoolStats } from './stats';
 import { StatsdReporter } from './statsd';
@@ -42,6 +42,8 @@ export class Monitor<T, R> {
   readonly durationListeners = new Set<(seconds: number) => void>();
   /** Serves `/stats` and `/metrics` with the `inspect` option. */
   readonly inspect: InspectServer | undefined;
+  /** A cluster pool with `inspect` also serves `/stats` through NATS, for `looppool top --nats`. */
+  private readonly natsInspect: { close(): Promise<void> } | undefined;
 
   constructor(
     /** The pool this monitor watches, as `monitorOf` finds it. */
@@ -65,10 +67,12 @@ export class Monitor<T, R> {
     }
     if (options.blockingThreshold !== undefined) this.subscriptions.push(this.watchLoops(options.blockingThreshold));
     if (options.inspect) {
+      const stats = (): InspectStats => ({ ...this.collector.snapshot(), errors: this.errors.read() });
+      this.natsInspect = options.transport?.serveInspect?.(stats);
       this.inspect = new InspectServer(
         {
           name: options.name,
-          stats: () => ({ ...this.collector.snapshot(), errors: this.errors.read() }),
+          stats,
           metrics: () => {
             const stats = this.collector.snapshot();
             return prometheusText(families([stats]), [{ pool: stats.name, counts: this.durations.read() }]);
@@ -97,7 +101,7 @@ export class Monitor<T, R> {
   async stop(): Promise<void> {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.warnings.complete();
-    await Promise.all([this.statsd?.close(), this.inspect?.close()]);
+    await Promise.all([this.statsd?.close(), this.inspect?.close(), this.natsInspect?.close()]);
   }
 
   /** Samples every `ms` milliseconds while subscribed; one sampling at a time. */

@@ -12,6 +12,7 @@ import type { WorkerStartOptions } from '../transport/startOptions';
 import type { PortFactory } from '../transport/transport';
 import { loadNatsClient } from './client';
 import { Hub } from './hub';
+import { serveInspect } from './inspect';
 import { poolNamePattern } from './wire';
 
 export { ClusterError, MessagesLostError, PayloadTooLargeError } from '../errors';
@@ -73,6 +74,7 @@ export function nats(options: NatsTransportOptions): ClusterTransport {
       });
       return hub.transport<T, R>();
     },
+    serveInspect: (stats) => serveInspect(checked, stats),
   };
 }
 

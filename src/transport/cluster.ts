@@ -19,6 +19,12 @@ export interface ClusterTransport {
    * @internal
    */
   bind<T, R>(options: WorkerStartOptions): PortFactory<T, R>;
+  /**
+   * With the pool's `inspect` option: serves `stats()` (what `/stats` answers) to
+   * `looppool top --nats`, until `close()`.
+   * @internal
+   */
+  serveInspect?(stats: () => unknown): { close(): Promise<void> };
 }
 
 /** Whether `value` is a {@link ClusterTransport}. */
