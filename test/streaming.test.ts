@@ -1,12 +1,12 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferOverflowError, createPool, loopPool, type LoopPool, type LoopPoolOptions, type WorkerType } from 'looppool';
-import { nats } from 'looppool/nats';
+import { BufferOverflowError, createPool, loopPool, type LoopPool } from 'looppool';
 import { describeWithNats, startHost, startNats, type Host, type NatsServer } from './support/nats';
 import { concatMap, firstValueFrom, lastValueFrom, of, take, toArray } from 'rxjs';
 import type { StreamTask } from './workers/stream';
 import { workerPath } from './support/paths';
+import { slowSink, smallHeaps, type SlowSinkRun } from './support/slowSink';
 import { childProcesses, threadResources, whenThreadsEnd } from './support/threads';
 import { until } from './support/until';
 import { workerTypes } from './support/workerTypes';
@@ -20,54 +20,12 @@ const defaultWindow = 1024;
  */
 const longRun = process.env.LOOPPOOL_STREAM_FULL === 'run' ? 2_000_000 : 200_000;
 
-/** How much more the peak RSS of the long run may be than that of a run of 1,000 values. */
-const rssAllowance = 64 * 1024 * 1024;
-
 /**
- * One task yields `count` values of 100 bytes through `loopPool`, to a subscriber that takes
- * one value per millisecond for its first two seconds (it blocks the main thread, as a slow
- * synchronous sink does), then as fast as it can. The worker writes how many values it has
- * pulled to a file every 16 values; every 16 values taken, the subscriber reads it and
- * compares it with what it has taken.
+ * How much more the peak RSS of the long run may be than that of a run of 1,000 values: of
+ * the sink's process (each run in a process of its own, see support/slowSink.ts) and, over
+ * NATS, of the host's. Both run with small V8 heaps, so that RSS follows what they hold.
  */
-async function slowSink(
-  workerType: WorkerType,
-  count: number,
-  counter: string,
-  transport?: LoopPoolOptions['transport'],
-): Promise<{ taken: number; maxAhead: number; peakRss: number }> {
-  let taken = 0;
-  let maxAhead = -Infinity;
-  let peakRss = process.memoryUsage.rss();
-  let start = 0;
-  let last = 0;
-  writeFileSync(counter, Buffer.alloc(4));
-  const fd = openSync(counter, 'r');
-  const pulled = Buffer.alloc(4);
-  const task: StreamTask = { kind: 'generate', count, size: 100, report: 16, counter };
-  await new Promise<void>((resolve, reject) => {
-    of(task)
-      .pipe(loopPool<StreamTask, string>(workerPath('stream.ts'), transport ? { size: 1, transport } : { size: 1, workerType }))
-      .subscribe({
-        next: () => {
-          taken++;
-          if (taken % 16 === 0) {
-            readSync(fd, pulled, 0, 4, 0);
-            maxAhead = Math.max(maxAhead, pulled.readUInt32LE() - taken);
-          }
-          if (taken % 256 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
-          const now = performance.now();
-          if (start === 0) start = last = now;
-          if (now - start > 2_000) return;
-          while (performance.now() - last < 1);
-          last = performance.now();
-        },
-        error: reject,
-        complete: resolve,
-      });
-  }).finally(() => closeSync(fd));
-  return { taken, maxAhead, peakRss };
-}
+const rssAllowance = 64 * 1024 * 1024;
 
 describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerType) => {
   const pools: Array<LoopPool<never, unknown>> = [];
@@ -174,28 +132,58 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
   });
 });
 
+/** The peak RSS of process `pid` so far, in bytes, threads included (`VmHWM` in /proc/<pid>/status). */
+function peakRssOf(pid: number): number {
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`/proc/${pid}/status has no VmHWM line`);
+  return Number(kb) * 1024;
+}
+
 describeWithNats('streaming tasks with credits over NATS', () => {
   let server: NatsServer;
-  let host: Host | undefined;
+  const hosts: Host[] = [];
   let dir = '';
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'looppool-stream-'));
     server = await startNats();
   });
   afterEach(async () => {
-    await host?.kill();
+    await Promise.all(hosts.splice(0).map((host) => host.kill()));
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('relays credits through the host: its thread runs ahead of a slow subscriber by at most streamWindow values', async () => {
-    const pool = `stream${process.pid}`;
-    host = startHost(workerPath('stream.ts'), server.url, pool, ['--threads', '1']);
+  /**
+   * {@link slowSink} on a `looppool-worker` host of one thread started for it (a pool name of
+   * its own), with the host process's peak RSS at the end: what its thread yielded and what it
+   * relayed to the pool.
+   */
+  async function throughHost(count: number, tasks = 1): Promise<SlowSinkRun & { hostPeakRss: number }> {
+    const pool = `stream${process.pid}n${hosts.length}`;
+    const host = startHost(workerPath('stream.ts'), server.url, pool, ['--threads', '1'], smallHeaps);
+    hosts.push(host);
     await host.printed(/serving pool/);
-    const run = await slowSink('thread', 20_000, join(dir, 'pulled'), nats({ servers: server.url, pool }));
-    expect(run.taken).toBe(20_000);
-    expect(run.maxAhead).toBeLessThanOrEqual(defaultWindow);
+    const run = await slowSink({ servers: server.url, pool }, count, join(dir, 'pulled'), tasks);
+    return { ...run, hostPeakRss: peakRssOf(host.child.pid!) };
+  }
+
+  it(`relays credits through the host: its thread runs ahead of a slow subscriber by at most streamWindow values, and the pool's and the host's memory stay flat over ${longRun.toLocaleString('en')} values`, async () => {
+    const small = await throughHost(1_000);
+    expect(small.taken).toBe(1_000);
+    const large = await throughHost(longRun);
+    expect(large.taken).toBe(longRun);
+    expect(large.maxAhead).toBeLessThanOrEqual(defaultWindow);
     // It did run ahead: the window is what held it, not a worker slower than the sink.
+    expect(large.maxAhead).toBeGreaterThan(defaultWindow / 2);
+    expect(large.peakRss - small.peakRss).toBeLessThan(rssAllowance);
+    expect(large.hostPeakRss - small.hostPeakRss).toBeLessThan(rssAllowance);
+  }, 120_000);
+
+  it('holds at most the window of each task when a host streams four at once to a slow subscriber', async () => {
+    const run = await throughHost(50_000, 4);
+    // Every value came: the server never dropped the pool as a slow consumer.
+    expect(run.taken).toBe(200_000);
+    expect(run.maxAhead).toBeLessThanOrEqual(defaultWindow);
     expect(run.maxAhead).toBeGreaterThan(defaultWindow / 2);
   }, 60_000);
 });

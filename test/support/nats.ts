@@ -110,9 +110,9 @@ export interface Host {
   kill(): Promise<void>;
 }
 
-/** Starts `looppool-worker <module> --nats <url> --pool <pool> ...`. */
-export function startHost(module: string, url: string, pool: string, extra: string[] = []): Host {
-  const child = spawn(process.execPath, [hostBin, module, '--nats', url, '--pool', pool, ...extra], {
+/** Starts `looppool-worker <module> --nats <url> --pool <pool> ...`, with `nodeArgs` for node (V8 flags). */
+export function startHost(module: string, url: string, pool: string, extra: string[] = [], nodeArgs: string[] = []): Host {
+  const child = spawn(process.execPath, [...nodeArgs, hostBin, module, '--nats', url, '--pool', pool, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: process.env,
   });

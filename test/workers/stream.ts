@@ -9,8 +9,9 @@ export type StreamTask =
    * `count` strings of `size` characters. Before every `report`th value, it writes how many
    * values it has pulled (a uint32, little-endian) at the start of the file `counter`: a
    * report that does not travel with the values, so the test reads it while they are on their way.
+   * `tag` (one character, default `x`) follows the 8-digit number in each value: which task it came from.
    */
-  | { readonly kind: 'generate'; readonly count: number; readonly size: number; readonly report: number; readonly counter: string }
+  | { readonly kind: 'generate'; readonly count: number; readonly size: number; readonly report: number; readonly counter: string; readonly tag?: string }
   /** Numbers `from` to `from + count - 1`, from an async generator. */
   | { readonly kind: 'numbers'; readonly from: number; readonly count: number }
   /**
@@ -23,8 +24,8 @@ export type StreamTask =
   /** `range(0, count)`: an Observable that emits everything at once. */
   | { readonly kind: 'observable'; readonly count: number };
 
-async function* generate(count: number, size: number, report: number, counter: string): AsyncGenerator<string> {
-  const filler = 'x'.repeat(size - 8);
+async function* generate(count: number, size: number, report: number, counter: string, tag: string): AsyncGenerator<string> {
+  const filler = tag + 'x'.repeat(size - 9);
   const fd = openSync(counter, 'r+');
   const pulled = Buffer.alloc(4);
   try {
@@ -64,7 +65,7 @@ async function* file(path: string, marker: string, lingerMs: number): AsyncGener
 export default defineWorker((task: StreamTask) => {
   switch (task.kind) {
     case 'generate':
-      return generate(task.count, task.size, task.report, task.counter);
+      return generate(task.count, task.size, task.report, task.counter, task.tag ?? 'x');
     case 'numbers':
       return numbers(task.from, task.count);
     case 'file':
