@@ -54,6 +54,9 @@ describeWithNats('an elastic pool across hosts', () => {
       // Four tasks that end only once four workers hold one each: two hosts' worth.
       const runs = Promise.all([0, 1, 2, 3].map(() => grown.run({ kind: 'meet', dir, workers: 4 })));
       await first.printed(/serving worker[^]*serving worker/, 15_000); // the first host's two threads are taken
+      // The two others wait for a host: counted in size, listed not live and with no host.
+      await until(() => grown.stats().workers.filter((worker) => !worker.live && worker.host === undefined).length === 2, 10_000);
+      expect(grown.stats().size).toBe(4);
       const second = hostOf(); // joins while two tasks wait
       const results = await within(runs, 30_000, 'the pool did not use the host that joined');
       expect(new Set(results.map((result) => result.worker))).toEqual(new Set([0, 1, 2, 3]));
