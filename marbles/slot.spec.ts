@@ -49,10 +49,10 @@ class ScriptedPort implements WorkerPort<string, string>, Probeable {
     throw new Error(`no run of ${task}`);
   }
   /** The worker dies; `facts` says, per task, what it knew (started, blocking, transferred). */
-  die(crash: WorkerCrash<string>['crash'], facts: Record<string, Partial<TaskAtExit<string>>>, kind: 'crashed' | 'load' = 'crashed'): void {
+  die(crash: WorkerCrash<string>['crash'], facts: Record<string, Partial<TaskAtExit<string>>>, kind: 'crashed' | 'load' = 'crashed', handedBack = false): void {
     const tasks = [...this.runs.values()].map(({ task, observer }) => ({ observer, started: true, blocking: false, transferred: false, ...facts[task] }));
     this.runs.clear();
-    this.listener.exited(kind === 'load' ? { kind, reason: 'init threw', exitCode: 7, tasks } : { kind, crash, exitCode: 7, tasks });
+    this.listener.exited(kind === 'load' ? { kind, reason: 'init threw', exitCode: 7, tasks } : { kind, crash, exitCode: 7, tasks, handedBack });
   }
 }
 
@@ -75,7 +75,7 @@ class RecordingOwner implements RunOwner<string, string> {
   }
 }
 
-function setUp(options: Partial<SlotHost<string, string>['options']> = {}, restarts = 10) {
+function setUp(options: Partial<SlotHost<string, string>['options']> = {}, restarts = 10, elastic = false) {
   const ports: ScriptedPort[] = [];
   const log: string[] = [];
   let budget = restarts;
@@ -93,6 +93,8 @@ function setUp(options: Partial<SlotHost<string, string>['options']> = {}, resta
     warn: (error) => log.push(`warned ${error.name}`),
     mayRestart: () => budget-- > 0,
     replaced: (index) => log.push(`replaced ${index}`),
+    elastic,
+    vacated: (index) => log.push(`vacated ${index}`),
     fatal: (error) => log.push(`fatal ${error.name}: ${error.message}`),
     pump: () => {},
   };
@@ -157,6 +159,24 @@ describe('WorkerSlot: what happens to the tasks of a worker that dies', () => {
     expect(owner.events).toEqual(['a again (attempts 1)']);
     expect(log[1]).toMatch(/^fatal WorkerCrashError: Workers crashed more than 0 times within a minute \(maxRestarts\); worker 0 was not restarted/);
     expect(ports).toHaveLength(1);
+  });
+
+  it('an elastic pool does not replace a worker its host gave back (SIGTERM): nothing is reported, its unstarted task goes again free', () => {
+    const { slot, owner, hand, ports, log } = setUp({}, 0, true);
+    hand('a');
+    ports[0]!.die('host lost', { a: { started: false } }, 'crashed', true);
+    expect(owner.events).toEqual(['a again (attempts 0)']);
+    expect(log).toEqual(['vacated 0']); // no crash reported, no restart taken (the budget is 0)
+    expect(ports).toHaveLength(1);
+    expect(slot.live).toBe(false);
+  });
+
+  it('a fixed pool replaces a worker its host gave back, as after a crash', () => {
+    const { hand, ports, log } = setUp();
+    hand('a');
+    ports[0]!.die('host lost', { a: { started: false } }, 'crashed', true);
+    expect(log).toEqual(['reported WorkerCrashError', 'replaced 0']);
+    expect(ports).toHaveLength(2);
   });
 
   it('starts no replacement when what it told the owners stopped the slot', () => {

@@ -54,6 +54,9 @@ describeWithNats('an elastic pool across hosts', () => {
       // Four tasks that end only once four workers hold one each: two hosts' worth.
       const runs = Promise.all([0, 1, 2, 3].map(() => grown.run({ kind: 'meet', dir, workers: 4 })));
       await first.printed(/serving worker[^]*serving worker/, 15_000); // the first host's two threads are taken
+      // The two others wait for a host: counted in size, listed not live and with no host.
+      await until(() => grown.stats().workers.filter((worker) => !worker.live && worker.host === undefined).length === 2, 10_000);
+      expect(grown.stats().size).toBe(4);
       const second = hostOf(); // joins while two tasks wait
       const results = await within(runs, 30_000, 'the pool did not use the host that joined');
       expect(new Set(results.map((result) => result.worker))).toEqual(new Set([0, 1, 2, 3]));
@@ -66,6 +69,30 @@ describeWithNats('an elastic pool across hosts', () => {
     await until(() => grown.stats().size === 1, 15_000);
     const fixed = pool(3);
     await within(fixed.ready, 15_000, 'the threads the elastic pool gave back were not free');
+  }, 40_000);
+
+  it('a host that stops gracefully (SIGTERM) takes its workers away: no task lost, no error, no restart; the pool goes on with fewer', async () => {
+    const [stays, leaves] = [hostOf(), hostOf()];
+    await Promise.all([stays, leaves].map((host) => host.printed(/serving pool/, 15_000)));
+    const elasticPool = pool({ min: 0, max: 4 }, 30_000);
+    const errors: unknown[] = [];
+    elasticPool.errors$.subscribe((error) => errors.push(error));
+    const dir = mkdtempSync(join(tmpdir(), 'looppool-meet-'));
+    try {
+      const met = await within(Promise.all([0, 1, 2, 3].map(() => elasticPool.run({ kind: 'meet', dir, workers: 4 }))), 30_000, 'the pool did not grow to four');
+      expect(new Set(met.map((result) => result.pid))).toEqual(new Set([stays.child.pid, leaves.child.pid]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const during = Promise.all(Array.from({ length: 8 }, () => elasticPool.run({ kind: 'who', ms: 200 })));
+    leaves.child.kill('SIGTERM');
+    expect(await leaves.exited).toBe(0);
+    expect(await within(during, 20_000, 'tasks running while the host stopped did not end')).toHaveLength(8);
+    await until(() => elasticPool.stats().size === 2, 15_000);
+    const after = await within(Promise.all(Array.from({ length: 8 }, () => elasticPool.run({ kind: 'who', ms: 20 }))), 20_000, 'the pool did not go on');
+    expect(new Set(after.map((result) => result.pid))).toEqual(new Set([stays.child.pid]));
+    expect(errors).toEqual([]);
+    expect(elasticPool.stats().workers.map((worker) => worker.restarts)).toEqual([0, 0]);
   }, 40_000);
 
   it('never waits for a worker no host serves: one free thread runs every task, the pool goes to zero and grows again', async () => {

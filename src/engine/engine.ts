@@ -125,6 +125,8 @@ export class Engine<T, R> {
       warn: (error) => this.events.warned(error),
       mayRestart: () => this.budget.take(asyncScheduler.now()),
       replaced: (index) => this.replaced(index),
+      elastic: options.minSize < options.size,
+      vacated: (index) => this.events.retired?.(index),
       fatal: (error) => this.events.failed(error),
       measured: events.measured && ((ms) => events.measured!(ms)),
       pump: () => this.pump(),

@@ -61,6 +61,10 @@ export interface SlotHost<T, R> {
   mayRestart(): boolean;
   /** A replacement worker took over slot `index`: queue what it must run first. */
   replaced(index: number): void;
+  /** An elastic pool, whose slots may stay empty: a worker its host gave back is not replaced. */
+  readonly elastic: boolean;
+  /** The worker of slot `index` was given back by its host; none runs there now. */
+  vacated(index: number): void;
   /** Something the pool cannot mend: a worker module that does not load, or too many crashes. */
   fatal(error: LoopPoolError): void;
   /** A task ended; `ms` is how long it ran, for one task in {@link measureEvery}. */
@@ -501,6 +505,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     }
 
     if (this.stopped) return; // what the owners were told ended the pool
+    if (exit.kind === 'crashed' && exit.handedBack && this.host.elastic) return this.vacate();
 
     const restart = this.host.mayRestart();
     const cause =
@@ -530,6 +535,16 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.down = false;
     this.host.replaced(this.index);
     this.armClock();
+    this.host.pump();
+  }
+
+  /** The host gave the worker back: no worker runs here now, and none replaces it unless the pool grows again. Not a crash. */
+  private vacate(): void {
+    this.generation++;
+    this.current = undefined;
+    this.down = false;
+    this.idleFrom = undefined;
+    this.host.vacated(this.index);
     this.host.pump();
   }
 

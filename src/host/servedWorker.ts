@@ -197,7 +197,7 @@ export class ServedWorker {
     this.relay.send(
       HostOp.exited,
       this.wid,
-      { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks } satisfies ExitRecord,
+      { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks, handedBack: true } satisfies ExitRecord,
     );
   }
 

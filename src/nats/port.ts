@@ -234,7 +234,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     const workerExit: WorkerExit<R> =
       exit.kind === 'load'
         ? { kind: 'load', reason: exit.reason, exitCode, error, tasks, ...(workerDataUnsendable ? { workerDataUnsendable } : {}) }
-        : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks };
+        : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks, ...(exit.handedBack ? { handedBack: true } : {}) };
     this.readiness.fail(workerExit);
     this.listener.exited(workerExit);
   }

@@ -93,7 +93,15 @@ export type WorkerSetupRecord = Pick<
 /** How a served worker ended, as its host saw it: a load failure with its reason, or a crash with its cause. */
 export type ExitRecord =
   | { readonly kind: 'load'; readonly reason: string; readonly exitCode: number; readonly error: Error | undefined; readonly tasks: ReadonlyArray<TaskRecord> }
-  | { readonly kind: 'crashed'; readonly crash: CrashReason; readonly exitCode: number; readonly error: Error | undefined; readonly tasks: ReadonlyArray<TaskRecord> };
+  | {
+      readonly kind: 'crashed';
+      readonly crash: CrashReason;
+      readonly exitCode: number;
+      readonly error: Error | undefined;
+      readonly tasks: ReadonlyArray<TaskRecord>;
+      /** The host stopped gracefully (SIGTERM) and gave the worker back: nothing crashed, none of `tasks` started. */
+      readonly handedBack?: boolean;
+    };
 
 /** One unfinished task of an {@link ExitRecord}: `[ticket, started, blocking]`. */
 export type TaskRecord = readonly [number, boolean | undefined, boolean | undefined];

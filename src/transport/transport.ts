@@ -76,6 +76,8 @@ export interface WorkerCrash<R> extends ExitTasks<R> {
   readonly kind: 'crashed';
   /** What ended it. */
   readonly crash: CrashReason;
+  /** Its host stopped gracefully and gave it back (a cluster's worker): nothing crashed. An elastic pool goes on without it. */
+  readonly handedBack?: boolean;
 }
 
 /** How a worker ended: a {@link WorkerLoadFailure} or a {@link WorkerCrash}. */
