@@ -220,10 +220,11 @@ describeWithNats('nats transport', () => {
       try {
         await pooled.ready;
         const warning = firstValueFrom(pooled.warnings$);
-        await pooled.put({ kind: 'busy', ms: 400 }, { worker: 1 });
+        // Blocked well past the threshold: the host's loop watch (every 50 ms) must see it even when a loaded machine delays it.
+        await pooled.put({ kind: 'busy', ms: 1_500 }, { worker: 1 });
         const raised = await warning;
         expect(raised).toBeInstanceOf(LoopBlockedWarning);
-        expect(raised).toMatchObject({ workerIndex: 1, workerName: 'api#1', threshold: 100, input: { kind: 'busy', ms: 400 } });
+        expect(raised).toMatchObject({ workerIndex: 1, workerName: 'api#1', threshold: 100, input: { kind: 'busy', ms: 1_500 } });
       } finally {
         await pooled.terminate();
       }
