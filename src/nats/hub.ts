@@ -3,8 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { PortListener, PortFactory } from '../transport/transport';
 import { connectNats, watchConnection, type NatsConnectOptions } from './client';
 import { headerLength, Links, retainLimit } from './links';
-import type { HubLink, HubPort } from './link';
-import { NatsPort } from './port';
+import { NatsPort, type HubLink } from './port';
 import { LoopClock } from './loopClock';
 import { defaultMaxPayload, Reassembly } from './pieces';
 import { ClusterError, MessagesLostError } from '../errors';
@@ -12,6 +11,9 @@ import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type Uns
 
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
+
+/** A worker's port, as the hub sees it (whatever its task and result types). */
+type Port = NatsPort<unknown, unknown>;
 
 /** What the pool knows of one host that serves it. */
 export interface HostEntry {
@@ -25,7 +27,7 @@ export interface HostEntry {
   /** When the pool last heard from the host (ms, `performance.now()`). */
   lastSeen: number;
   /** Workers of this pool the host serves or is starting (each in {@link Hub.hostOf} too). */
-  readonly ports: Set<HubPort>;
+  readonly ports: Set<Port>;
 }
 
 /** What one pool's hub needs. */
@@ -50,11 +52,11 @@ export class Hub implements HubLink {
   private failure: Error | undefined;
   private readonly hosts = new Map<string, HostEntry>();
   /** The pool's workers, by wid, from their start until they end or are stopped. */
-  private readonly ports = new Map<number, HubPort>();
+  private readonly ports = new Map<number, Port>();
   /** The host each worker was given, by wid; a worker waiting for one has none. */
   private readonly hostOf = new Map<number, HostEntry>();
   /** Workers waiting for a host with a free thread, in the order they asked. */
-  private readonly waiting: HubPort[] = [];
+  private readonly waiting: Port[] = [];
   private lastWid = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
@@ -124,14 +126,14 @@ export class Hub implements HubLink {
   }
 
   /** The worker has no host, and waits for none. */
-  private release(port: HubPort): void {
+  private release(port: Port): void {
     const waiting = this.waiting.indexOf(port);
     if (waiting >= 0) this.waiting.splice(waiting, 1);
     this.hostOf.get(port.wid)?.ports.delete(port);
     this.hostOf.delete(port.wid);
   }
 
-  private attach(port: HubPort): void {
+  private attach(port: Port): void {
     this.ports.set(port.wid, port);
     this.waiting.push(port);
     if (this.failure) {

@@ -17,11 +17,29 @@ import type {
   WorkerPort,
   WorkerSample,
 } from '../transport/transport';
-import type { HubLink, HubPort } from './link';
-import { HostOp, PoolOp, type ExitRecord, type Unsendable } from './wire';
+import { HostOp, PoolOp, type ExitRecord, type Unsendable, type WorkerSetupRecord } from './wire';
 
 /** How long (ms) to wait for a remote worker's figures before reporting without them. */
 const sampleTimeout = 1_000;
+
+/**
+ * What a worker's port asks of its pool's hub, which alone knows which host serves which
+ * worker: the port names its worker by `wid`, and the hub sends.
+ */
+export interface HubLink {
+  /** How long (ms) a host may stay silent. */
+  readonly ackWait: number;
+  /** What every host needs to start a worker of this pool. */
+  readonly setup: WorkerSetupRecord;
+  /** Sends `[op, wid, a, b]` to the host that serves worker `wid` (batched per turn). @returns false, sending nothing, while no host does. */
+  send(wid: number, op: number, a?: unknown, b?: unknown): boolean;
+  /** The host of worker `wid` refused it (its threads are taken): it waits for another. */
+  refused(wid: number): void;
+  /** Worker `wid` no longer needs a host (with `stop`, its host is told); resolves once the connection has closed, if it was the last. */
+  detach(wid: number, stop: boolean): Promise<void>;
+  /** `hostname:pid` of the host that serves worker `wid`, while one does. */
+  labelOf(wid: number): string | undefined;
+}
 
 /**
  * Worker `index` of a pool, served by whichever `looppool-worker` host the hub gives it (the
@@ -31,7 +49,7 @@ const sampleTimeout = 1_000;
  * only what the host said before is known: tasks it said it started count as started, the
  * others as "may have".
  */
-export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Introspectable, LoopWatch<R>, HubPort {
+export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Introspectable, LoopWatch<R> {
   private readonly readiness = new Readiness();
   readonly ready = this.readiness.promise;
   /** A worker may wait long for a host: until one serves it, the others take its tasks. */
@@ -124,6 +142,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     return this.state === 'waiting';
   }
 
+  /** The worker runs on its host (the host said it is ready). */
   get isServed(): boolean {
     return this.state === 'ready';
   }
@@ -146,6 +165,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     this.end({ kind: 'load', reason: why.reason, exitCode: 1, error: undefined, tasks: [] }, false, true);
   }
 
+  /** The hub gave the worker a host: send it the setup, then what waits. */
   assigned(): void {
     this.state = 'starting';
     this.hub.send(this.wid, PoolOp.setup, this.index, this.hub.setup);
@@ -153,6 +173,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     for (const [id, op] of this.requests.each()) this.hub.send(this.wid, op, id);
   }
 
+  /** One record, `[op, wid, a, b]`, from the host that serves it. */
   receive(op: number, a: unknown, b: unknown): void {
     if (this.state === 'ended') return;
     if (op === HostOp.blocked) {
@@ -201,10 +222,12 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     }
   }
 
+  /** Its host went silent, left, or lost messages it could not send again (`error` says which): the worker ended with it. */
   lost(error: ClusterError): void {
     this.end({ kind: 'crashed', crash: 'host lost', exitCode: -1, error, tasks: [] });
   }
 
+  /** The pool could not reach the cluster at all. */
   unreachable(error: Error): void {
     this.end({ kind: 'load', reason: error.message, exitCode: 1, error, tasks: [] });
   }
