@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ClusterError } from '../errors';
-import { connectNats, watchConnection, type NatsConnectOptions } from '../nats/client';
-import { headerLength, Links } from '../nats/links';
-import { LoopClock } from '../nats/loopClock';
-import { defaultMaxPayload, Reassembly } from '../nats/pieces';
-import { announceInterval, decode, encode, HostOp, PoolOp, Publisher, subjects, type ExitRecord, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
-import type { TaskFailure, WorkerExit } from '../transport/transport';
+import { connectNats, type NatsConnectOptions } from '../nats/client';
+import { Endpoint, type EndpointOwner } from '../nats/endpoint';
+import { announceInterval, encode, HostOp, PoolOp, subjects, taskFailure, type ExitRecord, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
+import type { WorkerExit } from '../transport/transport';
 import { ServedWorker, type WorkerRelay } from './servedWorker';
 
 /** How `looppool-worker --nats` serves a pool. */
@@ -33,50 +31,36 @@ const abandonedKept = 600_000;
  * module named on the command line and nothing else, announces itself, watches that its pools
  * are alive, and stops gracefully. See docs/cluster.md.
  */
-export class ClusterHost {
+export class ClusterHost implements EndpointOwner {
   private readonly hostId = randomBytes(8).toString('hex');
   private readonly label = `${hostname()}:${process.pid}`;
   private readonly subjects;
+  /** Its pools: their records, and how long each has been silent. */
+  private readonly endpoint: Endpoint;
   /** The workers it serves, by pool, then by `wid` (no key built per record). */
   private readonly served = new Map<string, Map<number, ServedWorker>>();
-  /** When each pool was last heard from, and how long it may stay silent. */
-  private readonly pools = new Map<string, { lastSeen: number; ackWait: number }>();
   /**
    * The workers it stopped because their pool went silent, by pool, then by `wid`: what became
    * of their tasks, told to the pool again if it speaks to them (its silence may have been a
    * link that lost the pool's words but not the host's, so the pool still counts on them).
    */
   private readonly abandoned = new Map<string, { readonly at: number; readonly workers: Map<number, ExitRecord> }>();
-  private readonly outbox: Publisher;
-  /** Messages from pools that come in pieces, being put together. */
-  private readonly pieces = new Reassembly();
-  /** Each pool's messages numbered, kept until it has them, and sent again when it did not get them. */
-  private readonly links: Links;
-  /** Set while the connection is down and the client dials again: no pool's silence counts then. */
-  private offline = false;
   private timer: NodeJS.Timeout | undefined;
   private loopWatch: NodeJS.Timeout | undefined;
-  /** How late each {@link tick} runs (this loop blocked). */
-  private readonly clock = new LoopClock(announceInterval);
   /** While draining: checks whether every thread is done. */
   private drained: (() => void) | undefined;
   private stopping = false;
 
-  private constructor(
-    private readonly nc: NatsConnection,
-    private readonly options: ClusterHostOptions,
-  ) {
+  private constructor(private readonly options: ClusterHostOptions) {
     this.subjects = subjects(options.pool);
-    const maxPayload = (): number => nc.info?.max_payload ?? defaultMaxPayload;
-    this.links = new Links(this.hostId, (subject, data) => nc.publish(subject, data), maxPayload, (subject) => this.broken(subject));
-    this.outbox = new Publisher(this.links, (subject, record, why) => this.unsendable(subject, record, why), maxPayload);
+    this.endpoint = new Endpoint(this.hostId, this.subjects.pool, announceInterval, this);
   }
 
   /** Connects and starts serving; rejects with a `ClusterError` if NATS cannot be reached. */
   static async start(options: ClusterHostOptions): Promise<ClusterHost> {
     const nc = await connectNats(options, `looppool-worker ${options.pool}`);
-    const host = new ClusterHost(nc, options);
-    host.listen();
+    const host = new ClusterHost(options);
+    host.listen(nc);
     return host;
   }
 
@@ -97,12 +81,10 @@ export class ClusterHost {
     return true;
   }
 
-  private listen(): void {
-    const { nc, subjects } = this;
-    nc.subscribe(subjects.discover, { callback: () => this.announce() });
-    nc.subscribe(subjects.host(this.hostId), { callback: (_error, message) => this.received(message.data) });
+  private listen(nc: NatsConnection): void {
+    this.endpoint.open(nc, this.subjects.host(this.hostId));
+    nc.subscribe(this.subjects.discover, { callback: () => this.announce() });
     this.timer = setInterval(() => this.tick(), announceInterval);
-    watchConnection(nc, { disconnected: () => (this.offline = true), reconnected: () => this.reconnected() });
     this.announce();
     this.log(`serving pool ${this.options.pool} with ${this.options.threads} thread(s) of ${this.options.modulePath}`);
   }
@@ -113,28 +95,12 @@ export class ClusterHost {
 
   private announce(): void {
     // One record, no header: the announcement names its host itself.
-    this.nc.publish(this.subjects.hosts, encode([[this.hostId, this.free, this.options.threads, this.label]]));
+    this.endpoint.publish(this.subjects.hosts, encode([[this.hostId, this.free, this.options.threads, this.label]]));
   }
 
-  private received(data: Uint8Array): void {
-    const whole = this.pieces.accept(data);
-    if (!whole) return;
-    const batch = decode(whole);
-    const poolId = batch[0];
-    if (typeof poolId !== 'string') return;
-    const known = this.pools.get(poolId);
-    if (known) known.lastSeen = performance.now();
-    if (!this.links.accept(this.subjects.pool(poolId), batch)) return;
-    for (let at = headerLength; at + 4 <= batch.length; at += 4) {
-      this.handle(poolId, batch[at] as number, batch[at + 1] as number, batch[at + 2], batch[at + 3]);
-    }
-  }
-
-  private handle(poolId: string, op: number, wid: number, a: unknown, b: unknown): void {
-    if (op === PoolOp.heartbeat) {
-      this.pools.set(poolId, { lastSeen: performance.now(), ackWait: Number(a) || 3_000 });
-      return;
-    }
+  /** A record from a pool about one of its workers (or, `wid` 0, a heartbeat with the pool's `ackWait`). */
+  record(poolId: string, op: number, wid: number, a: unknown, b: unknown): void {
+    if (op === PoolOp.heartbeat) return this.endpoint.watch(poolId, Number(a) || 3_000);
     if (op === PoolOp.setup) return this.setup(poolId, wid, a as number, b as WorkerSetupRecord);
     const worker = this.served.get(poolId)?.get(wid);
     if (!worker) return this.unserved(poolId, op, wid);
@@ -157,20 +123,17 @@ export class ClusterHost {
       tasks: [],
     };
     this.abandoned.get(poolId)?.workers.delete(wid);
-    this.outbox.add(this.subjects.pool(poolId), HostOp.exited, wid, record);
+    this.endpoint.outbox.add(this.subjects.pool(poolId), HostOp.exited, wid, record);
   }
 
   private setup(poolId: string, wid: number, index: number, setup: WorkerSetupRecord): void {
     if (this.served.get(poolId)?.has(wid)) return;
     const to = this.subjects.pool(poolId);
-    if (this.free <= 0) {
-      this.outbox.add(to, HostOp.refused, wid);
-      return;
-    }
-    if (!this.pools.has(poolId)) this.pools.set(poolId, { lastSeen: performance.now(), ackWait: 3_000 });
+    if (this.free <= 0) return this.endpoint.outbox.add(to, HostOp.refused, wid);
+    if (!this.endpoint.watches(poolId)) this.endpoint.watch(poolId, 3_000);
     const relay: WorkerRelay = {
-      send: (op, wid, a, b) => this.outbox.add(to, op, wid, a, b),
-      retag: (op, wid, a, retagged) => this.outbox.retag(to, op, wid, a, retagged),
+      send: (op, wid, a, b) => this.endpoint.outbox.add(to, op, wid, a, b),
+      retag: (op, wid, a, retagged) => this.endpoint.outbox.retag(to, op, wid, a, retagged),
       changed: (worker, exit) => this.changed(worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,
@@ -212,31 +175,25 @@ export class ClusterHost {
 
   private tick(): void {
     this.announce();
-    const now = performance.now();
-    const late = this.clock.lateness();
-    for (const [poolId, pool] of this.pools) {
-      pool.lastSeen += late; // what the pool sent while this loop was blocked waits unread: not its silence
-      if (this.offline) pool.lastSeen = now; // the host's own outage is not the pool's silence
-      if (now - pool.lastSeen <= pool.ackWait) continue;
-      this.forgetPool(poolId, `its pool was not heard from for ${pool.ackWait} ms`);
+    for (const [poolId, ackWait] of this.endpoint.silent()) {
+      this.endpoint.forget(poolId);
+      this.abandonPool(poolId, `its pool was not heard from for ${ackWait} ms`);
     }
+    const now = performance.now();
     for (const [poolId, { at }] of this.abandoned) if (now - at > abandonedKept) this.abandoned.delete(poolId);
     this.heartbeat();
   }
 
   /** Tells each pool it serves that it is alive: numbered, a heartbeat shows a pool a lost last message (see `links.ts`). */
   private heartbeat(): void {
-    for (const poolId of this.served.keys()) this.outbox.add(this.subjects.pool(poolId), HostOp.heartbeat, 0);
+    for (const poolId of this.served.keys()) this.endpoint.outbox.add(this.subjects.pool(poolId), HostOp.heartbeat, 0);
   }
 
   /**
-   * Stops the workers of a pool given up, and forgets it; tells the pool what became of their
-   * tasks, now (if it hears) and again if it speaks to them later.
+   * Stops the workers of a pool given up; tells the pool what became of their tasks, now (if it
+   * hears) and again if it speaks to them later.
    */
-  private forgetPool(poolId: string, why: string, link = true): void {
-    this.pools.delete(poolId);
-    this.pieces.forget(poolId);
-    if (link) this.links.forget(this.subjects.pool(poolId));
+  private abandonPool(poolId: string, why: string): void {
     const workers = [...(this.served.get(poolId)?.values() ?? [])];
     if (workers.length === 0) return;
     const records = new Map<number, ExitRecord>();
@@ -244,25 +201,21 @@ export class ClusterHost {
       this.forget(worker);
       const record = worker.abandon(`host ${this.label} stopped worker ${worker.index}: ${why}`);
       records.set(worker.wid, record);
-      this.outbox.add(this.subjects.pool(poolId), HostOp.exited, worker.wid, record);
+      this.endpoint.outbox.add(this.subjects.pool(poolId), HostOp.exited, worker.wid, record);
       this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: ${why}`);
     }
     this.abandoned.set(poolId, { at: performance.now(), workers: records });
     this.drained?.();
   }
 
-  /** The connection is back: pools get their `ackWait` from now to be heard again, and a heartbeat now shows each what it missed. */
-  private reconnected(): void {
-    this.offline = false;
-    const now = performance.now();
-    for (const pool of this.pools.values()) pool.lastSeen = now;
+  /** The connection is back: a heartbeat now shows each pool what it missed. */
+  reconnected(): void {
     this.heartbeat();
   }
 
   /** The link to a pool broke (messages lost that could not be sent again, or the pool gave this host up): its workers stop. */
-  private broken(subject: string): void {
-    const poolId = [...new Set([...this.pools.keys(), ...this.served.keys()])].find((id) => this.subjects.pool(id) === subject);
-    if (poolId !== undefined) this.forgetPool(poolId, 'messages between them were lost and could not be sent again', false);
+  broken(poolId: string): void {
+    this.abandonPool(poolId, 'messages between them were lost and could not be sent again');
   }
 
   /**
@@ -270,17 +223,11 @@ export class ClusterHost {
    * is cancelled on its thread if it still runs); an emitted value is dropped with a word to
    * the pool.
    */
-  private unsendable(subject: string, record: unknown[], why: Unsendable): unknown[] | undefined {
+  unsendable(poolId: string, record: unknown[], why: Unsendable): unknown[] | undefined {
     const [op, wid, ticket] = record as [number, number, number];
     if (op === HostOp.next || op === HostOp.last) {
-      for (const worker of this.workers()) {
-        if (worker.wid === wid && subject === this.subjects.pool(worker.poolId)) worker.cancel(ticket);
-      }
-      const failure: TaskFailure =
-        why.kind === 'tooLarge'
-          ? { kind: 'tooLarge', subject: 'result', bytes: why.bytes, limit: why.limit, maxPayload: why.maxPayload }
-          : { kind: 'unserializable', subject: 'result', reason: why.reason };
-      return [HostOp.error, wid, ticket, failure];
+      this.served.get(poolId)?.get(wid)?.cancel(ticket);
+      return [HostOp.error, wid, ticket, taskFailure(why, 'result')];
     }
     if (op === HostOp.emitted) return [HostOp.unsendable, wid, why.reason];
     return undefined;
@@ -312,10 +259,9 @@ export class ClusterHost {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.loopWatch) clearInterval(this.loopWatch);
-    this.outbox.flush();
     const workers = this.workers();
     this.served.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));
-    await this.nc.drain().catch(() => this.nc.close());
+    await this.endpoint.close();
   }
 }

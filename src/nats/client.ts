@@ -57,22 +57,3 @@ export async function connectNats(options: NatsConnectOptions, name: string): Pr
     throw new ClusterError(`Could not connect to NATS at ${servers.join(', ')}: ${what}; ${hint}`, error);
   }
 }
-
-/** What a pool or a host does when its NATS client loses its server, and when it has one again. */
-export interface ConnectionWatch {
-  disconnected(): void;
-  reconnected(): void;
-}
-
-/**
- * Tells `watch` of `nc`'s disconnections and reconnections (the client dials again by itself,
- * to the same server or another of `servers`), until the connection closes.
- */
-export function watchConnection(nc: NatsConnection, watch: ConnectionWatch): void {
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') watch.disconnected();
-      else if (status.type === 'reconnect') watch.reconnected();
-    }
-  })().catch(() => undefined);
-}

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { PortListener, PortFactory } from '../transport/transport';
-import { connectNats, watchConnection, type NatsConnectOptions } from './client';
-import { headerLength, Links, retainLimit } from './links';
+import { connectNats, type NatsConnectOptions } from './client';
+import { Endpoint, type EndpointOwner } from './endpoint';
+import { retainLimit } from './links';
 import { NatsPort, type HubLink } from './port';
-import { LoopClock } from './loopClock';
-import { defaultMaxPayload, Reassembly } from './pieces';
 import { ClusterError, MessagesLostError } from '../errors';
-import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type Unsendable, type WorkerSetupRecord } from './wire';
+import { announceInterval, decode, HostOp, PoolOp, subjects, type Unsendable, type WorkerSetupRecord } from './wire';
 
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
@@ -24,8 +23,6 @@ export interface HostEntry {
   label: string;
   /** Free threads, as the host last announced them, less the workers given to it since. */
   free: number;
-  /** When the pool last heard from the host (ms, `performance.now()`). */
-  lastSeen: number;
   /** Workers of this pool the host serves or is starting (each in {@link Hub.hostOf} too). */
   readonly ports: Set<Port>;
 }
@@ -44,11 +41,11 @@ export interface HubOptions extends NatsConnectOptions {
  * decides each task's fate and asks for replacements, which go to the hosts still there).
  * The connection opens with the first worker and closes when the last one is stopped.
  */
-export class Hub implements HubLink {
+export class Hub implements HubLink, EndpointOwner {
   readonly poolId = randomBytes(8).toString('hex');
   private readonly subjects;
+  private readonly endpoint: Endpoint;
   private connection: Promise<NatsConnection> | undefined;
-  private nc: NatsConnection | undefined;
   private failure: Error | undefined;
   private readonly hosts = new Map<string, HostEntry>();
   /** The pool's workers, by wid, from their start until they end or are stopped. */
@@ -60,24 +57,13 @@ export class Hub implements HubLink {
   private lastWid = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
-  private readonly outbox: Publisher;
-  /** How late each {@link tick} runs (this loop blocked). */
-  private readonly clock = new LoopClock(lossCheckInterval);
-  /** Messages from hosts that come in pieces, being put together. */
-  private readonly pieces = new Reassembly();
-  /** Each host's messages numbered, kept until it has them, and sent again when it did not get them. */
-  private readonly links: Links;
-  /** Set while the connection is down and the client dials again: no host's silence counts then. */
-  private offline = false;
 
   constructor(
     private readonly options: HubOptions,
     readonly setup: WorkerSetupRecord,
   ) {
     this.subjects = subjects(options.pool);
-    const maxPayload = (): number => this.nc?.info?.max_payload ?? defaultMaxPayload;
-    this.links = new Links(this.poolId, (subject, data) => this.nc?.publish(subject, data), maxPayload, (subject) => this.broken(subject));
-    this.outbox = new Publisher(this.links, (_subject, record, why) => this.unsendable(record, why), maxPayload);
+    this.endpoint = new Endpoint(this.poolId, this.subjects.host, lossCheckInterval, this);
   }
 
   get ackWait(): number {
@@ -100,7 +86,7 @@ export class Hub implements HubLink {
   send(wid: number, op: number, a?: unknown, b?: unknown): boolean {
     const host = this.hostOf.get(wid);
     if (!host) return false;
-    this.outbox.add(host.subject, op, wid, a, b);
+    this.endpoint.outbox.add(host.subject, op, wid, a, b);
     return true;
   }
 
@@ -142,19 +128,17 @@ export class Hub implements HubLink {
       return;
     }
     if (!this.connection) this.connect();
-    else if (this.nc) this.assignWaiting();
+    else this.assignWaiting();
   }
 
   private connect(): void {
     this.connection = connectNats(this.options, `looppool pool ${this.options.pool}`);
     this.connection.then(
       (nc) => {
-        this.nc = nc;
+        this.endpoint.open(nc, this.subjects.pool(this.poolId));
         if (this.ports.size === 0) return void this.close();
         nc.subscribe(this.subjects.hosts, { callback: (_error, message) => this.announced(message.data) });
-        nc.subscribe(this.subjects.pool(this.poolId), { callback: (_error, message) => this.received(message.data) });
         this.timer = setInterval(() => this.tick(), lossCheckInterval);
-        watchConnection(nc, { disconnected: () => (this.offline = true), reconnected: () => this.reconnected() });
         this.discover();
       },
       (error: Error) => {
@@ -165,19 +149,16 @@ export class Hub implements HubLink {
   }
 
   private close(): Promise<void> {
-    this.outbox.flush();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.hosts.clear();
-    const nc = this.nc;
-    this.nc = undefined;
     this.connection = undefined;
     this.failure = undefined;
-    return nc ? nc.drain().catch(() => nc.close()) : Promise.resolve();
+    return this.endpoint.close();
   }
 
   private discover(): void {
-    this.nc?.publish(this.subjects.discover, new Uint8Array());
+    this.endpoint.publish(this.subjects.discover, new Uint8Array());
   }
 
   /** A host's announcement: `[hostId, free, threads, label]`. */
@@ -186,35 +167,25 @@ export class Hub implements HubLink {
     if (!Array.isArray(record)) return;
     const [id, free, , label] = record as [string, number, number, string];
     let host = this.hosts.get(id);
-    if (!host) this.hosts.set(id, (host = { id, subject: this.subjects.host(id), label, free: 0, lastSeen: 0, ports: new Set() }));
+    if (!host) this.hosts.set(id, (host = { id, subject: this.subjects.host(id), label, free: 0, ports: new Set() }));
     host.label = label;
     host.free = free - [...host.ports].filter((port) => !port.isServed).length;
-    host.lastSeen = performance.now();
+    this.endpoint.watch(id, this.options.ackWait - lossCheckInterval);
     this.assignWaiting();
   }
 
-  /** A batch from a host: its id, then records about this pool's workers. */
-  private received(data: Uint8Array): void {
-    const whole = this.pieces.accept(data);
-    if (!whole) return;
-    const batch = decode(whole);
-    if (typeof batch[0] !== 'string') return;
-    const host = this.hosts.get(batch[0]);
-    if (host) host.lastSeen = performance.now();
-    if (!this.links.accept(host?.subject ?? this.subjects.host(batch[0]), batch)) return;
-    for (let at = headerLength; at + 4 <= batch.length; at += 4) {
-      const op = batch[at] as number;
-      const wid = batch[at + 1] as number;
-      if (op === HostOp.heartbeat) continue;
-      const port = this.ports.get(wid);
-      if (port && host && this.hostOf.get(wid) === host) port.receive(op, batch[at + 2], batch[at + 3]);
-      else if (host && op !== HostOp.exited) this.outbox.add(host.subject, PoolOp.stop, wid); // a worker given up: stop it there
-    }
+  /** A record from a host about one of this pool's workers. */
+  record(hostId: string, op: number, wid: number, a: unknown, b: unknown): void {
+    const host = this.hosts.get(hostId);
+    if (op === HostOp.heartbeat || !host) return;
+    const port = this.ports.get(wid);
+    if (port && this.hostOf.get(wid) === host) port.receive(op, a, b);
+    else if (op !== HostOp.exited) this.endpoint.outbox.add(host.subject, PoolOp.stop, wid); // a worker given up: stop it there
   }
 
   /** Gives waiting workers to hosts with free threads, the freest host first. */
   private assignWaiting(): void {
-    if (!this.nc) return;
+    if (!this.endpoint.isOpen) return;
     while (this.waiting.length > 0) {
       let best: HostEntry | undefined;
       for (const host of this.hosts.values()) if (host.free > 0 && (!best || host.free > best.free)) best = host;
@@ -228,63 +199,54 @@ export class Hub implements HubLink {
   }
 
   /**
-   * Ends the workers of hosts silent for `ackWait` (checked every {@link lossCheckInterval} ms,
-   * so a loss is noticed between `ackWait` less that interval and `ackWait`), and, every
+   * Ends the workers of hosts silent for `ackWait` (the endpoint counts `ackWait` less one check
+   * interval, so a loss is noticed at most `ackWait` after the host went silent), and, every
    * {@link announceInterval} ms, tells each host in use that the pool is alive.
    */
   private tick(): void {
     const now = performance.now();
-    const late = this.clock.lateness();
     const beat = now - this.lastBeat >= announceInterval;
     if (beat) this.lastBeat = now;
-    for (const host of [...this.hosts.values()]) {
-      host.lastSeen += late; // what the host sent while this loop was blocked waits unread: not its silence
-      if (this.offline) host.lastSeen = now; // the pool's own outage is not the host's silence
-      // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
-      if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
-        if (beat && host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
-        continue;
-      }
-      this.forgetHost(host);
-      const why = `host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`;
-      for (const port of [...host.ports]) port.lost(new ClusterError(why));
+    for (const [id] of this.endpoint.silent()) {
+      this.endpoint.forget(id);
+      const host = this.hosts.get(id);
+      if (host) this.gone(host, () => new ClusterError(`host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`));
     }
+    if (beat) this.heartbeat();
     if (beat && this.waiting.length > 0) this.discover();
   }
 
-  private forgetHost(host: HostEntry, link = true): void {
-    this.hosts.delete(host.id);
-    this.pieces.forget(host.id);
-    if (link) this.links.forget(host.subject);
-  }
-
-  /**
-   * The connection is back (to the same server or another): hosts get `ackWait` from now to be
-   * heard again, and a heartbeat now shows each what it missed (see `links.ts`).
-   */
-  private reconnected(): void {
-    this.offline = false;
-    const now = performance.now();
+  /** Tells each host in use that the pool is alive; numbered, a heartbeat shows a host what it missed (see `links.ts`). */
+  private heartbeat(): void {
     for (const host of this.hosts.values()) {
-      host.lastSeen = now;
-      if (host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
+      if (host.ports.size > 0) this.endpoint.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
     }
   }
 
+  /** `host` is gone: the pool forgets it, and its workers end as lost, each with `error()`. */
+  private gone(host: HostEntry, error: () => ClusterError): void {
+    this.hosts.delete(host.id);
+    for (const port of [...host.ports]) port.lost(error());
+  }
+
+  /** The connection is back (to the same server or another): a heartbeat now shows each host what it missed. */
+  reconnected(): void {
+    this.heartbeat();
+  }
+
   /** The link to a host broke: messages were lost that it could not send again. Its workers end as lost. */
-  private broken(subject: string): void {
-    const host = [...this.hosts.values()].find((known) => known.subject === subject);
+  broken(hostId: string): void {
+    const host = this.hosts.get(hostId);
     if (!host) return;
-    this.forgetHost(host, false);
     const error = new MessagesLostError(host.label, retainLimit);
-    for (const port of [...host.ports]) port.lost(error);
+    this.gone(host, () => error);
   }
 
   /**
    * A task that cannot be encoded, or is too large, fails (its port tells the host to drop it);
    * a worker whose setup (its `workerData`) cannot go fails to load. Nothing goes in their place.
    */
-  private unsendable(record: unknown[], why: Unsendable): undefined {
+  unsendable(_hostId: string, record: unknown[], why: Unsendable): undefined {
     const port = this.ports.get(record[1] as number);
     if (port && (record[0] === PoolOp.run || record[0] === PoolOp.runTraced)) port.unsendableTask(record[2] as number, why);
     if (port && record[0] === PoolOp.setup) port.unsendableSetup(why);

@@ -17,7 +17,7 @@ import type {
   WorkerPort,
   WorkerSample,
 } from '../transport/transport';
-import { HostOp, PoolOp, type ExitRecord, type Unsendable, type WorkerSetupRecord } from './wire';
+import { HostOp, PoolOp, taskFailure, type ExitRecord, type Unsendable, type WorkerSetupRecord } from './wire';
 
 /** How long (ms) to wait for a remote worker's figures before reporting without them. */
 const sampleTimeout = 1_000;
@@ -153,11 +153,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     if (!observer) return;
     this.unsent.delete(ticket);
     this.hub.send(this.wid, PoolOp.cancel, ticket);
-    observer.error(
-      why.kind === 'tooLarge'
-        ? { kind: 'tooLarge', subject: 'task', bytes: why.bytes, limit: why.limit, maxPayload: why.maxPayload }
-        : { kind: 'unserializable', subject: 'task', reason: why.reason },
-    );
+    observer.error(taskFailure(why, 'task'));
   }
 
   /** The worker's setup (its `workerData`) could not be encoded, or is too large: it fails to load. */

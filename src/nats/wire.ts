@@ -1,6 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { CrashReason } from '../errors';
 import type { WorkerStartOptions } from '../transport/startOptions';
+import type { TaskFailure } from '../transport/transport';
 import type { Links } from './links';
 import { clusterMessageLimit } from './pieces';
 
@@ -140,6 +141,13 @@ export function decode(data: Uint8Array): unknown[] {
 export type Unsendable =
   | { readonly kind: 'unserializable'; readonly reason: string }
   | { readonly kind: 'tooLarge'; readonly reason: string; readonly bytes: number; readonly limit: number; readonly maxPayload: number };
+
+/** How a task fails whose input or result (`subject`) could not go. */
+export function taskFailure(why: Unsendable, subject: 'task' | 'result'): TaskFailure {
+  return why.kind === 'tooLarge'
+    ? { kind: 'tooLarge', subject, bytes: why.bytes, limit: why.limit, maxPayload: why.maxPayload }
+    : { kind: 'unserializable', subject, reason: why.reason };
+}
 
 /**
  * Collects records for several subjects during one turn of the event loop and publishes
