@@ -181,6 +181,12 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     return killedIt ? 'unresponsive' : outOfMemory ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
   }
 
+  /** The worker cannot start at all (`reason`): the port stops, and says so once its constructor has returned. */
+  protected failAtStart(reason: string, workerDataUnsendable = false): void {
+    this.stopped();
+    queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, 1, workerDataUnsendable));
+  }
+
   /** The worker will never be ready: `ready` rejects and the listener hears why, with its tasks (none started). */
   protected loadFailed(reason: string, error: Error | undefined, exitCode: number, workerDataUnsendable = false): void {
     const exit: WorkerExit<R> = { kind: 'load', reason, exitCode, error, tasks: this.ledger.atExit(), workerDataUnsendable };

@@ -65,15 +65,12 @@ class ProcessPort<T, R> extends BatchPort<T, R> implements Introspectable {
     try {
       serialize(setup);
     } catch (error) {
-      this.state = 'stopped';
-      const reason = `workerData cannot be cloned: ${messageOf(error)}`;
-      queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, 1, true));
+      this.failAtStart(`workerData cannot be cloned: ${messageOf(error)}`, true);
       return;
     }
     const missing = missingOwnFile(hostPath);
     if (missing) {
-      this.state = 'stopped';
-      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined, 1));
+      this.failAtStart(missing);
       return;
     }
     // A process group of its own, in the pool's session (its priority and CPU share): Ctrl-C or

@@ -72,10 +72,7 @@ class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, Introspe
     port1.on('message', (batch: unknown[]) => this.receive(batch));
     const missing = missingOwnFile(bootstrapPath);
     if (missing) {
-      this.state = 'stopped';
-      port1.close();
-      port2.close();
-      queueMicrotask(() => this.readiness.pending && this.loadFailed(missing, undefined, 1));
+      this.failAtStart(missing);
       return;
     }
     try {
@@ -84,11 +81,7 @@ class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, Introspe
         ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       });
     } catch (error) {
-      this.state = 'stopped';
-      port1.close();
-      port2.close();
-      const reason = `workerData cannot be cloned: ${messageOf(error)}`;
-      queueMicrotask(() => this.readiness.pending && this.loadFailed(reason, undefined, 1, true));
+      this.failAtStart(`workerData cannot be cloned: ${messageOf(error)}`, true);
       return;
     }
     this.thread.on('error', (error) => (this.lastError = error));
