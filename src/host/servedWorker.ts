@@ -2,8 +2,8 @@ import { Capacity } from '../engine/capacity';
 import { ClusterError } from '../errors';
 import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
-import { threadsTransport } from '../transport/threads';
-import { canPace, canProbe, canSample, canWatch, type RunObserver, type TaskFailure, type WorkerExit, type WorkerPort } from '../transport/transport';
+import { threadsTransport, type ThreadPort } from '../transport/threads';
+import type { RunObserver, TaskFailure, WorkerExit } from '../transport/transport';
 
 /**
  * Tasks a host hands its thread beyond those the thread runs at once: as many as the thread
@@ -23,11 +23,11 @@ class HostedTask implements RunObserver<unknown> {
   ) {}
 
   started(): void {
-    this.worker.taskStarted(this.ticket);
+    this.worker.tell(HostOp.started, this.ticket);
   }
 
   next(value: unknown): void {
-    this.worker.taskNext(this.ticket, value);
+    this.worker.tell(HostOp.next, this.ticket, value);
   }
 
   complete(): void {
@@ -74,7 +74,7 @@ export class ServedWorker {
   private head = 0;
   /** Tasks handed to the thread: the pool's ticket → the thread's. */
   private readonly handed = new Map<number, number>();
-  private readonly port: WorkerPort<unknown, unknown>;
+  private readonly port: ThreadPort<unknown, unknown>;
   /** Whether the pool was last told that the loop is blocked. */
   private wasBlocked = false;
   private ended = false;
@@ -100,16 +100,16 @@ export class ServedWorker {
       streamWindow: setup.streamWindow,
       streamBuffer: setup.streamBuffer,
     })(index, {
-      emitted: (value) => relay.send(HostOp.emitted, wid, value),
-      unsendable: (reason) => relay.send(HostOp.unsendable, wid, reason),
+      emitted: (value) => this.tell(HostOp.emitted, value),
+      unsendable: (reason) => this.tell(HostOp.unsendable, reason),
       // The thread's spans go on to the pool, whose process exports them.
-      spans: (records) => relay.send(HostOp.spans, wid, records),
+      spans: (records) => this.tell(HostOp.spans, records),
       exited: (exit) => this.exited(exit),
     });
     this.port.ready.then(
       () => {
         if (this.ended) return;
-        relay.send(HostOp.ready, wid);
+        this.tell(HostOp.ready);
         relay.changed(this, undefined);
       },
       noop, // reported by exited
@@ -126,9 +126,13 @@ export class ServedWorker {
     return this.handed.size > 0;
   }
 
+  /** Sends the record `[op, wid, a, b]` about this worker to its pool. */
+  tell(op: number, a?: unknown, b?: unknown): void {
+    this.relay.send(op, this.wid, a, b);
+  }
+
   /** One record of the pool's about this worker: `[op, wid, a, b]`. */
   handle(op: number, a: unknown, b: unknown): void {
-    const { wid } = this;
     switch (op) {
       case PoolOp.run:
         this.queue.set(a as number, b);
@@ -143,22 +147,16 @@ export class ServedWorker {
         return this.cancel(a as number);
       case PoolOp.credit: {
         const local = this.handed.get(a as number);
-        if (local !== undefined) canPace(this.port)?.grant(local, b as number);
+        if (local !== undefined) this.port.grant(local, b as number);
         return;
       }
       case PoolOp.kill:
         return this.port.kill();
-      case PoolOp.ping: {
+      case PoolOp.ping:
         // A thread that never answers is killed by the pool, whose port then ends the request.
-        const answer = (): void => this.relay.send(HostOp.pong, wid, a);
-        const port = canProbe(this.port);
-        if (port) port.probe(answer);
-        else answer();
-        return;
-      }
+        return this.port.probe(() => this.tell(HostOp.pong, a));
       case PoolOp.sample:
-        void (canSample(this.port)?.sample() ?? Promise.resolve(undefined)).then((figures) => this.relay.send(HostOp.sampled, wid, a, figures));
-        return;
+        return void this.port.sample().then((figures) => this.tell(HostOp.sampled, a, figures));
     }
   }
 
@@ -180,25 +178,21 @@ export class ServedWorker {
   checkLoop(): boolean {
     const threshold = this.setup.blockingThreshold;
     if (threshold === undefined) return false;
-    const blocked = canWatch(this.port)?.blocked();
+    const blocked = this.port.blocked();
     if (blocked && blocked.ms >= threshold / 2) {
       this.wasBlocked = true;
-      this.relay.send(HostOp.blocked, this.wid, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0);
+      this.tell(HostOp.blocked, blocked.ms, (blocked.observer as HostedTask | undefined)?.ticket ?? 0);
     } else if (this.wasBlocked) {
       this.wasBlocked = false;
-      this.relay.send(HostOp.blocked, this.wid, 0, 0);
+      this.tell(HostOp.blocked, 0, 0);
     }
     return true;
   }
 
   /** The host stops: tell the pool which tasks it gives back unstarted (all it has not handed over). */
   giveBack(): void {
-    const tasks = [...this.queue.keys()].map((ticket) => [ticket, false, false] as const);
-    this.relay.send(
-      HostOp.exited,
-      this.wid,
-      { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks, handedBack: true } satisfies ExitRecord,
-    );
+    const tasks = this.unhanded();
+    this.tell(HostOp.exited, { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks, handedBack: true } satisfies ExitRecord);
   }
 
   /**
@@ -207,7 +201,7 @@ export class ServedWorker {
    */
   abandon(why: string): ExitRecord {
     const tasks: TaskRecord[] = [...this.handed.keys()].map((ticket) => [ticket, undefined, undefined]);
-    for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
+    tasks.push(...this.unhanded());
     void this.terminate();
     return { kind: 'crashed', crash: 'host lost', exitCode: 0, error: new ClusterError(why), tasks };
   }
@@ -245,16 +239,6 @@ export class ServedWorker {
     }
   }
 
-  /** Task `ticket` said it started, on the thread. */
-  taskStarted(ticket: number): void {
-    this.relay.send(HostOp.started, this.wid, ticket);
-  }
-
-  /** Task `ticket` produced `value`. */
-  taskNext(ticket: number, value: unknown): void {
-    this.relay.send(HostOp.next, this.wid, ticket, value);
-  }
-
   /**
    * Task `ticket` completed. When its last result still waits in the outbox as the newest
    * record for the pool (a task that returned one value, the common case), that record
@@ -262,12 +246,12 @@ export class ServedWorker {
    */
   taskCompleted(ticket: number): void {
     if (!this.taskEnded(ticket)) return;
-    if (!this.relay.retag(HostOp.next, this.wid, ticket, HostOp.last)) this.relay.send(HostOp.complete, this.wid, ticket);
+    if (!this.relay.retag(HostOp.next, this.wid, ticket, HostOp.last)) this.tell(HostOp.complete, ticket);
   }
 
   /** Task `ticket` failed. */
   taskFailed(ticket: number, failure: TaskFailure): void {
-    if (this.taskEnded(ticket)) this.relay.send(HostOp.error, this.wid, ticket, failure);
+    if (this.taskEnded(ticket)) this.tell(HostOp.error, ticket, failure);
   }
 
   /** Task `ticket` ended on the thread: its place goes to the next; false if it was cancelled. */
@@ -283,12 +267,17 @@ export class ServedWorker {
   private exited(exit: WorkerExit<unknown>): void {
     if (this.ended) return;
     this.ended = true;
-    if (exit.kind === 'load') this.relay.send(HostOp.failed, this.wid, exit.reason, exit.error);
+    if (exit.kind === 'load') this.tell(HostOp.failed, exit.reason, exit.error);
     else {
       const tasks: TaskRecord[] = exit.tasks.map((task) => [(task.observer as HostedTask).ticket, task.started, task.blocking]);
-      for (const ticket of this.queue.keys()) tasks.push([ticket, false, false]);
-      this.relay.send(HostOp.exited, this.wid, { kind: 'crashed', crash: exit.crash, exitCode: exit.exitCode, error: exit.error, tasks } satisfies ExitRecord);
+      tasks.push(...this.unhanded());
+      this.tell(HostOp.exited, { kind: 'crashed', crash: exit.crash, exitCode: exit.exitCode, error: exit.error, tasks } satisfies ExitRecord);
     }
     this.relay.changed(this, exit);
+  }
+
+  /** The tasks not handed to the thread, which never started. */
+  private unhanded(): TaskRecord[] {
+    return [...this.queue.keys()].map((ticket) => [ticket, false, false]);
   }
 }

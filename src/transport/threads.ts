@@ -17,7 +17,7 @@ import {
 } from './protocol';
 import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
 import { missingOwnFile } from './ownFiles';
-import type { Introspectable, LoopWatch, PortListener, RunObserver, PortFactory, WorkerSample } from './transport';
+import type { Introspectable, LoopWatch, PortListener, RunObserver, WorkerSample } from './transport';
 
 /** The thread entry module; it loads the user's worker module itself. */
 const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
@@ -27,7 +27,7 @@ export type ThreadsTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'c
   Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer' | 'streamWindow' | 'streamBuffer'>>;
 
 /** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
-export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): PortFactory<T, R> {
+export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): (index: number, listener: PortListener<R>) => ThreadPort<T, R> {
   return (index, listener) => new ThreadPort<T, R>(modulePath, index, options, listener);
 }
 
@@ -39,7 +39,7 @@ type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<Conn
  * task costs no threads.js call. A shared buffer tells what the worker was doing when it
  * died without a word: which task held its loop, and which task it started last.
  */
-class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, Introspectable {
+export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, Introspectable {
   /** A batch crosses in well under a millisecond; 4 ms also covers a busy machine's turns. */
   readonly handAheadMs = 4;
   /** This side of the worker's MessagePort. */
