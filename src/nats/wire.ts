@@ -204,31 +204,30 @@ export class Publisher {
     const pending = [...this.pending];
     this.pending.clear();
     const maxPayload = this.maxPayload();
-    for (const [subject, batch] of pending) {
-      const data = this.encode(subject, batch);
-      if (data !== undefined && data.length <= maxPayload) this.links.send(subject, data);
-      else this.sendSplit(subject, batch, maxPayload, data);
+    for (const [subject, batch] of pending) this.sendSplit(subject, batch, maxPayload, this.encode(subject, batch));
+  }
+
+  /** `records` framed with the header of the next message to `subject` (see `links.ts`), or why a value cannot be cloned. */
+  private encode(subject: string, records: readonly unknown[]): Uint8Array | string {
+    try {
+      return encode([...this.links.header(subject), ...records]);
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
     }
   }
 
-  /** `records` framed with the header of the next message to `subject` (see `links.ts`); undefined if a value cannot be cloned. */
-  private encode(subject: string, records: readonly unknown[]): Uint8Array | undefined {
-    return tryEncode([...this.links.header(subject), ...records]);
-  }
-
   /**
-   * Records (flat, four values each) too large for one message, or with one that cannot be
-   * cloned: sent as as many messages of about `maxPayload` as their size asks for (a part still
-   * too large, or one that cannot be cloned, is split again); a record alone goes by
+   * Sends records (flat, four values each), `data` once framed and encoded: as one message if it
+   * fits in `maxPayload`; else as as many messages as their size asks for (a part still too
+   * large, or with a value that cannot be cloned, is split again); a record alone goes by
    * {@link sendRecord}. Each value is encoded about twice, not once per record and once per
    * message: a burst of 40 MB of results held a host's loop for seconds that way.
-   * @param data the records framed and encoded, when they could be.
    */
-  private sendSplit(subject: string, records: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
-    if (data !== undefined && data.length <= maxPayload) return this.links.send(subject, data);
+  private sendSplit(subject: string, records: unknown[], maxPayload: number, data: Uint8Array | string): void {
+    if (typeof data !== 'string' && data.length <= maxPayload) return this.links.send(subject, data);
     const count = records.length / 4;
     if (count <= 1) return this.sendRecord(subject, records, maxPayload, data);
-    const parts = data === undefined ? 2 : Math.min(count, Math.ceil(data.length / (maxPayload * 0.9)));
+    const parts = typeof data === 'string' ? 2 : Math.min(count, Math.ceil(data.length / (maxPayload * 0.9)));
     const per = Math.ceil(count / parts);
     for (let first = 0; first < count; first += per) {
       const part = records.slice(first * 4, (first + per) * 4);
@@ -240,10 +239,10 @@ export class Publisher {
    * One record: in pieces if it is larger than `maxPayload`; if it cannot be cloned or is past
    * {@link clusterMessageLimit}, what `unsendable` puts in its place.
    */
-  private sendRecord(subject: string, record: unknown[], maxPayload: number, data: Uint8Array | undefined): void {
+  private sendRecord(subject: string, record: unknown[], maxPayload: number, data: Uint8Array | string): void {
     const why: Unsendable | undefined =
-      data === undefined
-        ? { kind: 'unserializable', reason: encodeError(record) }
+      typeof data === 'string'
+        ? { kind: 'unserializable', reason: data }
         : data.length > clusterMessageLimit
           ? tooLarge(data.length, maxPayload)
           : undefined;
@@ -252,24 +251,7 @@ export class Publisher {
       if (!replacement) return;
       data = encode([...this.links.header(subject), ...replacement]);
     }
-    this.links.send(subject, data!); // in pieces past `maxPayload`
-  }
-}
-
-function tryEncode(message: readonly unknown[]): Uint8Array | undefined {
-  try {
-    return encode(message);
-  } catch {
-    return undefined;
-  }
-}
-
-function encodeError(message: readonly unknown[]): string {
-  try {
-    encode(message);
-    return 'it could not be cloned';
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    this.links.send(subject, data as Uint8Array); // in pieces past `maxPayload`
   }
 }
 
