@@ -27,7 +27,7 @@ export class Requests {
   open(op: number, send: (id: number) => void, answered: (payload: unknown) => void, unanswered: () => void, timeout?: number): void {
     if (this.closed) return unanswered();
     const id = ++this.last;
-    const timer = timeout === undefined ? undefined : setTimeout(() => this.giveUp(id), timeout);
+    const timer = timeout === undefined ? undefined : setTimeout(() => this.take(id)?.unanswered(), timeout);
     timer?.unref();
     this.pending.set(id, { op, answered, unanswered, timer });
     send(id);
@@ -40,11 +40,7 @@ export class Requests {
 
   /** The worker answered request `id`. */
   answer(id: number, payload: unknown): void {
-    const request = this.pending.get(id);
-    if (!request) return;
-    this.pending.delete(id);
-    clearTimeout(request.timer);
-    request.answered(payload);
+    this.take(id)?.answered(payload);
   }
 
   /** Each pending request's id and op, to send them again. */
@@ -55,18 +51,14 @@ export class Requests {
   /** The port ended: every pending request, and every later one, ends unanswered. */
   close(): void {
     this.closed = true;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const request of pending) {
-      clearTimeout(request.timer);
-      request.unanswered();
-    }
+    for (const id of [...this.pending.keys()]) this.take(id)?.unanswered();
   }
 
-  private giveUp(id: number): void {
+  /** Request `id`, no longer pending. */
+  private take(id: number): Pending | undefined {
     const request = this.pending.get(id);
-    if (!request) return;
     this.pending.delete(id);
-    request.unanswered();
+    clearTimeout(request?.timer);
+    return request;
   }
 }
