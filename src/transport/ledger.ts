@@ -10,12 +10,7 @@ interface Handed<R> {
 }
 
 /** What a port alone can tell of one unfinished task when its worker ends. */
-export interface ExitFacts {
-  /** Whether the task's code had started; undefined when the port cannot tell. */
-  readonly started: boolean | undefined;
-  /** Whether the task's code held the worker's loop; undefined when the port cannot tell. */
-  readonly blocking: boolean | undefined;
-}
+export type ExitFacts = Pick<TaskAtExit<unknown>, 'started' | 'blocking'>;
 
 /**
  * The tasks a port has handed to its worker and not heard the end of, the one table of them
