@@ -2,6 +2,7 @@ import type { ClusterError } from '../errors';
 import { noop } from '../noop';
 import type { SpanRecord } from '../otel/record';
 import { exportWorkerSpans } from '../otel/relay';
+import { sampleTimeout } from '../transport/batchPort';
 import { Ledger } from '../transport/ledger';
 import { Readiness } from '../transport/readiness';
 import { Requests } from '../transport/requests';
@@ -18,9 +19,6 @@ import type {
   WorkerSample,
 } from '../transport/transport';
 import { HostOp, PoolOp, taskFailure, type ExitRecord, type Unsendable, type WorkerSetupRecord } from './wire';
-
-/** How long (ms) to wait for a remote worker's figures before reporting without them. */
-const sampleTimeout = 1_000;
 
 /**
  * What a worker's port asks of its pool's hub, which alone knows which host serves which
@@ -127,14 +125,9 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
   }
 
   async terminate(): Promise<void> {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    clearTimeout(this.killing);
     this.readiness.terminated();
-    this.requests.close();
     this.ledger.clear();
-    this.unsent.clear();
-    await this.hub.detach(this.wid, true);
+    await this.stop();
   }
 
   /** No host serves the worker yet: it waits for a free thread. */
@@ -149,11 +142,9 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
 
   /** Task `ticket` could not be encoded for the host, or is too large: it fails, the worker goes on. */
   unsendableTask(ticket: number, why: Unsendable): void {
-    const observer = this.ledger.end(ticket);
-    if (!observer) return;
-    this.unsent.delete(ticket);
-    this.hub.send(this.wid, PoolOp.cancel, ticket);
-    observer.error(taskFailure(why, 'task'));
+    const observer = this.ledger.observer(ticket);
+    this.cancel(ticket);
+    observer?.error(taskFailure(why, 'task'));
   }
 
   /** The worker's setup (its `workerData`) could not be encoded, or is too large: it fails to load. */
@@ -234,12 +225,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
    *   it does not list reached the host after the worker ended, and never started.
    */
   private end(exit: ExitRecord, fromHost = false, workerDataUnsendable = false): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    clearTimeout(this.killing);
-    this.requests.close();
-    this.unsent.clear();
-    void this.hub.detach(this.wid, true);
+    if (!this.stop()) return;
     const told = new Map(exit.tasks.map(([ticket, started, blocking]) => [ticket, { started, blocking }]));
     // A worker that never became ready started nothing.
     const tasks =
@@ -256,5 +242,18 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
         : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks, ...(exit.handedBack ? { handedBack: true } : {}) };
     this.readiness.fail(workerExit);
     this.listener.exited(workerExit);
+  }
+
+  /**
+   * Nothing more goes to the worker or is asked of it, and the hub lets it go (its host told to stop it).
+   * @returns undefined if it had already stopped; else resolves once the hub has let it go.
+   */
+  private stop(): Promise<void> | undefined {
+    if (this.state === 'ended') return undefined;
+    this.state = 'ended';
+    clearTimeout(this.killing);
+    this.requests.close();
+    this.unsent.clear();
+    return this.hub.detach(this.wid, true);
   }
 }
