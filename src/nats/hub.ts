@@ -90,10 +90,10 @@ export class Hub implements HubLink, EndpointOwner {
     return true;
   }
 
-  detach(wid: number, stop: boolean): Promise<void> {
+  detach(wid: number): Promise<void> {
     const port = this.ports.get(wid);
     if (!port) return Promise.resolve();
-    if (stop) this.send(wid, PoolOp.stop);
+    this.send(wid, PoolOp.stop);
     this.release(port);
     this.ports.delete(wid);
     return this.ports.size === 0 ? this.close() : Promise.resolve();

@@ -33,8 +33,8 @@ export interface HubLink {
   send(wid: number, op: number, a?: unknown, b?: unknown): boolean;
   /** The host of worker `wid` refused it (its threads are taken): it waits for another. */
   refused(wid: number): void;
-  /** Worker `wid` no longer needs a host (with `stop`, its host is told); resolves once the connection has closed, if it was the last. */
-  detach(wid: number, stop: boolean): Promise<void>;
+  /** Worker `wid` no longer needs a host: its host, if any, is told to stop it; resolves once the connection has closed, if it was the last. */
+  detach(wid: number): Promise<void>;
   /** `hostname:pid` of the host that serves worker `wid`, while one does. */
   labelOf(wid: number): string | undefined;
 }
@@ -254,6 +254,6 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     clearTimeout(this.killing);
     this.requests.close();
     this.unsent.clear();
-    return this.hub.detach(this.wid, true);
+    return this.hub.detach(this.wid);
   }
 }
