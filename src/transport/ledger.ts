@@ -14,7 +14,7 @@ export type ExitFacts = Pick<TaskAtExit<unknown>, 'started' | 'blocking'>;
 
 /**
  * The tasks a port has handed to its worker and not heard the end of, the one table of them
- * that every port keeps (threads, processes, NATS, and the host's served worker): who waits
+ * that every port keeps (threads, processes, NATS; a host's, through its thread ports): who waits
  * for each, whether it started, whether its input was moved. A task ends once ({@link end}:
  * the first end wins, a later word of it is dropped); when the worker ends, what is left is
  * listed once ({@link atExit}), with what the port alone can tell of each. Tickets count from
@@ -25,11 +25,6 @@ export class Ledger<R> {
   private readonly tasks = new Map<number, Handed<R>>();
   /** The last ticket given; 0 before the first. */
   private last = 0;
-
-  /** Tasks handed over and not ended. */
-  get size(): number {
-    return this.tasks.size;
-  }
 
   /** Records a task handed to the worker. @returns its ticket. */
   hand(observer: RunObserver<R>, transferred = false): number {
