@@ -200,18 +200,12 @@ export interface WorkerSample {
 export type PortFactory<T, R> = (index: number, listener: PortListener<R>) => WorkerPort<T, R>;
 
 /** The port's capabilities, where it has them. */
-export function canProbe<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Probeable) | undefined {
-  return typeof (port as Partial<Probeable>).probe === 'function' ? (port as WorkerPort<T, R> & Probeable) : undefined;
-}
+export const canProbe = <T, R>(port: WorkerPort<T, R>) => capable<Probeable, WorkerPort<T, R>>(port, 'probe');
+export const canWatch = <T, R>(port: WorkerPort<T, R>) => capable<LoopWatch<R>, WorkerPort<T, R>>(port, 'blocked');
+export const canPace = <T, R>(port: WorkerPort<T, R>) => capable<Paced, WorkerPort<T, R>>(port, 'grant');
+export const canSample = <T, R>(port: WorkerPort<T, R>) => capable<Introspectable, WorkerPort<T, R>>(port, 'sample');
 
-export function canWatch<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & LoopWatch<R>) | undefined {
-  return typeof (port as Partial<LoopWatch<R>>).blocked === 'function' ? (port as WorkerPort<T, R> & LoopWatch<R>) : undefined;
-}
-
-export function canPace<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Paced) | undefined {
-  return typeof (port as Partial<Paced>).grant === 'function' ? (port as WorkerPort<T, R> & Paced) : undefined;
-}
-
-export function canSample<T, R>(port: WorkerPort<T, R>): (WorkerPort<T, R> & Introspectable) | undefined {
-  return typeof (port as Partial<Introspectable>).sample === 'function' ? (port as WorkerPort<T, R> & Introspectable) : undefined;
+/** `port`, if it has capability `C` (that is, its method `method`). */
+function capable<C, P extends object>(port: P, method: keyof C): (P & C) | undefined {
+  return typeof (port as Partial<Record<keyof C, unknown>>)[method] === 'function' ? (port as P & C) : undefined;
 }
