@@ -235,11 +235,7 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
             started: told.get(ticket)?.started ?? (fromHost ? false : undefined),
             blocking: told.get(ticket)?.blocking,
           }));
-    const { exitCode, error } = exit;
-    const workerExit: WorkerExit<R> =
-      exit.kind === 'load'
-        ? { kind: 'load', reason: exit.reason, exitCode, error, tasks, ...(workerDataUnsendable ? { workerDataUnsendable } : {}) }
-        : { kind: 'crashed', crash: exit.crash, exitCode, error, tasks, ...(exit.handedBack ? { handedBack: true } : {}) };
+    const workerExit: WorkerExit<R> = { ...exit, tasks, ...(workerDataUnsendable ? { workerDataUnsendable } : {}) };
     this.readiness.fail(workerExit);
     this.listener.exited(workerExit);
   }

@@ -1,7 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
-import type { CrashReason } from '../errors';
 import type { WorkerStartOptions } from '../transport/startOptions';
-import type { TaskFailure } from '../transport/transport';
+import type { TaskFailure, WorkerCrash, WorkerLoadFailure } from '../transport/transport';
 import type { Links } from './links';
 import { clusterMessageLimit } from './pieces';
 
@@ -91,18 +90,10 @@ export type WorkerSetupRecord = Pick<
   'workerData' | 'concurrency' | 'gracePeriod' | 'blockingThreshold' | 'taskTimeout' | 'name' | 'streamWindow' | 'streamBuffer'
 >;
 
-/** How a served worker ended, as its host saw it: a load failure with its reason, or a crash with its cause. */
+/** How a served worker ended, as its host saw it: a `WorkerExit` whose unfinished tasks are named by ticket. */
 export type ExitRecord =
-  | { readonly kind: 'load'; readonly reason: string; readonly exitCode: number; readonly error: Error | undefined; readonly tasks: ReadonlyArray<TaskRecord> }
-  | {
-      readonly kind: 'crashed';
-      readonly crash: CrashReason;
-      readonly exitCode: number;
-      readonly error: Error | undefined;
-      readonly tasks: ReadonlyArray<TaskRecord>;
-      /** The host stopped gracefully (SIGTERM) and gave the worker back: nothing crashed, none of `tasks` started. */
-      readonly handedBack?: boolean;
-    };
+  | (Omit<WorkerLoadFailure<never>, 'tasks' | 'workerDataUnsendable'> & { readonly tasks: ReadonlyArray<TaskRecord> })
+  | (Omit<WorkerCrash<never>, 'tasks'> & { readonly tasks: ReadonlyArray<TaskRecord> });
 
 /** One unfinished task of an {@link ExitRecord}: `[ticket, started, blocking]`. */
 export type TaskRecord = readonly [number, boolean | undefined, boolean | undefined];
