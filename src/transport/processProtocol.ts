@@ -1,4 +1,4 @@
-import type { StreamPace } from './protocol';
+import type { WorkerSetup } from './protocol';
 
 /**
  * The messages between the pool and a worker process (the `looppool-worker` host, see
@@ -30,17 +30,10 @@ export function isProcessMessage(message: unknown[]): boolean {
   return typeof message[0] === 'number' && message[0] >= ProcessOp.setup;
 }
 
-/** What the pool tells a worker process about the worker it serves. */
-export interface ProcessSetup {
-  /** Absolute path of the worker module. */
-  readonly modulePath: string;
-  readonly index: number;
-  /** Tasks the worker runs at once; it queues the others it is sent. */
-  readonly concurrency: number;
+/** What the pool tells a worker process about the worker it serves: what a thread is told, less the shared memory. */
+export interface ProcessSetup extends Pick<WorkerSetup, 'modulePath' | 'index' | 'concurrency' | 'pace'> {
   /** The pool's `workerData`, cloned. */
   readonly workerData: unknown;
   /** The process title, `<name>#<index>`, for `ps` and `htop`. */
   readonly title: string;
-  /** How far each task's values may run ahead of its consumer; unpaced without it. */
-  readonly pace?: StreamPace;
 }
