@@ -184,8 +184,8 @@ export class ClusterHost implements EndpointOwner {
     this.heartbeat();
   }
 
-  /** Tells each pool it serves that it is alive: numbered, a heartbeat shows a pool a lost last message (see `links.ts`). */
-  private heartbeat(): void {
+  /** Tells each pool it serves that it is alive. */
+  heartbeat(): void {
     for (const poolId of this.served.keys()) this.endpoint.outbox.add(this.subjects.pool(poolId), HostOp.heartbeat, 0);
   }
 
@@ -206,11 +206,6 @@ export class ClusterHost implements EndpointOwner {
     }
     this.abandoned.set(poolId, { at: performance.now(), workers: records });
     this.drained?.();
-  }
-
-  /** The connection is back: a heartbeat now shows each pool what it missed. */
-  reconnected(): void {
-    this.heartbeat();
   }
 
   /** The link to a pool broke (messages lost that could not be sent again, or the pool gave this host up): its workers stop. */

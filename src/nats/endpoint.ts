@@ -14,8 +14,11 @@ export interface EndpointOwner {
   broken(peer: string): void;
   /** A record for `peer` cannot be encoded or is too large: what goes in its place, if anything (see {@link Publisher}). */
   unsendable(peer: string, record: unknown[], why: Unsendable): unknown[] | undefined;
-  /** The connection is back after an outage: every watched peer gets its whole limit from now. */
-  reconnected(): void;
+  /**
+   * Tells each peer in use that this side is alive: numbered, a heartbeat shows a peer a lost
+   * last message (see `links.ts`). The endpoint calls it when the connection is back.
+   */
+  heartbeat(): void;
 }
 
 /**
@@ -132,11 +135,12 @@ export class Endpoint {
     }
   }
 
+  /** The connection is back (to the same server or another): every watched peer gets its whole limit from now. */
   private reconnected(): void {
     this.offline = false;
     const now = performance.now();
     for (const watched of this.watched.values()) watched.heard = now;
-    this.owner.reconnected();
+    this.owner.heartbeat();
   }
 
   /** The link to `peer` broke; {@link Links} has already reset its side. */

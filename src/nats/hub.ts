@@ -216,8 +216,8 @@ export class Hub implements HubLink, EndpointOwner {
     if (beat && this.waiting.length > 0) this.discover();
   }
 
-  /** Tells each host in use that the pool is alive; numbered, a heartbeat shows a host what it missed (see `links.ts`). */
-  private heartbeat(): void {
+  /** Tells each host in use that the pool is alive. */
+  heartbeat(): void {
     for (const host of this.hosts.values()) {
       if (host.ports.size > 0) this.endpoint.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
     }
@@ -227,11 +227,6 @@ export class Hub implements HubLink, EndpointOwner {
   private gone(host: HostEntry, error: () => ClusterError): void {
     this.hosts.delete(host.id);
     for (const port of [...host.ports]) port.lost(error());
-  }
-
-  /** The connection is back (to the same server or another): a heartbeat now shows each host what it missed. */
-  reconnected(): void {
-    this.heartbeat();
   }
 
   /** The link to a host broke: messages were lost that it could not send again. Its workers end as lost. */
