@@ -86,10 +86,10 @@ export class Endpoint {
   }
 
   /**
-   * The watched peers silent past their limit, with their limit. Time this process's own loop
-   * was blocked is not their silence: what they sent waited unread in the socket meanwhile (a
-   * host that spent 3 s encoding 40 MB of results once counted its pool silent that way); nor
-   * is time the connection was down.
+   * The watched peers silent past their limit, with their limit; it forgets them. Time this
+   * process's own loop was blocked is not their silence: what they sent waited unread in the
+   * socket meanwhile (a host that spent 3 s encoding 40 MB of results once counted its pool
+   * silent that way); nor is time the connection was down.
    */
   silent(): Array<readonly [peer: string, limit: number]> {
     const now = performance.now();
@@ -101,6 +101,7 @@ export class Endpoint {
       watched.heard = this.offline ? now : watched.heard + blocked;
       if (now - watched.heard > watched.limit) silent.push([peer, watched.limit]);
     }
+    for (const [peer] of silent) this.forget(peer);
     return silent;
   }
 

@@ -208,7 +208,6 @@ export class Hub implements HubLink, EndpointOwner {
     const beat = now - this.lastBeat >= announceInterval;
     if (beat) this.lastBeat = now;
     for (const [id] of this.endpoint.silent()) {
-      this.endpoint.forget(id);
       const host = this.hosts.get(id);
       if (host) this.gone(host, () => new ClusterError(`host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`));
     }
