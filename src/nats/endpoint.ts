@@ -81,6 +81,7 @@ export class Endpoint {
     this.watched.set(peer, { heard: performance.now(), limit });
   }
 
+  /** Whether `peer` is watched. */
   watches(peer: string): boolean {
     return this.watched.has(peer);
   }
