@@ -72,13 +72,12 @@ export class ClusterHost implements EndpointOwner {
     return [...this.served.values()].flatMap((workers) => [...workers.values()]);
   }
 
-  /** Forgets `worker`; false if it was not served (any more). */
-  private forget(worker: ServedWorker): boolean {
+  /** Forgets `worker`, if it is served. */
+  private forget(worker: ServedWorker): void {
     const workers = this.served.get(worker.poolId);
-    if (workers?.get(worker.wid) !== worker) return false;
+    if (workers?.get(worker.wid) !== worker) return;
     workers.delete(worker.wid);
     if (workers.size === 0) this.served.delete(worker.poolId);
-    return true;
   }
 
   private listen(nc: NatsConnection): void {
