@@ -77,14 +77,14 @@ export class Ledger<R> {
 
   /**
    * The worker ended: every task not ended, in hand-over order, with what `facts` tells of it
-   * (given its ticket, whether the worker said it started, and its position among those left);
-   * the ledger is then empty. Without `facts` (a worker that never became ready), none started.
+   * (given its ticket and its position among those left); the ledger is then empty. A task the
+   * worker said it started did start. Without `facts` (a worker never ready), none started.
    */
-  atExit(facts: (ticket: number, started: boolean, position: number) => ExitFacts = unstarted): Array<TaskAtExit<R>> {
+  atExit(facts: (ticket: number, position: number) => ExitFacts = unstarted): Array<TaskAtExit<R>> {
     const tasks: Array<TaskAtExit<R>> = [];
     let position = 0;
     for (const [ticket, task] of this.tasks) {
-      const known = facts(ticket, task.started, position++);
+      const known = facts(ticket, position++);
       tasks.push({ observer: task.observer, started: task.started || known.started, blocking: known.blocking, transferred: task.transferred });
     }
     this.tasks.clear();

@@ -163,7 +163,7 @@ class ProcessPort<T, R> extends BatchPort<T, R> implements Introspectable {
    */
   private atExit(): Array<TaskAtExit<R>> {
     const { concurrency } = this.options;
-    return this.ledger.atExit((_id, _started, position) => ({
+    return this.ledger.atExit((_id, position) => ({
       started: position < concurrency ? undefined : false,
       blocking: this.killed && concurrency === 1 ? position === 0 : undefined,
     }));
