@@ -103,7 +103,7 @@ export class ClusterHost implements EndpointOwner {
     if (op === PoolOp.setup) return this.setup(poolId, wid, a as number, b as WorkerSetupRecord);
     const worker = this.served.get(poolId)?.get(wid);
     if (!worker) return this.unserved(poolId, op, wid);
-    if (op === PoolOp.stop) this.release(worker, 'stopped by its pool');
+    if (op === PoolOp.stop) this.release(worker);
     else worker.handle(op, a, b);
   }
 
@@ -164,11 +164,11 @@ export class ClusterHost implements EndpointOwner {
     }, loopWatchInterval);
   }
 
-  /** Stops a worker the pool no longer wants (or whose pool went silent). */
-  private release(worker: ServedWorker, why: string): void {
+  /** Stops a worker its pool no longer wants. */
+  private release(worker: ServedWorker): void {
     this.forget(worker);
     void worker.terminate();
-    this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: ${why}`);
+    this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: stopped by its pool`);
     this.drained?.();
   }
 
