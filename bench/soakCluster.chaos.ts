@@ -294,7 +294,14 @@ export class Chaos {
     const index = Math.floor(target * this.rig.cluster.servers.length);
     const server = this.rig.cluster.servers[index]!;
     const signal = kind === 'server-kill' ? 'SIGKILL' : 'SIGTERM';
+    // The hosts connected to it now, through their proxy to it: how long each takes to connect again (to another server, or to it when back).
+    const onIt = this.rig.slots.filter((slot) => slot.proxies[index]!.connections > 0);
     const fault = this.begin(kind, `server ${index} (port ${server.port})`, undefined);
+    const reconnected = onIt.map(async (slot) => {
+      await waitFor(() => slot.proxies[index]!.connections === 0, 5_000);
+      const back = await waitFor(() => this.rig.connections(slot) > 0, 30_000);
+      return `host ${slot.index} ${back ? `${Math.round(performance.now() - fault.start)} ms` : 'not within 30 s'}`;
+    });
     await server.down(signal);
     const down = Math.round(200 + 2_800 * duration);
     await sleep(down);
@@ -303,7 +310,10 @@ export class Chaos {
     const up = performance.now();
     await this.rig.cluster.joined(20_000);
     fault.end = performance.now();
-    fault.detail = `${signal}; back on its port ${down} ms later, routed to the others ${Math.round(fault.end - up)} ms after that`;
+    const hosts = await Promise.all(reconnected);
+    fault.detail =
+      `${signal}; back on its port ${down} ms later, routed to the others ${Math.round(fault.end - up)} ms after that` +
+      (hosts.length > 0 ? `; the hosts on it connected again after: ${hosts.join(', ')}` : '; no host was on it');
     return fault;
   }
 
