@@ -53,26 +53,17 @@ describeWithNats("nats transport: a host's link cut or blackholed mid-run, for l
     return pooled;
   };
 
-  /** Breaks the link with `how`, and heals it `ms` later. */
-  const breakFor = (how: 'cut' | 'blackhole', ms: number) => async (): Promise<void> => {
-    proxy[how]();
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    proxy.heal();
-  };
-
-  test('cut (connections reset) for 1 s: a settled run of 2,000 tasks completes with every input once, none timed out, no worker stopped', async () => {
-    const pooled = await startPool('cut');
+  test.each([
+    ['cut (connections reset) for 1 s: a settled run', 'cut', 1_000, 'settle'],
+    ['blackholed (packets held, sockets open) for 2 s: an ordered run', 'blackhole', 2_000, 'ordered'],
+  ] as const)('%s of 2,000 tasks completes with every input once, none timed out, no worker stopped', async (_, how, ms, mode) => {
+    const pooled = await startPool(how);
     try {
-      await runThroughFault(pooled, hosts, 'settle', breakFor('cut', 1_000), { count: 2_000 });
-    } finally {
-      await pooled.terminate();
-    }
-  }, 60_000);
-
-  test('blackholed (packets held, sockets open) for 2 s: an ordered run of 2,000 tasks completes with every input once, in order, none timed out', async () => {
-    const pooled = await startPool('blackhole');
-    try {
-      await runThroughFault(pooled, hosts, 'ordered', breakFor('blackhole', 2_000), { count: 2_000 });
+      await runThroughFault(pooled, hosts, mode, async () => {
+        proxy[how]();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        proxy.heal();
+      }, { count: 2_000 });
     } finally {
       await pooled.terminate();
     }
