@@ -19,6 +19,10 @@ export interface EndpointOwner {
    * last message (see `links.ts`). The endpoint calls it when the connection is back.
    */
   heartbeat(): void;
+  /** A numbered message of `peer` was handled in order: everything it said before is in. */
+  accepted?(peer: string): void;
+  /** The connection dropped; the client dials again, and no peer's silence counts until it is back. */
+  disconnected?(): void;
 }
 
 /**
@@ -39,8 +43,10 @@ export class Endpoint {
   private readonly watched = new Map<string, { heard: number; limit: number }>();
   /** When {@link silent} last ran. */
   private lastCheck = performance.now();
+  /** How long (ms) this process's loop was blocked before the last {@link silent} (0 below {@link blockedAfter}). */
+  private lastBlocked = 0;
   /** Set while the connection is down and the client dials again: no peer's silence counts then. */
-  private offline = false;
+  private down = false;
 
   /** @param checkInterval how often (ms) the owner calls {@link silent}. */
   constructor(
@@ -59,14 +65,26 @@ export class Endpoint {
     return this.nc !== undefined;
   }
 
+  /** Whether the connection is down while the client dials again. */
+  get offline(): boolean {
+    return this.down;
+  }
+
+  /** How long (ms) this process's loop was blocked before the last {@link silent}: not a peer's silence. */
+  get blocked(): number {
+    return this.lastBlocked;
+  }
+
   /** Starts using `nc`: reads what comes to `inbox`, and follows the connection's outages until it closes. */
   open(nc: NatsConnection, inbox: string): void {
     this.nc = nc;
     nc.subscribe(inbox, { callback: (_error, message) => this.receive(message.data) });
     void (async () => {
       for await (const status of nc.status()) {
-        if (status.type === 'disconnect') this.offline = true;
-        else if (status.type === 'reconnect') this.reconnected();
+        if (status.type === 'disconnect') {
+          this.down = true;
+          this.owner.disconnected?.();
+        } else if (status.type === 'reconnect') this.reconnected();
       }
     })().catch(() => undefined);
   }
@@ -95,11 +113,11 @@ export class Endpoint {
   silent(): Array<readonly [peer: string, limit: number]> {
     const now = performance.now();
     const late = now - this.lastCheck - this.checkInterval;
-    const blocked = late >= blockedAfter ? late : 0;
+    const blocked = (this.lastBlocked = late >= blockedAfter ? late : 0);
     this.lastCheck = now;
     const silent: Array<readonly [string, number]> = [];
     for (const [peer, watched] of this.watched) {
-      watched.heard = this.offline ? now : watched.heard + blocked;
+      watched.heard = this.down ? now : watched.heard + blocked;
       if (now - watched.heard > watched.limit) silent.push([peer, watched.limit]);
     }
     for (const [peer] of silent) this.forget(peer);
@@ -132,6 +150,7 @@ export class Endpoint {
     const watched = this.watched.get(peer);
     if (watched) watched.heard = performance.now();
     if (!this.links.accept(this.subjectOf(peer), message)) return;
+    this.owner.accepted?.(peer);
     for (let at = headerLength; at + 4 <= message.length; at += 4) {
       this.owner.record(peer, message[at] as number, message[at + 1] as number, message[at + 2], message[at + 3]);
     }
@@ -139,7 +158,7 @@ export class Endpoint {
 
   /** The connection is back (to the same server or another): every watched peer gets its whole limit from now. */
   private reconnected(): void {
-    this.offline = false;
+    this.down = false;
     const now = performance.now();
     for (const watched of this.watched.values()) watched.heard = now;
     this.owner.heartbeat();

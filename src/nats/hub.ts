@@ -11,6 +11,15 @@ import { announceInterval, decode, HostOp, PoolOp, subjects, type Unsendable, ty
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
 
+/**
+ * A host whose words have not all been handled for this long (ms) is out of reach: its
+ * workers' clocks stop (see {@link NatsPort.outOfReach}). A host that serves a pool sends it a
+ * numbered heartbeat every {@link announceInterval} ms, so this is one heartbeat late by half
+ * an interval; it is shorter than the default `gracePeriod` (1 s), so that a probe sent to a
+ * host that went quiet is dropped before its grace runs out.
+ */
+const quietAfter = 1.5 * announceInterval;
+
 /** A worker's port, as the hub sees it (whatever its task and result types). */
 type Port = NatsPort<unknown, unknown>;
 
@@ -23,6 +32,13 @@ export interface HostEntry {
   label: string;
   /** Free threads, as the host last announced them, less the workers given to it since. */
   free: number;
+  /** When the pool last handled a numbered message of the host in order (ms, `performance.now()`): all it said before is in. */
+  lastWord: number;
+  /**
+   * Whether the host's workers are in reach: the pool is connected, and has handled the host's
+   * words within {@link quietAfter}. Its ports are told when it changes.
+   */
+  inReach: boolean;
   /** Workers of this pool the host serves or is starting (each in {@link Hub.hostOf} too). */
   readonly ports: Set<Port>;
 }
@@ -167,7 +183,10 @@ export class Hub implements HubLink, EndpointOwner {
     if (!Array.isArray(record)) return;
     const [id, free, , label] = record as [string, number, number, string];
     let host = this.hosts.get(id);
-    if (!host) this.hosts.set(id, (host = { id, subject: this.subjects.host(id), label, free: 0, ports: new Set() }));
+    if (!host) {
+      const entry = { id, subject: this.subjects.host(id), label, free: 0, lastWord: performance.now(), inReach: true, ports: new Set<Port>() };
+      this.hosts.set(id, (host = entry));
+    }
     host.label = label;
     host.free = free - [...host.ports].filter((port) => !port.isServed).length;
     this.endpoint.watch(id, this.options.ackWait - lossCheckInterval);
@@ -192,9 +211,15 @@ export class Hub implements HubLink, EndpointOwner {
       if (!best) return;
       const port = this.waiting.shift()!;
       best.free--;
+      if (best.ports.size === 0) {
+        // The host heartbeats this pool only while it serves it: its quiet counts from now.
+        best.lastWord = performance.now();
+        best.inReach = !this.endpoint.offline;
+      }
       best.ports.add(port);
       this.hostOf.set(port.wid, best);
       port.assigned();
+      if (!best.inReach) port.outOfReach(performance.now() - best.lastWord);
     }
   }
 
@@ -207,7 +232,12 @@ export class Hub implements HubLink, EndpointOwner {
     const now = performance.now();
     const beat = now - this.lastBeat >= announceInterval;
     if (beat) this.lastBeat = now;
-    for (const [id] of this.endpoint.silent()) {
+    const silent = this.endpoint.silent();
+    for (const host of this.hosts.values()) {
+      host.lastWord += this.endpoint.blocked;
+      if (host.inReach && host.ports.size > 0 && now - host.lastWord > quietAfter) this.unreached(host);
+    }
+    for (const [id] of silent) {
       const host = this.hosts.get(id);
       if (host) this.gone(host, () => new ClusterError(`host ${host.label} was not heard from for ${this.options.ackWait} ms (ackWait)`));
     }
@@ -226,6 +256,28 @@ export class Hub implements HubLink, EndpointOwner {
   private gone(host: HostEntry, error: () => ClusterError): void {
     this.hosts.delete(host.id);
     for (const port of [...host.ports]) port.lost(error());
+  }
+
+  /** The connection dropped: no host is in reach until it is heard again. */
+  disconnected(): void {
+    for (const host of this.hosts.values()) if (host.inReach) this.unreached(host);
+  }
+
+  /** A numbered message of the host's was handled in order: everything it said before is in. Back in reach, while connected. */
+  accepted(hostId: string): void {
+    const host = this.hosts.get(hostId);
+    if (!host) return;
+    host.lastWord = performance.now();
+    if (host.inReach || this.endpoint.offline) return;
+    host.inReach = true;
+    for (const port of [...host.ports]) port.backInReach();
+  }
+
+  /** The host's workers are out of reach: their clocks stop, counted from the host's last word. */
+  private unreached(host: HostEntry): void {
+    host.inReach = false;
+    const silentMs = performance.now() - host.lastWord;
+    for (const port of [...host.ports]) port.outOfReach(silentMs);
   }
 
   /** The link to a host broke: messages were lost that it could not send again. Its workers end as lost. */

@@ -209,6 +209,19 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     }
   }
 
+  /**
+   * Its host is out of reach: the pool's connection dropped, or the host's words have not all
+   * come in for a while (`silentMs`: since the last that did). The worker's clocks stop.
+   */
+  outOfReach(silentMs: number): void {
+    if (this.state !== 'ended') this.listener.outOfReach?.(silentMs);
+  }
+
+  /** Its host is in reach again: its words come in again, in order, with none missing before them. */
+  backInReach(): void {
+    if (this.state !== 'ended') this.listener.backInReach?.();
+  }
+
   /** Its host went silent, left, or lost messages it could not send again (`error` says which): the worker ended with it. */
   lost(error: ClusterError): void {
     this.end({ kind: 'crashed', crash: 'host lost', exitCode: -1, error, tasks: [] });
