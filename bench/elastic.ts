@@ -2,8 +2,9 @@
  * `npm run bench:elastic` (and the last part of `npm run bench`): an elastic pool against a
  * fixed one and piscina's, side by side in one run, 2 threads at most each.
  *
- * Bursty load: 20 bursts of 200 tasks of 2 ms of CPU, 300 ms apart, each task sent with
- * `run()`. Per contender: throughput (tasks over the time from the first send to the last
+ * Bursty load, two shapes: 20 bursts of 200 tasks of 2 ms of CPU, 300 ms apart (400 ms of CPU
+ * every 300 ms: two threads never idle), and 20 bursts of 50 (100 ms of CPU every 300 ms: a
+ * thread may idle between bursts); each task sent with `run()`. Per contender and shape: throughput (tasks over the time from the first send to the last
  * result), p99 time from send to result, and the live threads on average (sampled every 10 ms),
  * which is what the idle ones cost in memory. Cold burst: from a pool at its minimum (ready),
  * the time until 1,000 tasks of 2 ms sent at once have all returned. Median of
@@ -20,7 +21,8 @@ const peers = join(__dirname, 'peers');
 /** The idle time of both elastic pools: below the 300 ms between bursts, so that idle threads do stop. */
 const idleTimeout = 100;
 const bursts = 20;
-const perBurst = 200;
+/** Tasks per burst, one table each: the first keeps two threads busy, the second leaves them idle between bursts. */
+const shapes = [200, 50];
 const gapMs = 300;
 const coldTasks = 1_000;
 
@@ -65,12 +67,11 @@ interface Figures {
   readonly throughput: number;
   readonly p99: number;
   readonly threads: number;
-  readonly coldMs: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function bursty(contender: Contender): Promise<Omit<Figures, 'coldMs'>> {
+async function bursty(contender: Contender, perBurst: number): Promise<Figures> {
   const pool = await contender.start();
   const latencies: number[] = [];
   let threadSum = 0;
@@ -113,18 +114,23 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 
 async function main(): Promise<void> {
   process.env.BENCH_BURN_PER_MS ??= String(calibrate());
-  console.log(
-    `Node ${process.versions.node}, ${availableParallelism()} cores; ${bursts} bursts of ${perBurst} tasks of 2 ms, ${gapMs} ms apart; ` +
-      `median of ${rounds} rounds.\n`,
-  );
-  const runs = new Map<string, Figures[]>(contenders.map((c) => [c.name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const contender of contenders) runs.get(contender.name)!.push({ ...(await bursty(contender)), coldMs: await cold(contender) });
+  console.log(`Node ${process.versions.node}, ${availableParallelism()} cores; median of ${rounds} rounds.\n`);
+  const cold1000 = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) for (const contender of contenders) cold1000.get(contender.name)!.push(await cold(contender));
+  for (const perBurst of shapes) {
+    const runs = new Map<string, Figures[]>(contenders.map((c) => [c.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const contender of contenders) runs.get(contender.name)!.push(await bursty(contender, perBurst));
+    }
+    table(`${bursts} bursts of ${perBurst} tasks of 2 ms, ${gapMs} ms apart`, runs, cold1000);
   }
+}
+
+function table(shape: string, runs: Map<string, Figures[]>, cold1000: Map<string, number[]>): void {
   const fixed = runs.get('looppool, fixed size 2')!;
   const fixedThroughput = median(fixed.map((f) => f.throughput));
   const piscinaThroughput = median(runs.get(piscina.name)!.map((f) => f.throughput));
-  console.log('### Elastic pools: bursty load and a cold burst\n');
+  console.log(`### Elastic pools: ${shape}; a cold burst\n`);
   console.log('| contender | tasks/s | vs fixed 2 | vs piscina | p99 send to result | live threads, average | cold burst: 1,000 tasks |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const contender of contenders) {
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
     const throughput = median(figures.map((f) => f.throughput));
     console.log(
       `| ${contender.name} | ${Math.round(throughput)} | ${(throughput / fixedThroughput).toFixed(3)}× | ${(throughput / piscinaThroughput).toFixed(3)}× | ` +
-        `${median(figures.map((f) => f.p99)).toFixed(1)} ms | ${median(figures.map((f) => f.threads)).toFixed(2)} | ${median(figures.map((f) => f.coldMs)).toFixed(0)} ms |`,
+        `${median(figures.map((f) => f.p99)).toFixed(1)} ms | ${median(figures.map((f) => f.threads)).toFixed(2)} | ${median(cold1000.get(contender.name)!).toFixed(0)} ms |`,
     );
   }
   console.log('');
