@@ -12,10 +12,12 @@
  * starting one further along in each round so that none always follows the same one. The
  * ratios are the median of each round's own ratios (contenders measured seconds apart), not
  * ratios of medians taken from different rounds, so that a machine whose load changes from
- * round to round moves them less.
+ * round to round moves them less. `BENCH_BASE_DIR=<a checkout built with npm run build>` adds
+ * that build's elastic pool (`idleTimeout: 100`) as one more contender, to compare two builds
+ * in one run.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { createPool } from 'looppool';
 import { calibrate } from './peers/tasks.cjs';
@@ -41,10 +43,12 @@ interface Contender {
   start(): Promise<{ run(task: Task): Promise<unknown>; threads(): number; close(): Promise<void> }>;
 }
 
-const looppool = (name: string, size: number | { min: number; max: number }, idle?: number): Contender => ({
+/** A looppool contender: this checkout's, or another build's `createPool` with that build's worker module. */
+const looppool = (name: string, size: number | { min: number; max: number }, idle?: number, build = { createPool, peers }): Contender => ({
   name,
   async start() {
-    const pool = createPool<Task, number>(join(peers, 'looppool.worker.cjs'), { size, ...(idle === undefined ? {} : { idleTimeout: idle }) });
+    const options = { size, ...(idle === undefined ? {} : { idleTimeout: idle }) };
+    const pool = build.createPool<Task, number>(join(build.peers, 'looppool.worker.cjs'), options);
     await pool.ready;
     return { run: (task) => pool.run(task), threads: () => pool.size, close: () => pool.stop() };
   },
@@ -66,6 +70,11 @@ const contenders: Contender[] = [
   looppool('looppool, fixed size 2', 2),
   piscina,
 ];
+const baseDir = process.env.BENCH_BASE_DIR;
+if (baseDir) {
+  const base = { createPool: (require(join(resolve(baseDir), 'dist', 'index.js')) as { createPool: typeof createPool }).createPool, peers: join(resolve(baseDir), 'bench', 'peers') };
+  contenders.splice(1, 0, looppool(`looppool { min: 1, max: 2 }, idleTimeout: ${idleTimeout}, build at ${baseDir}`, { min: 1, max: 2 }, idleTimeout, base));
+}
 
 interface Figures {
   readonly throughput: number;
