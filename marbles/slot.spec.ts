@@ -1,3 +1,4 @@
+import { asyncScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { TaskTimeoutError, type LoopPoolError } from '../src/errors';
 import { WorkerSlot, type SlotHost } from '../src/engine/slot';
@@ -13,6 +14,8 @@ class ScriptedPort implements WorkerPort<string, string>, Probeable {
   probes = 0;
   /** Whether a probe is answered at once. */
   answers = true;
+  /** The answers of probes not answered at once, to give later. */
+  readonly unanswered: Array<() => void> = [];
   killed = false;
   terminated = false;
   private lastTicket = 0;
@@ -34,6 +37,7 @@ class ScriptedPort implements WorkerPort<string, string>, Probeable {
   probe(answered: () => void): void {
     this.probes++;
     if (this.answers) answered();
+    else this.unanswered.push(answered);
   }
   kill(): void {
     this.killed = true;
@@ -41,6 +45,14 @@ class ScriptedPort implements WorkerPort<string, string>, Probeable {
   }
   async terminate(): Promise<void> {
     this.terminated = true;
+  }
+
+  /** The worker goes out of reach (last heard `silentMs` ago), as a cluster's port says of a host unheard. */
+  outOfReach(silentMs: number): void {
+    this.listener.outOfReach?.(silentMs);
+  }
+  backInReach(): void {
+    this.listener.backInReach?.();
   }
 
   /** The observer of the task given as `task`. */
@@ -270,6 +282,81 @@ describe('WorkerSlot: timeouts in virtual time', () => {
       flush();
       expect(first.killed).toBe(true);
       expect(owner.events).toEqual(['hang failed: TaskTimeoutError']);
+    });
+  });
+});
+
+describe('WorkerSlot: an outage is not a timeout (a worker out of reach)', () => {
+  const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  /** Runs `fn` at virtual time `frame`. */
+  const at = (frame: number, fn: () => void): void => void asyncScheduler.schedule(fn, frame);
+
+  it('stops the clocks while the worker is out of reach; back in reach, the task has the time it had left', () => {
+    scheduler().run(({ flush }) => {
+      const { owner, hand, port } = setUp({ taskTimeout: 10 });
+      hand('done in time');
+      hand('too slow');
+      port().of('done in time').started();
+      port().of('too slow').started();
+      at(3, () => port().outOfReach(0)); // 7 frames left each
+      at(50, () => port().backInReach());
+      at(56, () => port().of('done in time').complete()); // 6 frames after: in time
+      flush(); // 'too slow' times out at 57
+      expect(owner.events).toEqual(['done in time completed', 'too slow failed: TaskTimeoutError']);
+      expect(port().probes).toBe(1);
+    });
+  });
+
+  it('counts the outage from the worker’s last word: a probe sent since is dropped and its late answer ignored', () => {
+    scheduler().run(({ flush }) => {
+      const { owner, hand, port } = setUp({ taskTimeout: 10, gracePeriod: 5 });
+      hand('healthy');
+      port().answers = false;
+      port().of('healthy').started();
+      // The deadline passes at 10 and a probe goes out; at 12 the port says the worker was last heard at 4.
+      at(12, () => port().outOfReach(8));
+      at(40, () => port().backInReach()); // 6 frames left: the deadline is now 46
+      at(41, () => port().unanswered[0]!()); // the dropped probe's answer: no timeout
+      at(45, () => port().of('healthy').complete());
+      flush();
+      expect(port().probes).toBe(1);
+      expect(port().killed).toBe(false);
+      expect(owner.events).toEqual(['healthy completed']);
+    });
+  });
+
+  it('a probe sent before the worker went out of reach waits, and gets a whole gracePeriod once it is back', () => {
+    scheduler().run(({ flush }) => {
+      const { owner, hand, port } = setUp({ taskTimeout: 10, gracePeriod: 5 });
+      hand('spinner');
+      const first = port();
+      first.answers = false;
+      first.of('spinner').started();
+      let killedAt: number | undefined;
+      first.kill = () => {
+        killedAt = asyncScheduler.now();
+        first.die('unresponsive', { spinner: { blocking: true } });
+      };
+      at(12, () => first.outOfReach(0)); // probed at 10; its grace would end at 15
+      at(40, () => first.backInReach());
+      flush();
+      expect(killedAt).toBe(45);
+      expect(owner.events).toEqual(['spinner failed: TaskTimeoutError']);
+    });
+  });
+
+  it('a worker that never comes back ends with its host: its started task is charged as a crash, never a timeout', () => {
+    scheduler().run(({ flush }) => {
+      const { owner, hand, port, ports } = setUp({ taskTimeout: 10, retries: 0 });
+      hand('running');
+      hand('waiting');
+      port().of('running').started();
+      at(3, () => ports[0]!.outOfReach(0));
+      at(30, () => ports[0]!.die('host lost', { waiting: { started: false } }));
+      flush();
+      expect(ports[0]!.probes).toBe(0);
+      expect(owner.events).toEqual(['running failed: WorkerCrashError', 'waiting again (attempts 0)']);
+      expect(owner.errors[0]).not.toBeInstanceOf(TaskTimeoutError);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { createPool, type Settled } from 'looppool';
 import { nats } from 'looppool/nats';
+import { runThroughFault, type Echo } from './support/faultRun';
 import { describeWithNats, startHost, type Host } from './support/nats';
 import { startNatsCluster, type NatsCluster, type RestartableNats } from './support/natsServer';
 import { workerPath } from './support/paths';
@@ -9,8 +10,9 @@ import { until } from './support/until';
 /**
  * A NATS cluster of three servers joined by routes: a pool given the three URLs
  * (`nats({ servers: [a, b, c] })`) and hosts given them as a list (`--nats a,b,c`) or one by one
- * (`--nats a --nats b --nats c`) go on through another server when theirs dies. The servers
- * are killed between runs: what a server's death loses in flight is issue 21's next part.
+ * (`--nats a --nats b --nats c`) go on through another server when theirs dies, between runs
+ * and mid-run: what a server's death loses in flight is sent again (docs/cluster.md,
+ * "Reconnection"), so every run completes with every input once.
  */
 describeWithNats('nats transport: failover in a cluster of three servers', () => {
   let cluster: NatsCluster;
@@ -86,4 +88,48 @@ describeWithNats('nats transport: failover in a cluster of three servers', () =>
     },
     60_000,
   );
+
+  /** Two hosts of one thread given `hostServers`, and a pool of two workers of `concurrency` 4 given `poolServers`. */
+  const startPool = async (name: string, poolServers: string[], hostServers: string[]) => {
+    const pool = `${name}${process.pid}`;
+    for (let i = 0; i < 2; i++) hosts.push(startHost(workerPath('delayedEcho.ts'), hostServers.join(','), pool, ['--threads', '1']));
+    await Promise.all(hosts.map((host) => host.printed(/serving pool/)));
+    const pooled = createPool<Echo, number>(workerPath('delayedEcho.ts'), {
+      size: 2,
+      concurrency: 4,
+      transport: nats({ servers: poolServers, pool, ackWait: 10_000 }),
+    });
+    await pooled.ready.catch(async (error: unknown) => {
+      await pooled.terminate();
+      throw error;
+    });
+    return { pooled, poolName: `looppool pool ${pool}`, hostName: `looppool-worker ${pool}` };
+  };
+
+  test("the pool's server SIGKILLed mid-run: the pool fails over and an ordered run of 3,000 tasks completes with every input once, in order", async () => {
+    const { pooled, poolName } = await startPool('poolfailover', cluster.urls, cluster.urls);
+    try {
+      const poolServer = await serverOf(poolName);
+      expect(poolServer).toBeDefined();
+      await runThroughFault(pooled, hosts, 'ordered', () => poolServer!.down('SIGKILL'));
+    } finally {
+      await pooled.terminate();
+    }
+  }, 60_000);
+
+  test("a host's server SIGKILLed mid-run: the host fails over and an ordered run of 3,000 tasks completes with every input once, in order", async () => {
+    // The pool on the first server only, the hosts on the other two: the server killed is a host's, never the pool's.
+    const [a, b, c] = cluster.servers as [RestartableNats, RestartableNats, RestartableNats];
+    const { pooled, hostName } = await startPool('hostfailover', [a.url], [b.url, c.url]);
+    try {
+      const hostsOn = async (server: RestartableNats): Promise<number> => (await server.clients()).filter((name) => name === hostName).length;
+      const [hostServer, survivor] = (await hostsOn(b)) > 0 ? [b, c] : [c, b];
+      expect(await hostsOn(hostServer)).toBeGreaterThan(0);
+      await runThroughFault(pooled, hosts, 'ordered', () => hostServer.down('SIGKILL'));
+      // Both hosts went on through a server still up (the one left of theirs, or the pool's, which the cluster told them of).
+      await until(async () => (await hostsOn(survivor)) + (await hostsOn(a)) === 2, 15_000);
+    } finally {
+      await pooled.terminate();
+    }
+  }, 60_000);
 });

@@ -84,6 +84,12 @@ export interface SlotHost<T, R> {
  * task without saying so at once (a thread, whose reports travel in batches) is watched too:
  * a worker that reports nothing for `taskTimeout` while it holds tasks is probed.
  *
+ * An outage is not a timeout: while the port says its worker is out of reach (a cluster's
+ * connection down, its host unheard), no clock of the slot runs, counted from the worker's last
+ * word; back in reach, each task has the time it had left, and a probe sent meanwhile is
+ * dropped (one sent before gets a whole `gracePeriod` again). A worker that never comes back
+ * ends with its host, which charges its tasks as a host loss, never as a timeout.
+ *
  * ```
  * handOver ──▶ handed ──started──▶ running ──complete/error──▶ ended (owner told)
  *                 │                   │
@@ -114,8 +120,25 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private readonly runs = new Set<SlotRun<T, R>>();
   /** Set while a broadcast runs here: nothing else is handed over meanwhile. */
   private sequential = false;
-  /** Set while the worker has not answered a probe: nothing is handed over, no clock runs. */
-  private probing: { readonly trigger: SlotRun<T, R> | undefined; readonly since: number; readonly grace: Subscription | undefined } | undefined;
+  /**
+   * Set while the worker has not answered a probe: nothing is handed over, no clock runs. `id`
+   * tells its answer from that of a probe dropped before; `killed`: the worker was asked to end.
+   */
+  private probing:
+    | {
+        readonly id: number;
+        readonly trigger: SlotRun<T, R> | undefined;
+        readonly since: number;
+        readonly grace: Subscription | undefined;
+        readonly killed: boolean;
+      }
+    | undefined;
+  /** Probes started so far, for their ids. */
+  private probes = 0;
+  /** While the worker is out of reach: since when (scheduler time) no clock runs; undefined while in reach. */
+  private unreachedSince: number | undefined;
+  /** When the worker last came back in reach (scheduler time): an outage is never counted from before it, so no time is given back twice. */
+  private reachedAt = -Infinity;
   /** The one timer of this slot, at {@link clockAt}: the earliest deadline, or the silence watch. */
   private clock: Subscription | undefined;
   private clockAt = Infinity;
@@ -274,7 +297,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     const { taskTimeout } = this.host.options;
     if (this.host.measured && ++this.timed % measureEvery === 0) run.startedAt = performance.now();
     if (taskTimeout === undefined) return;
-    const now = asyncScheduler.now();
+    const now = this.clockTime();
     this.lastHeard = now;
     run.deadline = now + taskTimeout;
     if (run.deadline < this.clockAt) this.armClock();
@@ -323,7 +346,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (run.task.sequential) this.sequential = false;
     if (this.runs.size === 0) this.idleFrom = asyncScheduler.now();
     if (this.host.options.taskTimeout !== undefined) {
-      this.lastHeard = asyncScheduler.now();
+      this.lastHeard = this.clockTime();
       if (this.runs.size === 0) this.clearClock();
     }
     return true;
@@ -352,8 +375,12 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
         this.host.warn(error);
       },
       exited: (exit) => live() && this.exited(exit),
+      outOfReach: (silentMs) => live() && this.outOfReach(silentMs),
+      backInReach: () => live() && this.backInReach(),
     };
     this.isReady = false;
+    this.unreachedSince = undefined;
+    this.reachedAt = -Infinity;
     const port = this.host.transport(this.index, listener);
     const { concurrency, queueSize, adaptQueue } = this.host.options;
     this.capacity = new Capacity(concurrency, queueSize, adaptQueue ? port.handAheadMs : undefined);
@@ -374,7 +401,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   /** Sets the slot's one timer to the earliest deadline of a started task, or to the silence watch. */
   private armClock(): void {
     const { taskTimeout } = this.host.options;
-    if (taskTimeout === undefined || this.probing || this.down || this.stopped || !this.current) return;
+    if (taskTimeout === undefined || this.probing || this.down || this.stopped || !this.current || this.unreachedSince !== undefined) return;
     let at = Infinity;
     let unseen = false;
     for (const run of this.runs) {
@@ -399,7 +426,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private tick(): void {
     this.clock = undefined;
     this.clockAt = Infinity;
-    if (this.probing || this.down || this.stopped || !this.current) return;
+    if (this.probing || this.down || this.stopped || !this.current || this.unreachedSince !== undefined) return;
     const now = asyncScheduler.now();
     let unseen = false;
     for (const run of this.runs) {
@@ -419,16 +446,17 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
    */
   private probe(trigger: SlotRun<T, R> | undefined): void {
     const generation = this.generation;
+    const id = ++this.probes;
     const port = canProbe(this.current!);
     if (!port) {
       // Nothing can tell whether this worker's loop turns: a timeout ends it.
-      this.probing = { trigger, since: asyncScheduler.now(), grace: undefined };
+      this.probing = { id, trigger, since: asyncScheduler.now(), grace: undefined, killed: true };
       this.current!.kill();
       return;
     }
     const since = asyncScheduler.now();
-    this.probing = { trigger, since, grace: this.graceTimer(generation, since) };
-    port.probe(() => this.answered(generation));
+    this.probing = { id, trigger, since, grace: this.graceTimer(generation, since), killed: false };
+    port.probe(() => this.answered(generation, id));
   }
 
   /**
@@ -445,12 +473,13 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
         this.probing = { ...this.probing, grace: this.graceTimer(generation, now) };
         return;
       }
+      this.probing = { ...this.probing, killed: true };
       this.current!.kill();
     }, this.host.options.gracePeriod);
   }
 
-  private answered(generation: number): void {
-    if (generation !== this.generation || !this.probing || this.stopped) return;
+  private answered(generation: number, id: number): void {
+    if (generation !== this.generation || this.probing?.id !== id || this.stopped) return;
     const { trigger, since, grace } = this.probing;
     grace?.unsubscribe();
     this.probing = undefined;
@@ -460,6 +489,51 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     if (trigger && this.finish(trigger)) {
       this.current!.cancel(trigger.ticket);
       this.reject(trigger, new TaskTimeoutError(trigger.task.index, this.index, trigger.task.input, this.host.options.taskTimeout!));
+    }
+    this.armClock();
+    this.host.pump();
+  }
+
+  // ---- out of reach -------------------------------------------------------------------
+
+  /** What the clocks read now: frozen while the worker is out of reach. */
+  private clockTime(): number {
+    return this.unreachedSince ?? asyncScheduler.now();
+  }
+
+  /**
+   * The worker is out of reach, and has not been heard for `silentMs`: its clocks stop, counted
+   * from its last word (never from before it last came back). A probe sent since then is
+   * dropped: its silence is the outage's; one sent before waits, and its `gracePeriod` with it.
+   */
+  private outOfReach(silentMs: number): void {
+    if (this.unreachedSince !== undefined) return;
+    const since = Math.max(asyncScheduler.now() - Math.max(0, silentMs), this.reachedAt);
+    this.unreachedSince = since;
+    this.clearClock();
+    const probing = this.probing;
+    if (!probing || probing.killed) return; // asked to end: its exit settles its tasks
+    probing.grace?.unsubscribe();
+    this.probing = probing.since >= since ? undefined : { ...probing, grace: undefined };
+  }
+
+  /**
+   * The worker is back in reach: every task's clock, and the silence watch, goes on with the
+   * time it had left; a probe that waited gets a whole `gracePeriod` from now.
+   */
+  private backInReach(): void {
+    const since = this.unreachedSince;
+    if (since === undefined) return;
+    const now = asyncScheduler.now();
+    const away = now - since;
+    this.unreachedSince = undefined;
+    this.reachedAt = now;
+    for (const run of this.runs) if (run.hasStarted) run.deadline += away;
+    this.lastHeard += away;
+    const probing = this.probing;
+    if (probing && !probing.killed) {
+      const probedSince = probing.since + away;
+      this.probing = { ...probing, since: probedSince, grace: this.graceTimer(this.generation, probedSince) };
     }
     this.armClock();
     this.host.pump();

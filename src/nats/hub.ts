@@ -13,6 +13,15 @@ import { announceInterval, decode, HostOp, PoolOp, Publisher, subjects, type Uns
 /** How often (ms) the pool looks for hosts gone silent. */
 const lossCheckInterval = 50;
 
+/**
+ * A host whose words have not all been handled for this long (ms) is out of reach: its
+ * workers' clocks stop (see {@link HubPort.outOfReach}). A host that serves a pool sends it a
+ * numbered heartbeat every {@link announceInterval} ms, so this is one heartbeat late by half
+ * an interval; it is shorter than the default `gracePeriod` (1 s), so that a probe sent to a
+ * host that went quiet is dropped before its grace runs out.
+ */
+const quietAfter = 1.5 * announceInterval;
+
 /** What the pool knows of one host that serves it. */
 export interface HostEntry {
   readonly id: string;
@@ -24,6 +33,13 @@ export interface HostEntry {
   free: number;
   /** When the pool last heard from the host (ms, `performance.now()`). */
   lastSeen: number;
+  /** When the pool last handled a numbered message of the host in order (ms, `performance.now()`): all it said before is in. */
+  lastWord: number;
+  /**
+   * Whether the host's workers are in reach: the pool is connected, and has handled the host's
+   * words within {@link quietAfter}. Its ports are told when it changes.
+   */
+  inReach: boolean;
   /** Workers of this pool the host serves or is starting (each in {@link Hub.hostOf} too). */
   readonly ports: Set<HubPort>;
 }
@@ -152,7 +168,7 @@ export class Hub implements HubLink {
         nc.subscribe(this.subjects.hosts, { callback: (_error, message) => this.announced(message.data) });
         nc.subscribe(this.subjects.pool(this.poolId), { callback: (_error, message) => this.received(message.data) });
         this.timer = setInterval(() => this.tick(), lossCheckInterval);
-        watchConnection(nc, { disconnected: () => (this.offline = true), reconnected: () => this.reconnected() });
+        watchConnection(nc, { disconnected: () => this.disconnected(), reconnected: () => this.reconnected() });
         this.discover();
       },
       (error: Error) => {
@@ -184,7 +200,10 @@ export class Hub implements HubLink {
     if (!Array.isArray(record)) return;
     const [id, free, , label] = record as [string, number, number, string];
     let host = this.hosts.get(id);
-    if (!host) this.hosts.set(id, (host = { id, subject: this.subjects.host(id), label, free: 0, lastSeen: 0, ports: new Set() }));
+    if (!host) {
+      const entry = { id, subject: this.subjects.host(id), label, free: 0, lastSeen: 0, lastWord: performance.now(), inReach: true, ports: new Set<HubPort>() };
+      this.hosts.set(id, (host = entry));
+    }
     host.label = label;
     host.free = free - [...host.ports].filter((port) => !port.isServed).length;
     host.lastSeen = performance.now();
@@ -200,6 +219,7 @@ export class Hub implements HubLink {
     const host = this.hosts.get(batch[0]);
     if (host) host.lastSeen = performance.now();
     if (!this.links.accept(host?.subject ?? this.subjects.host(batch[0]), batch)) return;
+    if (host) this.heard(host);
     for (let at = headerLength; at + 4 <= batch.length; at += 4) {
       const op = batch[at] as number;
       const wid = batch[at + 1] as number;
@@ -219,9 +239,15 @@ export class Hub implements HubLink {
       if (!best) return;
       const port = this.waiting.shift()!;
       best.free--;
+      if (best.ports.size === 0) {
+        // The host heartbeats this pool only while it serves it: its quiet counts from now.
+        best.lastWord = performance.now();
+        best.inReach = !this.offline;
+      }
       best.ports.add(port);
       this.hostOf.set(port.wid, best);
       port.assigned();
+      if (!best.inReach) port.outOfReach(performance.now() - best.lastWord);
     }
   }
 
@@ -237,7 +263,9 @@ export class Hub implements HubLink {
     if (beat) this.lastBeat = now;
     for (const host of [...this.hosts.values()]) {
       host.lastSeen += late; // what the host sent while this loop was blocked waits unread: not its silence
+      host.lastWord += late;
       if (this.offline) host.lastSeen = now; // the pool's own outage is not the host's silence
+      if (host.inReach && host.ports.size > 0 && now - host.lastWord > quietAfter) this.unreached(host);
       // Less one check interval: the loss is then noticed at most `ackWait` after the host went silent.
       if (now - host.lastSeen <= this.options.ackWait - lossCheckInterval) {
         if (beat && host.ports.size > 0) this.outbox.add(host.subject, PoolOp.heartbeat, 0, this.options.ackWait);
@@ -256,9 +284,31 @@ export class Hub implements HubLink {
     if (link) this.links.forget(host.subject);
   }
 
+  /** The connection dropped: no host is in reach until it is heard again, and no host's silence counts until the connection is back. */
+  private disconnected(): void {
+    this.offline = true;
+    for (const host of this.hosts.values()) if (host.inReach) this.unreached(host);
+  }
+
+  /** The host's workers are out of reach: their clocks stop, counted from the host's last word. */
+  private unreached(host: HostEntry): void {
+    host.inReach = false;
+    const silentMs = performance.now() - host.lastWord;
+    for (const port of [...host.ports]) port.outOfReach(silentMs);
+  }
+
+  /** A numbered message of the host's was handled in order: everything it said before is in. Back in reach, while connected. */
+  private heard(host: HostEntry): void {
+    host.lastWord = performance.now();
+    if (host.inReach || this.offline) return;
+    host.inReach = true;
+    for (const port of [...host.ports]) port.backInReach();
+  }
+
   /**
    * The connection is back (to the same server or another): hosts get `ackWait` from now to be
-   * heard again, and a heartbeat now shows each what it missed (see `links.ts`).
+   * heard again, and a heartbeat now shows each what it missed (see `links.ts`). Each stays out
+   * of reach until its words are all in ({@link heard}).
    */
   private reconnected(): void {
     this.offline = false;

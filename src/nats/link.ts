@@ -35,6 +35,13 @@ export interface HubPort {
   assigned(): void;
   /** One record, `[op, wid, a, b]`, from the host that serves it. */
   receive(op: number, a: unknown, b: unknown): void;
+  /**
+   * Its host is out of reach: the pool's connection dropped, or the host's words have not all
+   * come in for a while (`silentMs`: since the last that did). The worker's clocks stop.
+   */
+  outOfReach(silentMs: number): void;
+  /** Its host is in reach again: its words come in again, in order, with none missing before them. */
+  backInReach(): void;
   /** Its host was not heard from within `ackWait`, left, or lost messages it could not send again (`error` says which): the worker ended with it. */
   lost(error: ClusterError): void;
   /** The pool could not reach the cluster at all. */

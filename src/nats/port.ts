@@ -201,6 +201,14 @@ export class NatsPort<T, R> implements WorkerPort<T, R>, Paced, Probeable, Intro
     }
   }
 
+  outOfReach(silentMs: number): void {
+    if (this.state !== 'ended') this.listener.outOfReach?.(silentMs);
+  }
+
+  backInReach(): void {
+    if (this.state !== 'ended') this.listener.backInReach?.();
+  }
+
   lost(error: ClusterError): void {
     this.end({ kind: 'crashed', crash: 'host lost', exitCode: -1, error, tasks: [] });
   }

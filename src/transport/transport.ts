@@ -92,6 +92,15 @@ export interface PortListener<R> {
   /** Spans the worker's code ended (`registerWorkerTracing`); without it, this process exports them. */
   spans?(records: SpanRecord[]): void;
   /**
+   * The worker is out of reach, with nothing known to be wrong with it: a cluster's worker
+   * whose pool's connection is down, or whose host has not been heard for a while (`silentMs`:
+   * since its last word). What it does meanwhile is told later, or its host is lost. Only a
+   * port whose worker is across a network calls it; {@link backInReach} follows, or `exited`.
+   */
+  outOfReach?(silentMs: number): void;
+  /** The worker is in reach again: its words come in again, in order, with none missing before them. */
+  backInReach?(): void;
+  /**
    * The worker ended, or will never be ready. Called once, never after `terminate()`, and
    * never before the port's constructor has returned.
    */

@@ -16,6 +16,12 @@ export interface NatsServerOptions {
   readonly routes?: readonly number[];
   /** Listens for routes: `-1` for a free port (then read `clusterPort`), or a port. */
   readonly clusterPort?: number;
+  /**
+   * Tells clients nothing of the other servers of its cluster (`--no_advertise`): a client then
+   * knows only the URLs it was given, so one that reaches the cluster through a TCP proxy
+   * (`tcpProxy.ts`) does not switch to a server's own address when it reconnects.
+   */
+  readonly noAdvertise?: boolean;
 }
 
 /** One nats-server process, restartable on its port. */
@@ -63,6 +69,7 @@ export async function startRestartableNats(options: NatsServerOptions = {}): Pro
     if (options.routes && options.routes.length > 0) {
       args.push('--routes', options.routes.map((route) => `nats://127.0.0.1:${route}`).join(','));
     }
+    if (options.noAdvertise) args.push('--no_advertise');
     stderr = '';
     const started = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = started;
@@ -146,7 +153,7 @@ export interface NatsCluster {
 }
 
 /** Starts a cluster of `size` servers (3 by default) on free loopback ports. */
-export async function startNatsCluster(size = 3, options: Pick<NatsServerOptions, 'maxPayload'> = {}): Promise<NatsCluster> {
+export async function startNatsCluster(size = 3, options: Pick<NatsServerOptions, 'maxPayload' | 'noAdvertise'> = {}): Promise<NatsCluster> {
   const first = await startRestartableNats({ ...options, clusterPort: -1 });
   const servers = [first];
   try {
