@@ -8,10 +8,16 @@
  * result), p99 time from send to result, and the live threads on average (sampled every 10 ms),
  * which is what the idle ones cost in memory. Cold burst: from a pool at its minimum (ready),
  * the time until 1,000 tasks of 2 ms sent at once have all returned. Median of
- * `BENCH_ROUNDS` rounds (3 by default), each contender in turn.
+ * `BENCH_ROUNDS` rounds (3 by default; more give steadier ratios), each contender in turn,
+ * starting one further along in each round so that none always follows the same one. The
+ * ratios are the median of each round's own ratios (contenders measured seconds apart), not
+ * ratios of medians taken from different rounds, so that a machine whose load changes from
+ * round to round moves them less. `BENCH_BASE_DIR=<a checkout built with npm run build>` adds
+ * that build's elastic pool (`idleTimeout: 100`) as one more contender, to compare two builds
+ * in one run.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { createPool } from 'looppool';
 import { calibrate } from './peers/tasks.cjs';
@@ -37,10 +43,12 @@ interface Contender {
   start(): Promise<{ run(task: Task): Promise<unknown>; threads(): number; close(): Promise<void> }>;
 }
 
-const looppool = (name: string, size: number | { min: number; max: number }, idle?: number): Contender => ({
+/** A looppool contender: this checkout's, or another build's `createPool` with that build's worker module. */
+const looppool = (name: string, size: number | { min: number; max: number }, idle?: number, build = { createPool, peers }): Contender => ({
   name,
   async start() {
-    const pool = createPool<Task, number>(join(peers, 'looppool.worker.cjs'), { size, ...(idle === undefined ? {} : { idleTimeout: idle }) });
+    const options = { size, ...(idle === undefined ? {} : { idleTimeout: idle }) };
+    const pool = build.createPool<Task, number>(join(build.peers, 'looppool.worker.cjs'), options);
     await pool.ready;
     return { run: (task) => pool.run(task), threads: () => pool.size, close: () => pool.stop() };
   },
@@ -62,6 +70,11 @@ const contenders: Contender[] = [
   looppool('looppool, fixed size 2', 2),
   piscina,
 ];
+const baseDir = process.env.BENCH_BASE_DIR;
+if (baseDir) {
+  const base = { createPool: (require(join(resolve(baseDir), 'dist', 'index.js')) as { createPool: typeof createPool }).createPool, peers: join(resolve(baseDir), 'bench', 'peers') };
+  contenders.splice(1, 0, looppool(`looppool { min: 1, max: 2 }, idleTimeout: ${idleTimeout}, build at ${baseDir}`, { min: 1, max: 2 }, idleTimeout, base));
+}
 
 interface Figures {
   readonly throughput: number;
@@ -112,33 +125,43 @@ async function cold(contender: Contender): Promise<number> {
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** The contenders in the order round `round` runs them: each round starts one further along. */
+const inTurn = (round: number): Contender[] => contenders.map((_, at) => contenders[(round + at) % contenders.length]!);
+
+/** Per contender, one entry per round, in round order. */
+type Rounds<F> = Map<string, F[]>;
+
 async function main(): Promise<void> {
   process.env.BENCH_BURN_PER_MS ??= String(calibrate());
   console.log(`Node ${process.versions.node}, ${availableParallelism()} cores; median of ${rounds} rounds.\n`);
-  const cold1000 = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  for (let round = 0; round < rounds; round++) for (const contender of contenders) cold1000.get(contender.name)!.push(await cold(contender));
+  const cold1000: Rounds<number> = new Map(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) for (const contender of inTurn(round)) cold1000.get(contender.name)!.push(await cold(contender));
   for (const perBurst of shapes) {
-    const runs = new Map<string, Figures[]>(contenders.map((c) => [c.name, []]));
+    const runs: Rounds<Figures> = new Map(contenders.map((c) => [c.name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const contender of contenders) runs.get(contender.name)!.push(await bursty(contender, perBurst));
+      for (const contender of inTurn(round)) runs.get(contender.name)!.push(await bursty(contender, perBurst));
     }
     table(`${bursts} bursts of ${perBurst} tasks of 2 ms, ${gapMs} ms apart`, runs, cold1000);
   }
 }
 
-function table(shape: string, runs: Map<string, Figures[]>, cold1000: Map<string, number[]>): void {
-  const fixed = runs.get('looppool, fixed size 2')!;
-  const fixedThroughput = median(fixed.map((f) => f.throughput));
-  const piscinaThroughput = median(runs.get(piscina.name)!.map((f) => f.throughput));
+/** The median over the rounds of `name`'s throughput divided by `against`'s in the same round. */
+function ratio(runs: Rounds<Figures>, name: string, against: string): number {
+  const theirs = runs.get(against)!;
+  return median(runs.get(name)!.map((figures, round) => figures.throughput / theirs[round]!.throughput));
+}
+
+function table(shape: string, runs: Rounds<Figures>, cold1000: Rounds<number>): void {
+  const fixed = 'looppool, fixed size 2';
   console.log(`### Elastic pools: ${shape}; a cold burst\n`);
   console.log('| contender | tasks/s | vs fixed 2 | vs piscina | p99 send to result | live threads, average | cold burst: 1,000 tasks |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const contender of contenders) {
     const figures = runs.get(contender.name)!;
-    const throughput = median(figures.map((f) => f.throughput));
     console.log(
-      `| ${contender.name} | ${Math.round(throughput)} | ${(throughput / fixedThroughput).toFixed(3)}× | ${(throughput / piscinaThroughput).toFixed(3)}× | ` +
-        `${median(figures.map((f) => f.p99)).toFixed(1)} ms | ${median(figures.map((f) => f.threads)).toFixed(2)} | ${median(cold1000.get(contender.name)!).toFixed(0)} ms |`,
+      `| ${contender.name} | ${Math.round(median(figures.map((f) => f.throughput)))} | ${ratio(runs, contender.name, fixed).toFixed(3)}× | ` +
+        `${ratio(runs, contender.name, piscina.name).toFixed(3)}× | ${median(figures.map((f) => f.p99)).toFixed(1)} ms | ` +
+        `${median(figures.map((f) => f.threads)).toFixed(2)} | ${median(cold1000.get(contender.name)!).toFixed(0)} ms |`,
     );
   }
   console.log('');

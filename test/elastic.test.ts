@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { createPool, loopPool, WorkerCrashError, type LoopPool } from 'looppool';
-import type { ElasticResult, ElasticTask } from './workers/elastic';
+import type { ElasticData, ElasticResult, ElasticTask } from './workers/elastic';
 import { workerPath } from './support/paths';
 import { startStatsd } from './support/statsdServer';
 import { until } from './support/until';
@@ -67,6 +67,46 @@ describe.each(workerTypes)('an elastic pool of %s workers', (workerType) => {
     await until(() => pool!.stats().size === 1, 15_000);
     // The first to have been idle for 100 ms stopped first: which one stays depends on when each ended.
     expect(pool.stats().workers).toMatchObject([{ restarts: 0 }]);
+  });
+
+  describe('while a new worker starts (workers other than 0 wait in init until told)', () => {
+    let holdDir: string;
+    beforeEach(() => (holdDir = mkdtempSync(join(tmpdir(), 'looppool-hold-'))));
+    afterEach(async () => {
+      await pool?.terminate(); // before the directory its workers look in goes
+      rmSync(holdDir, { recursive: true, force: true });
+    });
+    const workerData = (): ElasticData => ({ holdDir });
+    const release = (): void => writeFileSync(join(holdDir, 'open'), '');
+
+    it('it is handed no task until it is ready: a running worker that frees a place runs them meanwhile', async () => {
+      pool = createPool<ElasticTask, ElasticResult>(elastic, { workerType, size: { min: 1, max: 2 }, workerData: workerData() });
+      await pool.ready;
+      const runs = Array.from({ length: 6 }, () => pool!.run({ kind: 'who' }));
+      // Worker 0 holds two tasks (one running, one at hand); the third found it full and started worker 1.
+      expect(pool.size).toBe(2);
+      expect(pool.stats().workers.find((worker) => worker.index === 1)).toMatchObject({ live: false, inFlight: 0, queued: 0 });
+      // Worker 1 is still in init: every task ran on worker 0.
+      expect((await Promise.all(runs)).map((result) => result.worker)).toEqual([0, 0, 0, 0, 0, 0]);
+      release();
+      await expect(pool.run({ kind: 'who' }, { worker: 1 })).resolves.toMatchObject({ worker: 1 });
+      expect(pool.stats().workers.map((worker) => [worker.index, worker.live, worker.restarts])).toEqual([
+        [0, true, 0],
+        [1, true, 0],
+      ]);
+    });
+
+    it('a pulled source grows the pool to max at once, not one worker per start', async () => {
+      pool = createPool<ElasticTask, ElasticResult>(elastic, { workerType, size: { min: 1, max: 3 }, workerData: workerData() });
+      await pool.ready;
+      const inputs = Array.from({ length: 12 }, (): ElasticTask => ({ kind: 'who' }));
+      const results = lastValueFrom(pool.process(inputs).pipe(toArray()));
+      // Each input read beyond what worker 0 and the starting workers will hold started one more.
+      expect(pool.size).toBe(3);
+      expect(pool.stats().workers.filter((worker) => worker.live).map((worker) => worker.index)).toEqual([0]);
+      release();
+      expect(await results).toHaveLength(12);
+    });
   });
 
   it('put(x, { worker: i }) starts worker i; a worker started later replays the broadcasts first; none is a restart', async () => {

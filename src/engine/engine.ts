@@ -6,7 +6,7 @@ import { leastBusy } from './balancer';
 import { Job } from './job';
 import { Queue } from './queue';
 import { RestartBudget } from './restarts';
-import { planScaling, type ScaleBounds } from './scaling';
+import { planScaling, roomOf, type ScaleBounds, type WorkerFacts } from './scaling';
 import { WorkerSlot, type SlotHost, type SlotOptions } from './slot';
 import type { JobOptions, JobSink, Task } from './types';
 
@@ -296,20 +296,15 @@ export class Engine<T, R> {
    */
   private rescale(bounds: ScaleBounds): void {
     if (!this.mayRescale(bounds)) return;
-    const plan = planScaling(
-      {
-        workers: this.slots.map((slot) => ({
-          live: slot.live,
-          assigned: slot.assigned,
-          targeted: this.queues[slot.index]!.length,
-          idleSince: slot.idleSince,
-          unserved: slot.unserved,
-        })),
-        waiting: this.unplaced(bounds.capacity * this.slots.length),
-        now: asyncScheduler.now(),
-      },
-      bounds,
-    );
+    const workers: WorkerFacts[] = this.slots.map((slot) => ({
+      live: slot.live,
+      assigned: slot.assigned,
+      targeted: this.queues[slot.index]!.length,
+      idleSince: slot.idleSince,
+      unserved: slot.unserved,
+    }));
+    const waiting = this.unplaced(bounds.capacity * this.slots.length, roomOf(workers, bounds.capacity));
+    const plan = planScaling({ workers, waiting, now: asyncScheduler.now() }, bounds);
     for (const index of plan.stop) {
       this.slots[index]!.retire();
       this.events.retired?.(index);
@@ -357,17 +352,20 @@ export class Engine<T, R> {
   }
 
   /**
-   * Inputs any worker may run that could start now but found no worker with room. When every
-   * running worker is full and more may start, a job that pulls its inputs is asked for one,
-   * so that a pulled source grows the pool too. Counts up to `enough`.
+   * Inputs any worker may run that could start now but found no worker with room. When no
+   * running worker can take one and more may start, a job that pulls its inputs is asked for
+   * one more than the `room` the running workers still hold (a starting worker's, which it
+   * fills once ready), so that a pulled source grows the pool at once, as a pushed one does.
+   * Counts up to `enough`.
    */
-  private unplaced(enough: number): number {
+  private unplaced(enough: number, room: number): number {
     const full = !this.slots.some((slot, index) => slot.live && this.canTake(index));
     const mayGrow = full && this.size < this.slots.length;
     let waiting = 0;
     for (const job of this.jobs) {
       if (waiting >= enough) break; // as many as every worker would hold: counting more changes nothing
       if (job.waiting === 0 && !mayGrow) continue;
+      if (mayGrow) job.pullAhead(room - waiting + 1);
       if (job.nextStartable()) waiting += job.waiting;
     }
     return waiting;

@@ -2,8 +2,9 @@ import type { Job } from './job';
 import type { Feed } from './types';
 
 /**
- * Pulls a sync iterable into a job one input at a time, only when a worker can take it: the
- * source is never read ahead, so a generator of ten million rows runs in constant memory.
+ * Pulls a sync iterable into a job one input at a time, only when a worker can take it, or
+ * one that an elastic pool is starting will once ready: the source is never read beyond what
+ * the workers will hold, so a generator of ten million rows runs in constant memory.
  */
 export function iterableFeed<T>(job: Job<T, unknown>, iterable: Iterable<T>): Feed {
   let iterator: Iterator<T> | undefined;

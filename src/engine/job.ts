@@ -116,11 +116,22 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
 
   /** The next input any worker may start now, if there is one: tasks going again first, in input order. */
   nextStartable(): Task<T> | undefined {
-    if (this.again.length === 0 && this.pending.length === 0 && this.feed && !this.inputsEnded && !this.closed && (this.options.mayStart?.() ?? true)) {
-      this.feed.demand();
-    }
+    this.pullAhead(1);
     const next = this.again[0] ?? this.pending.peek();
     return next && this.mayStart(next) ? next : undefined;
+  }
+
+  /**
+   * A job that pulls its inputs reads them until `count` wait, as far as its source gives them
+   * now (a sync iterable at once, an async one a read at a time); a pushed job has nothing to do.
+   * The engine asks for more than one when workers are starting: they take inputs once ready.
+   */
+  pullAhead(count: number): void {
+    while (this.feed && this.waiting < count && !this.inputsEnded && !this.closed && (this.options.mayStart?.() ?? true)) {
+      const before = this.waiting;
+      this.feed.demand();
+      if (this.waiting === before) return; // nothing now: the source ended, failed, or reads asynchronously
+    }
   }
 
   /** Whether `task` may start now. */

@@ -33,9 +33,10 @@ export interface PipelineHandle {
  *
  * An Observable is subscribed to and pushes; its inputs wait in the job's buffer (bounded by
  * `overflow`, if set). An iterable or async iterable is pulled: the next input is read only
- * when a worker can take it (sync) or when fewer than `readAhead` wait (async), so memory
- * stays flat however long the source. With `ack: 'manual'` results are `Delivery`s, and no
- * new task starts while `bufferSize` results are unacknowledged or on their way.
+ * when a worker can take it, or a starting one will (sync), or when fewer than `readAhead`
+ * wait (async), so memory stays flat however long the source. With `ack: 'manual'` results
+ * are `Delivery`s, and no new task starts while `bufferSize` results are unacknowledged or on
+ * their way.
  */
 export function runPipeline<T, R>(
   engine: Engine<T, R>,

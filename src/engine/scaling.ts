@@ -79,10 +79,7 @@ export function planScaling(pool: PoolFacts, bounds: ScaleBounds): ScalePlan {
     launch(lowestFree());
     running++;
   }
-  let room = 0;
-  workers.forEach((worker, index) => {
-    if (live[index]) room += Math.max(0, bounds.capacity - worker.assigned - worker.targeted);
-  });
+  const room = roomOf(workers, bounds.capacity, live);
   for (let need = waiting - room; need > 0 && running < bounds.max; need -= bounds.capacity) {
     launch(lowestFree());
     running++;
@@ -111,4 +108,17 @@ export function planScaling(pool: PoolFacts, bounds: ScaleBounds): ScalePlan {
     }
   }
   return { start, stop, recheckAt: running > bounds.min ? recheckAt : undefined };
+}
+
+/**
+ * The tasks the running workers (those `live` marks, the facts' own by default) could still be
+ * handed: each holds `capacity`, less what it has and what waits for it alone. A starting
+ * worker counts with its room, which it fills once ready.
+ */
+export function roomOf(workers: readonly WorkerFacts[], capacity: number, live: readonly boolean[] = workers.map((worker) => worker.live)): number {
+  let room = 0;
+  workers.forEach((worker, index) => {
+    if (live[index]) room += Math.max(0, capacity - worker.assigned - worker.targeted);
+  });
+  return room;
 }

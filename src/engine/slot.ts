@@ -107,6 +107,11 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
   private capacity: Capacity;
   /** Set while the current port is a crash replacement: a module that does not load then counts as a crash. */
   private replacement = false;
+  /**
+   * Set while the current worker is one {@link start}ed to grow the pool: it is handed tasks
+   * only once ready, so that none waits for its boot while a running worker frees a place.
+   */
+  private growing = false;
   /** The stop of a worker that was idle, until it has ended. */
   private retiring: Promise<void> | undefined;
   /** Since when (scheduler time) the worker has held no task, once ready; undefined while it holds one. */
@@ -190,6 +195,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.generation++;
     this.replacement = false;
     this.down = false;
+    this.growing = true;
     this.current = this.spawn();
   }
 
@@ -216,8 +222,19 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
       !this.sequential &&
       !this.probing &&
       !this.down &&
-      (this.isReady || !this.current.takesTasksWhenReady)
+      (this.isReady || !this.waitsForReady(this.current))
     );
+  }
+
+  /**
+   * Whether `port` is handed tasks only once ready: when it asks for that (a process, a remote
+   * worker), and when it was started to grow the pool, unless it starts at once (an inline
+   * worker). A thread started with the pool, or to replace a crashed one, takes tasks while it
+   * boots, so that they are there when it is ready; one started to grow the pool would hold
+   * them back while a running worker will have room in a moment.
+   */
+  private waitsForReady(port: WorkerPort<T, R>): boolean {
+    return port.takesTasksWhenReady === true || (this.growing && port.startsAtOnce !== true);
   }
 
   /** Tasks handed over and not ended. */
@@ -374,7 +391,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
       if (this.runs.size === 0) this.idleFrom = this.lastHeard;
       this.armClock();
       // It may take what waited for it; with nothing to do, an elastic pool counts its idle time from now.
-      if (port.takesTasksWhenReady || this.runs.size === 0) this.host.pump();
+      if (this.waitsForReady(port) || this.runs.size === 0) this.host.pump();
     }, noop);
     return port;
   }
@@ -605,6 +622,7 @@ export class WorkerSlot<T, R> implements TaskTaker<T, R> {
     this.restartCount++;
     this.generation++;
     this.replacement = true;
+    this.growing = false;
     this.current = this.spawn();
     this.down = false;
     this.host.replaced(this.index);

@@ -22,14 +22,26 @@ export interface ElasticResult {
   threadId: number;
 }
 
+/** `workerData` of a pool whose workers other than worker 0 wait in `init` until the file `open` exists in `holdDir`. */
+export interface ElasticData {
+  holdDir: string;
+}
+
 let version = 0;
 
-export default defineWorker(async (task: ElasticTask, ctx): Promise<ElasticResult> => {
-  if (task.kind === 'exit') process.exit(3);
-  if (task.kind === 'set') version = task.version;
-  else if (task.kind === 'meet') await meet(task.dir, task.workers, ctx.index);
-  else if (task.ms) await new Promise((resolve) => setTimeout(resolve, task.ms));
-  return { worker: ctx.index, version, pid: process.pid, threadId };
+export default defineWorker({
+  async init(ctx: { index: number; workerData: Partial<ElasticData> | undefined }) {
+    const dir = ctx.workerData?.holdDir;
+    if (dir === undefined || ctx.index === 0) return;
+    while (!existsSync(join(dir, 'open'))) await new Promise((resolve) => setTimeout(resolve, 10));
+  },
+  async process(task: ElasticTask, ctx): Promise<ElasticResult> {
+    if (task.kind === 'exit') process.exit(3);
+    if (task.kind === 'set') version = task.version;
+    else if (task.kind === 'meet') await meet(task.dir, task.workers, ctx.index);
+    else if (task.ms) await new Promise((resolve) => setTimeout(resolve, task.ms));
+    return { worker: ctx.index, version, pid: process.pid, threadId };
+  },
 });
 
 /** Marks this worker as arrived in `dir`, then waits until `workers` workers have. */
