@@ -8,8 +8,8 @@
  * all in alternation in the same process, `BENCH_ROUNDS` rounds (default 5); the table gives
  * the median values/s of each and their ratio.
  *
- * `npm run bench:streaming -- 200000` streams fewer values; `BENCH_STREAM_WINDOWS=1024,8192`
- * runs each of those windows paced (default: 1024, the default window).
+ * `npm run bench:streaming -- 200000` streams fewer values; `BENCH_STREAM_WINDOWS=1024,4096`
+ * runs each of those windows paced (default: 4096, the default window).
  */
 import { join } from 'node:path';
 import { count, lastValueFrom } from 'rxjs';
@@ -20,7 +20,7 @@ import { natsInstalled, startHost, startNats, type Host, type NatsServer } from 
 const values = Number(process.argv[2] ?? 1_000_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const worker = join(__dirname, 'streaming.worker.js');
-const windows = (process.env.BENCH_STREAM_WINDOWS ?? '1024').split(',').map(Number);
+const windows = (process.env.BENCH_STREAM_WINDOWS ?? '4096').split(',').map(Number);
 
 /** Where the task runs. */
 type Workers = 'thread' | 'process' | 'host';

@@ -80,9 +80,11 @@ export interface LoopPoolOptions<D = unknown, T = unknown> {
    * ahead of its consumer: yielded and not yet taken (emitted to the subscriber with
    * `ack: 'auto'`, `done()` with `ack: 'manual'`, out of the reorder buffer when `ordered`).
    * An AsyncIterable is read only while the task is within it; an Observable's values past
-   * it wait in the worker (`streamBuffer`). The worker hears what was taken in batches of a
-   * quarter of the window. `Infinity` turns it off: a task yields as fast as it can.
-   * @default 1024
+   * it wait in the worker (`streamBuffer`). The worker posts values and hears what was taken
+   * in quarters of the window; the default is four of its largest messages (1,024 values), so
+   * that a paced stream runs about as fast as an unpaced one. What a task holds is at most
+   * the window times the size of a value. `Infinity` turns it off: a task yields as fast as it can.
+   * @default 4096
    */
   streamWindow?: number;
   /**

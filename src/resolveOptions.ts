@@ -49,7 +49,7 @@ export function resolveOptions<D, T>(
     bufferSize: positiveInteger('bufferSize', options.bufferSize, 1024),
     overflow: overflow(options.overflow),
     settle: boolean('settle', options.settle, false),
-    streamWindow: countOrInfinity('streamWindow', options.streamWindow, 1024),
+    streamWindow: countOrInfinity('streamWindow', options.streamWindow, 4096),
     streamBuffer: countOrInfinity('streamBuffer', options.streamBuffer, 16_384),
     workerData: options.workerData,
     ack: oneOf('ack', options.ack, ['auto', 'manual'] as const, 'auto'),

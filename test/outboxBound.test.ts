@@ -4,8 +4,8 @@ import type { HeldTask } from './workers/heldValues';
 import { workerPath } from './support/paths';
 
 /**
- * With `streamWindow: 16`, a worker posts its outbox at once when it holds 16 triples (the
- * window, at least 16 and at most 1,024: `outboxLimit` in src/worker/runtime.ts).
+ * With `streamWindow: 16`, a worker posts its outbox at once when it holds 16 triples (a
+ * quarter of the window, at least 16 and at most 1,024: `outboxLimit` in src/worker/runtime.ts).
  */
 const bound = 16;
 

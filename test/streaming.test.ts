@@ -12,7 +12,7 @@ import { until } from './support/until';
 import { workerTypes } from './support/workerTypes';
 
 /** The default `streamWindow`. */
-const defaultWindow = 1024;
+const defaultWindow = 4096;
 
 /**
  * Values of the long run. 2,000,000 takes 10-30 s per worker type on a busy 2-core machine:

@@ -1,3 +1,5 @@
+import { windowQuarter } from '../transport/protocol';
+
 /**
  * The pool's side of a streaming task's credits (`streamWindow`; the worker's side is
  * `worker/credit.ts`). Each result travels to its consumer with a {@link Receipt}; the
@@ -15,10 +17,10 @@ export interface Receipt {
 export const noReceipt: Receipt = { taken() {} };
 
 /**
- * Values taken that are told to the worker in one message: a quarter of the window, so that
- * the worker has the rest to go on with while the message travels (a busy machine delays it
- * by milliseconds). Infinity when unpaced.
+ * Values taken that are told to the worker in one message: a quarter of the window (see
+ * `windowQuarter`), so that the worker has the rest to go on with while the message travels
+ * (a busy machine delays it by milliseconds). Infinity when unpaced.
  */
 export function grantBatch(window: number | undefined): number {
-  return window === undefined || window === Infinity ? Infinity : Math.max(1, Math.ceil(window / 4));
+  return windowQuarter(window ?? Infinity);
 }

@@ -68,8 +68,11 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     if (this.ledger.end(ticket) && this.state !== 'stopped') this.outbox.add(Op.cancel, ticket, 0);
   }
 
+  /** Posted at the end of the message being read, not of the turn: the worker may be waiting for it (see `Outbox`). */
   grant(ticket: number, n: number): void {
-    if (this.ledger.has(ticket) && this.state !== 'stopped') this.outbox.add(Op.credit, ticket, n);
+    if (!this.ledger.has(ticket) || this.state === 'stopped') return;
+    this.outbox.add(Op.credit, ticket, n);
+    this.outbox.soon();
   }
 
   probe(answered: () => void): void {

@@ -15,12 +15,20 @@ import type { Op } from './protocol';
  * per message:  [t5] [t6 t7] [t8]     three posts
  * per turn:     [t5 t6 t7 t8]         one post, in setImmediate
  * ```
+ *
+ * A grant of credit ({@link soon}) goes sooner: at the end of the message being read. A worker
+ * streaming values sends several messages in a row, and this side reads all that have come
+ * before the turn ends; a grant held for the turn's end reached the worker only once it had
+ * run out of credit and waited.
  */
 export class Outbox {
   private triples: unknown[] = [];
   /** What the waiting tasks transfer, by the index of their triple; empty without `transfer`. */
   private transfers = new Map<number, readonly Transferable[]>();
+  /** A flush is queued for the end of the turn (setImmediate). */
   private scheduled = false;
+  /** A flush is queued for the end of the current callback (a microtask). */
+  private soonScheduled = false;
 
   /** @param post sends one batch; called only with triples in it. */
   constructor(private readonly post: (batch: unknown[], transfers: BatchTransfers) => void) {}
@@ -34,6 +42,21 @@ export class Outbox {
       setImmediate(this.flush);
     }
   }
+
+  /**
+   * Posts what waits once the current callback has returned (a microtask: for a thread's port,
+   * before its next message is read), not at the end of the turn.
+   */
+  soon(): void {
+    if (this.soonScheduled) return;
+    this.soonScheduled = true;
+    queueMicrotask(this.flushSoon);
+  }
+
+  private readonly flushSoon = (): void => {
+    this.soonScheduled = false;
+    this.flush();
+  };
 
   /** Posts what waits, now. */
   readonly flush = (): void => {

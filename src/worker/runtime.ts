@@ -3,7 +3,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
 import type { Channel } from '../transport/channel';
-import { activeSlot, activityId, Op, serializeError, startedSlot, streamOverflowCode, unpaced, type StreamPace } from '../transport/protocol';
+import { activeSlot, activityId, Op, serializeError, startedSlot, streamOverflowCode, unpaced, windowQuarter, type StreamPace } from '../transport/protocol';
 import type { WorkerFigures } from '../transport/transport';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { trackContinuations } from './activity';
@@ -47,11 +47,13 @@ export class WorkerRuntime<T, R, D> {
    */
   private postedThisTurn = false;
   /**
-   * Triples the outbox holds before it is posted at once: {@link maxOutbox} values, or
-   * `streamWindow` if smaller (at least 16). Not a quarter of the window, as it was: each post
-   * costs the worker far more than a value (docs/performance.md#streaming). A paced stream's
-   * values still go while it has credit: the outbox is posted at the end of the turn, or after
-   * {@link maxBatchDelay}, whichever comes first.
+   * Triples the outbox holds before it is posted at once: {@link maxOutbox} values, or a
+   * quarter of `streamWindow` if fewer (`windowQuarter`; at least 16). Not the whole window, as
+   * it was: a stream that yields without pause then posted its window in one message and waited
+   * for all of it to be read and granted back before it yielded again, so the worker and the
+   * pool took turns (half the unpaced rate). In quarters, the pool reads and grants one while
+   * the worker yields the next. A paced stream's values still go while it has credit: the
+   * outbox is posted at the end of the turn, or after {@link maxBatchDelay}, whichever comes first.
    */
   private readonly outboxLimit: number;
   /** Aborted when the worker stops; `ctx.signal` of `init`. */
@@ -88,7 +90,7 @@ export class WorkerRuntime<T, R, D> {
     this.gate = new ConcurrencyGate(concurrency);
     this.batcher = new Batcher(port);
     this.oneAtATime = concurrency === 1;
-    this.outboxLimit = 3 * Math.min(maxOutbox, Math.max(16, pace.window));
+    this.outboxLimit = 3 * Math.min(maxOutbox, Math.max(16, windowQuarter(pace.window)));
     if (followContinuations && !this.oneAtATime) trackContinuations(activity);
     setSpanSink((records) => this.send(Op.spans, 0, records));
   }
