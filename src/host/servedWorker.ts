@@ -61,10 +61,8 @@ export interface WorkerRelay {
  * so a thread's death is reported with what it knows (which task started, which held the loop).
  */
 export class ServedWorker {
-  /** Tasks not yet handed to the thread, by the pool's ticket. */
-  private readonly queue = new Map<number, unknown>();
-  /** The W3C `traceparent` of each traced task of {@link queue}, passed on to the thread with it. */
-  private readonly traceparents = new Map<number, string>();
+  /** Tasks not yet handed to the thread, by the pool's ticket: each input, and the W3C `traceparent` of a traced one. */
+  private readonly queue = new Map<number, readonly [task: unknown, traceparent: string | undefined]>();
   /**
    * The tickets of {@link queue} in the order they came (a cancelled one is skipped): handing
    * on never walks the Map from its start, where the holes left by the tasks handed on make
@@ -135,14 +133,10 @@ export class ServedWorker {
   handle(op: number, a: unknown, b: unknown): void {
     switch (op) {
       case PoolOp.run:
-        this.queue.set(a as number, b);
+      case PoolOp.runTraced:
+        this.queue.set(a as number, op === PoolOp.run ? [b, undefined] : (b as [unknown, string]));
         this.order.push(a as number);
         return this.handOn();
-      case PoolOp.runTraced: {
-        const [task, traceparent] = b as [unknown, string];
-        this.traceparents.set(a as number, traceparent);
-        return this.handle(PoolOp.run, a, task);
-      }
       case PoolOp.cancel:
         return this.cancel(a as number);
       case PoolOp.credit: {
@@ -162,7 +156,7 @@ export class ServedWorker {
 
   /** Task `ticket` is abandoned: dropped if it waits, cancelled on the thread if handed over. */
   cancel(ticket: number): void {
-    if (this.queue.delete(ticket)) return void this.traceparents.delete(ticket);
+    if (this.queue.delete(ticket)) return;
     const local = this.handed.get(ticket);
     if (local === undefined) return;
     this.handed.delete(ticket);
@@ -224,10 +218,8 @@ export class ServedWorker {
     while (this.handed.size < limit && order.length > 0) {
       const ticket = order.shift()!;
       if (!queue.has(ticket)) continue; // cancelled while it waited
-      const task = queue.get(ticket);
+      const [task, traceparent] = queue.get(ticket)!;
       queue.delete(ticket);
-      const traceparent = this.traceparents.get(ticket);
-      if (traceparent !== undefined) this.traceparents.delete(ticket);
       this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket), undefined, traceparent));
     }
   }
