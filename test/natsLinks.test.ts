@@ -15,17 +15,20 @@ interface Side {
   /** The records handled, `[op, wid, a]` each. */
   readonly handled: unknown[][];
   broken: number;
+  /** How often what waited for the peer's window had all gone. */
+  flowed: number;
 }
 
-function wired(retain?: number) {
+function wired(retain?: number, window?: number) {
   /** Messages published and not yet delivered, in order: `[to, data]`. */
   const wire: Array<['a' | 'b', Uint8Array]> = [];
   const make = (name: 'a' | 'b', peer: 'a' | 'b'): Side => {
     const side: Side = {
-      links: new Links(name, (_subject, data) => wire.push([peer, data]), () => 1024 * 1024, () => side.broken++, retain),
+      links: new Links(name, (_subject, data) => wire.push([peer, data]), () => 1024 * 1024, () => side.broken++, retain, window, () => side.flowed++),
       outbox: undefined as unknown as Publisher,
       handled: [],
       broken: 0,
+      flowed: 0,
     };
     (side as { outbox: Publisher }).outbox = new Publisher(side.links, () => undefined, () => 1024 * 1024);
     return side;
@@ -34,16 +37,17 @@ function wired(retain?: number) {
   const receive = (to: 'a' | 'b', data: Uint8Array): void => {
     const side = sides[to];
     const message = deserialize(data) as unknown[];
-    if (!side.links.accept(to === 'a' ? 'b' : 'a', message)) return;
+    if (!side.links.accept(to === 'a' ? 'b' : 'a', message, data.length)) return;
     for (let at = 5; at + 4 <= message.length; at += 4) side.handled.push(message.slice(at, at + 3));
   };
-  /** Sends `ops` from `from` as one message each. */
-  const send = (from: 'a' | 'b', ...ops: number[]): void => {
+  /** Sends `ops` from `from` as one message each (with `pad` characters more in each). */
+  const sendPadded = (from: 'a' | 'b', pad: number, ...ops: number[]): void => {
     for (const op of ops) {
-      sides[from].outbox.add(from === 'a' ? 'b' : 'a', op, 1, op);
+      sides[from].outbox.add(from === 'a' ? 'b' : 'a', op, 1, op, 'p'.repeat(pad));
       sides[from].outbox.flush();
     }
   };
+  const send = (from: 'a' | 'b', ...ops: number[]): void => sendPadded(from, 0, ...ops);
   /** Delivers everything on the wire (and what that sends), but drops the messages whose position is in `lose`. */
   const deliver = (lose: number[] = []): void => {
     let position = 0;
@@ -52,7 +56,7 @@ function wired(retain?: number) {
       if (!lose.includes(position++)) receive(to, data);
     }
   };
-  return { ...sides, send, deliver, wire };
+  return { ...sides, send, sendPadded, deliver, wire };
 }
 
 const ops = (side: Side): unknown[] => side.handled.map((record) => record[0]);
@@ -142,5 +146,59 @@ describe('Links: numbered messages over an at-most-once wire', () => {
     deliver();
     expect(ops(a)).toEqual([1, 2, 4]);
     expect(b.broken).toBe(0);
+  });
+
+  test('at most a window of bytes goes ahead of the peer\'s acknowledgement; the rest waits, in order, and goes as the peer acknowledges at once', () => {
+    const { a, b, sendPadded, deliver, wire } = wired(undefined, 1_000);
+    sendPadded('a', 400, 1, 2, 3, 4, 5);
+    expect(wire.length).toBe(2); // 1 and 2 (about 430 bytes each); 3, 4 and 5 wait
+    expect(a.links.congested('b')).toBe(true);
+    deliver(); // b acknowledges each (past a quarter of the window): a sends what waits
+    expect(ops(b)).toEqual([1, 2, 3, 4, 5]);
+    expect(a.links.congested('b')).toBe(false);
+    expect(a.flowed).toBe(1);
+    expect(a.broken + b.broken).toBe(0);
+  });
+
+  test('a message larger than the window goes alone', () => {
+    const { b, sendPadded, deliver, wire } = wired(undefined, 100);
+    sendPadded('a', 400, 1, 2);
+    expect(wire.length).toBe(1);
+    deliver();
+    expect(ops(b)).toEqual([1, 2]);
+  });
+
+  test('a lost last message while the window is full shows by a probe (a numbered heartbeat would wait behind the window), and is sent again', () => {
+    const { a, b, sendPadded, deliver, wire } = wired(undefined, 500);
+    sendPadded('a', 400, 1, 2); // 1 goes, 2 waits
+    deliver([0]); // 1 lost: b has nothing to ask about, and a nothing it may send
+    sendPadded('a', 0, 7); // a heartbeat: waits too
+    expect(wire.length).toBe(0);
+    a.links.probe(); // "sent up to 1": b asks for 1, a sends it again; b acknowledges, a sends 2 and 7
+    deliver();
+    expect(ops(b)).toEqual([1, 2, 7]);
+    expect(a.links.congested('b')).toBe(false);
+    expect(a.broken + b.broken).toBe(0);
+  });
+
+  test('a probe of a peer that has everything is answered by an acknowledgement: the window frees', () => {
+    const { a, b, sendPadded, deliver } = wired(undefined, 10_000);
+    sendPadded('a', 1_000, 1); // below a quarter of the window: b does not acknowledge at once
+    sendPadded('a', 10_000, 2); // waits
+    deliver();
+    expect(ops(b)).toEqual([1]);
+    a.links.probe();
+    deliver();
+    expect(ops(b)).toEqual([1, 2]);
+  });
+
+  test('what waits goes at once, whatever the window, when the side closes (release)', () => {
+    const { a, b, sendPadded, deliver, wire } = wired(undefined, 500);
+    sendPadded('a', 400, 1, 2, 3);
+    expect(wire.length).toBe(1);
+    a.links.release();
+    expect(wire.length).toBe(3);
+    deliver();
+    expect(ops(b)).toEqual([1, 2, 3]);
   });
 });

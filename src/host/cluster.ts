@@ -132,6 +132,7 @@ export class ClusterHost implements EndpointOwner {
       changed: (worker, exit) => this.changed(worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,
+      congested: () => this.endpoint.congested(poolId),
     };
     let workers = this.served.get(poolId);
     if (!workers) this.served.set(poolId, (workers = new Map()));
@@ -174,6 +175,11 @@ export class ClusterHost implements EndpointOwner {
     const now = performance.now();
     for (const [poolId, { at }] of this.abandoned) if (now - at > abandonedKept) this.abandoned.delete(poolId);
     this.heartbeat();
+  }
+
+  /** What waited for a pool to read has gone: its workers' threads get tasks again. */
+  flowing(poolId: string): void {
+    for (const worker of this.served.get(poolId)?.values() ?? []) worker.handOn();
   }
 
   /** Tells each pool it serves that it is alive. */

@@ -57,6 +57,12 @@ export interface WorkerRelay {
   taskEnded(): void;
   /** Whether the host is draining: it hands no more tasks to its threads. */
   draining(): boolean;
+  /**
+   * Whether records for the worker's pool wait at the host, past what the pool has not yet
+   * acknowledged (see `links.ts`): the thread gets no new task meanwhile; {@link ServedWorker.handOn}
+   * is called again once they have gone.
+   */
+  congested(): boolean;
 }
 
 /**
@@ -206,10 +212,11 @@ export class ServedWorker {
   /**
    * Hands queued tasks to the thread, up to {@link handedAhead} beyond its concurrency, so that
    * the thread never waits for the host between tiny tasks; none while the host drains (what
-   * it has not handed over, it gives back).
+   * it has not handed over, it gives back), nor while results wait at the host for the pool
+   * to read (the thread waits with them; a streaming task waits for the pool's credits anyway).
    */
   handOn(): void {
-    if (this.relay.draining() || this.ended) return;
+    if (this.relay.draining() || this.ended || this.relay.congested()) return;
     const { limit } = this.capacity;
     const { order, queue } = this;
     while (this.handed.size < limit && order.length > 0) {

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { headerLength, Links } from './links';
+import { headerLength, Links, retainLimit, sendWindow } from './links';
 import { defaultMaxPayload, Reassembly } from './pieces';
 import { decode, Publisher, type Unsendable } from './wire';
 
@@ -23,6 +23,8 @@ export interface EndpointOwner {
   accepted?(peer: string): void;
   /** The connection dropped; the client dials again, and no peer's silence counts until it is back. */
   disconnected?(): void;
+  /** What waited for `peer`'s window (see `links.ts`) has all been sent: `peer` reads again. */
+  flowing?(peer: string): void;
 }
 
 /**
@@ -56,7 +58,15 @@ export class Endpoint {
     private readonly owner: EndpointOwner,
   ) {
     const maxPayload = (): number => this.nc?.info?.max_payload ?? defaultMaxPayload;
-    this.links = new Links(id, (subject, data) => this.nc?.publish(subject, data), maxPayload, (subject) => this.broke(peerOf(subject)));
+    this.links = new Links(
+      id,
+      (subject, data) => this.nc?.publish(subject, data),
+      maxPayload,
+      (subject) => this.broke(peerOf(subject)),
+      retainLimit,
+      sendWindow,
+      (subject) => owner.flowing?.(peerOf(subject)),
+    );
     this.outbox = new Publisher(this.links, (subject, record, why) => owner.unsendable(peerOf(subject), record, why), maxPayload);
   }
 
@@ -106,13 +116,20 @@ export class Endpoint {
     return this.watched.has(peer);
   }
 
+  /** Whether records for `peer` wait at this side because `peer` has not acknowledged a window of earlier ones (see `links.ts`). */
+  congested(peer: string): boolean {
+    return this.links.congested(this.subjectOf(peer));
+  }
+
   /**
    * The watched peers silent past their limit, with their limit; it forgets them. Time this
    * process's own loop was blocked is not their silence: what they sent waited unread in the
    * socket meanwhile (a host that spent 3 s encoding 40 MB of results once counted its pool
-   * silent that way); nor is time the connection was down.
+   * silent that way); nor is time the connection was down. It also tells each peer whose
+   * window is full how far this side has sent ({@link Links.probe}).
    */
   silent(): Array<readonly [peer: string, limit: number]> {
+    this.links.probe();
     const now = performance.now();
     const late = now - this.lastCheck - this.checkInterval;
     const blocked = (this.lastBlocked = late >= blockedAfter ? late : 0);
@@ -133,9 +150,10 @@ export class Endpoint {
     this.links.forget(this.subjectOf(peer));
   }
 
-  /** Publishes what waits, forgets the peers' silence, and closes the connection. */
+  /** Publishes what waits (past the peers' windows too), forgets the peers' silence, and closes the connection. */
   close(): Promise<void> {
     this.outbox.flush();
+    this.links.release();
     this.watched.clear();
     const nc = this.nc;
     this.nc = undefined;
@@ -151,7 +169,7 @@ export class Endpoint {
     if (typeof peer !== 'string') return;
     const watched = this.watched.get(peer);
     if (watched) watched.heard = performance.now();
-    if (!this.links.accept(this.subjectOf(peer), message)) return;
+    if (!this.links.accept(this.subjectOf(peer), message, whole.length)) return;
     this.owner.accepted?.(peer);
     for (let at = headerLength; at + 4 <= message.length; at += 4) {
       this.owner.record(peer, message[at] as number, message[at + 1] as number, message[at + 2], message[at + 3]);

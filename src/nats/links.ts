@@ -1,4 +1,6 @@
 import { serialize } from 'node:v8';
+import { Queue } from '../engine/queue';
+import { noop } from '../noop';
 import { clusterMessageLimit, toPieces } from './pieces';
 
 /**
@@ -22,8 +24,22 @@ import { clusterMessageLimit, toPieces } from './pieces';
  * other (the pool counts the host lost). Both sides send a numbered heartbeat every 500 ms,
  * so a lost last message shows as a gap within a heartbeat of the connection coming back.
  *
- * Control messages (`resend`, `reset`) have `seq` 0: they are not numbered, not kept, and a
- * lost one is asked again at the next gap.
+ * A side has at most {@link sendWindow} bytes sent to a peer and not acknowledged; what it
+ * sends past that waits here, numbered and in order, and goes as acknowledgements come. So a
+ * peer that does not read (a pool whose loop is busy for seconds) holds at most a window of
+ * each sender's messages in the server, not all they produce (the server cuts a subscriber
+ * whose pending bytes pass its `max_pending`, 64 MB by default, or whose socket does not take
+ * them within `write_deadline`); and everything not acknowledged is kept, so that when the
+ * server cuts the peer anyway, all it lost is sent again. A receiver acknowledges at once
+ * (`ack`) once it has handled a quarter of the window since it last did, so a sender never
+ * waits for a message of the peer's own to carry the acknowledgement. While messages wait, a
+ * numbered heartbeat cannot show a lost last message (it waits behind them): the sender then
+ * says how far it has sent (`sent`, see {@link Links.probe}), and the peer asks for the gap.
+ * The owner is told when what waited for a peer has all gone (`flowing`): a host hands its
+ * threads no new task meanwhile, so its workers wait with their results.
+ *
+ * Control messages (`resend`, `reset`, `ack`, `sent`) have `seq` 0: they are not numbered, not
+ * kept, not held by the window, and a lost one is asked again at the next gap or probe.
  */
 
 /** Control records, after a header whose `seq` is 0. */
@@ -32,6 +48,10 @@ const LinkOp = {
   resend: 1,
   /** `[reset]`: what you asked for is gone: forget me, as I forget you. */
   reset: 2,
+  /** `[ack]`: nothing more than the header's acknowledgement. */
+  ack: 3,
+  /** `[sent, stream, last]`: my stream `stream` has sent up to message `last`; ask for what you miss. */
+  sent: 4,
 } as const;
 
 /** Values before a message's first record. */
@@ -40,11 +60,25 @@ export const headerLength = 5;
 /** Bytes of sent messages kept per peer until it acknowledges them. */
 export const retainLimit = clusterMessageLimit;
 
+/**
+ * Bytes a side sends a peer ahead of its acknowledgement; the rest waits at the sender. Below
+ * {@link retainLimit}, so everything unacknowledged is kept and can be sent again; small
+ * against the server's default `max_pending` (64 MB), so that 16 hosts streaming to a pool
+ * whose loop is blocked fill it only together. A message larger than the window goes alone.
+ */
+export const sendWindow = 4 * 1024 * 1024;
+
 /** A gap asked about within this (ms) is not asked about again: what was asked is on its way. */
 const askInterval = 250;
 
 /** Every stream of this process gets a number above the last, so that a newer one is told from an older one. */
 let lastStream = 0;
+
+/** One numbered message to a peer. */
+interface Numbered {
+  readonly seq: number;
+  readonly data: Uint8Array;
+}
 
 /** What this side sends to one peer. */
 interface Outgoing {
@@ -52,9 +86,14 @@ interface Outgoing {
   /** The `seq` of the next message. */
   next: number;
   /** Messages sent and not acknowledged, oldest first from `head`; at most `retain` bytes (and the newest). */
-  retained: Array<{ readonly seq: number; readonly data: Uint8Array }>;
+  retained: Numbered[];
   head: number;
+  /** Bytes of {@link retained}: what the peer has not acknowledged (at most the window, or one message). */
   bytes: number;
+  /** Messages numbered and not sent yet: the window is full. */
+  readonly waiting: Queue<Numbered>;
+  /** When this side last told the peer how far it has sent (`performance.now()`). */
+  probed: number;
 }
 
 /** What this side has received from one peer. */
@@ -62,6 +101,8 @@ interface Incoming {
   readonly stream: number;
   /** The `seq` of the next message to handle. */
   expected: number;
+  /** Bytes handled since this side last acknowledged them to the peer. */
+  unacked: number;
 }
 
 /** The links of one pool or host to each of its peers, by the subject it publishes to them on. */
@@ -79,6 +120,8 @@ export class Links {
    * @param broken the link to the peer of `subject` is broken (lost messages that cannot be sent again): forget the peer
    *   (its workers), but not its link, which this class has already reset.
    * @param retain bytes of sent messages kept per peer until it acknowledges them.
+   * @param window bytes sent per peer ahead of its acknowledgement ({@link sendWindow}).
+   * @param flowing what waited for the window of the peer of `subject` has all been sent.
    */
   constructor(
     private readonly sender: string,
@@ -86,6 +129,8 @@ export class Links {
     private readonly maxPayload: () => number,
     private readonly broken: (subject: string) => void,
     private readonly retain = retainLimit,
+    private readonly window = sendWindow,
+    private readonly flowing: (subject: string) => void = noop,
   ) {}
 
   /** The header of the next message to the peer of `subject`. */
@@ -95,22 +140,58 @@ export class Links {
     return [this.sender, out.stream, out.next, incoming?.stream ?? 0, incoming ? incoming.expected - 1 : 0];
   }
 
-  /** Publishes `data`, a message framed with {@link header}, and keeps it until the peer acknowledges it. */
+  /**
+   * Publishes `data`, a message framed with {@link header}, and keeps it until the peer
+   * acknowledges it; if the peer's window is full, it waits here until there is room.
+   */
   send(subject: string, data: Uint8Array): void {
     const out = this.out(subject);
-    out.retained.push({ seq: out.next++, data });
-    out.bytes += data.length;
-    while (out.bytes > this.retain && out.retained.length - out.head > 1) out.bytes -= out.retained[out.head++]!.data.length;
-    this.compact(out);
-    this.transmit(subject, data);
+    const message = { seq: out.next++, data };
+    if (out.waiting.length > 0 || !this.fits(out, data.length)) return out.waiting.push(message);
+    this.sendKept(subject, out, message);
+    const incoming = this.incoming.get(subject);
+    if (incoming) incoming.unacked = 0; // its header, made just now, acknowledged everything
+  }
+
+  /** Whether the peer of `subject` has messages of this side waiting for its window. */
+  congested(subject: string): boolean {
+    return (this.outgoing.get(subject)?.waiting.length ?? 0) > 0;
   }
 
   /**
-   * A decoded message from the peer of `subject`.
+   * Tells each peer that has messages waiting for its window how far this side has sent (at
+   * most once per {@link askInterval}): a lost last message then shows as a gap, though no
+   * numbered message can follow it until the peer acknowledges. The owner calls it every
+   * check of its peers' silence.
+   */
+  probe(): void {
+    const now = performance.now();
+    for (const [subject, out] of this.outgoing) {
+      if (out.waiting.length === 0 || now - out.probed < askInterval) continue;
+      out.probed = now;
+      this.sendControl(subject, LinkOp.sent, out.stream, out.next - out.waiting.length - 1);
+    }
+  }
+
+  /** Sends what waits for every peer, whatever its window: this side closes, and what it said last must go. */
+  release(): void {
+    for (const [subject, out] of this.outgoing) {
+      while (out.waiting.length > 0) this.sendKept(subject, out, out.waiting.shift()!);
+    }
+  }
+
+  /**
+   * A decoded message of `bytes` from the peer of `subject`.
    * @returns whether its records (from {@link headerLength} on) are to be handled now: false
    *   for a control message, a duplicate, or one after a gap.
    */
-  accept(subject: string, message: readonly unknown[]): boolean {
+  accept(subject: string, message: readonly unknown[], bytes = 0): boolean {
+    const handled = this.receive(subject, message, bytes);
+    this.sendWaiting(subject); // after what a `resend` asked for: in order
+    return handled;
+  }
+
+  private receive(subject: string, message: readonly unknown[], bytes: number): boolean {
     const [, stream, seq, ackStream, ack] = message as [string, number, number, number, number];
     this.acknowledged(subject, ackStream, ack);
     if (seq === 0) {
@@ -121,11 +202,13 @@ export class Links {
     if (!incoming || stream > incoming.stream) {
       if (stream <= (this.forgotten.get(subject) ?? 0)) return this.ask(subject, stream, 0); // a stream forgotten: the peer must break too
       if (seq !== 1) return this.ask(subject, stream, 1);
-      this.incoming.set(subject, (incoming = { stream, expected: 1 }));
+      this.incoming.set(subject, (incoming = { stream, expected: 1, unacked: 0 }));
     }
     if (stream < incoming.stream || seq < incoming.expected) return false;
     if (seq > incoming.expected) return this.ask(subject, stream, incoming.expected);
     incoming.expected++;
+    incoming.unacked += bytes;
+    if (incoming.unacked >= this.window / 4) this.sendControl(subject, LinkOp.ack);
     return true;
   }
 
@@ -151,8 +234,33 @@ export class Links {
 
   private out(subject: string): Outgoing {
     let out = this.outgoing.get(subject);
-    if (!out) this.outgoing.set(subject, (out = { stream: ++lastStream, next: 1, retained: [], head: 0, bytes: 0 }));
+    if (!out) {
+      out = { stream: ++lastStream, next: 1, retained: [], head: 0, bytes: 0, waiting: new Queue(), probed: -Infinity };
+      this.outgoing.set(subject, out);
+    }
     return out;
+  }
+
+  /** Whether a message of `bytes` fits in the peer's window now; one goes alone whatever its size. */
+  private fits(out: Outgoing, bytes: number): boolean {
+    return out.bytes === 0 || out.bytes + bytes <= this.window;
+  }
+
+  /** Publishes `message` and keeps it until the peer acknowledges it. */
+  private sendKept(subject: string, out: Outgoing, message: Numbered): void {
+    out.retained.push(message);
+    out.bytes += message.data.length;
+    while (out.bytes > this.retain && out.retained.length - out.head > 1) out.bytes -= out.retained[out.head++]!.data.length;
+    this.compact(out);
+    this.transmit(subject, message.data);
+  }
+
+  /** Sends what waited for the window of the peer of `subject`, as far as it has room; tells the owner once nothing waits. */
+  private sendWaiting(subject: string): void {
+    const out = this.outgoing.get(subject);
+    if (!out || out.waiting.length === 0) return;
+    while (out.waiting.length > 0 && this.fits(out, out.waiting.peek()!.data.length)) this.sendKept(subject, out, out.waiting.shift()!);
+    if (out.waiting.length === 0) this.flowing(subject);
   }
 
   /** The peer has every message up to `ack` of stream `stream`: they need not be kept. */
@@ -190,6 +298,7 @@ export class Links {
 
   private control(subject: string, message: readonly unknown[]): void {
     const op = message[headerLength];
+    if (op === LinkOp.sent) return this.sentUpTo(subject, message[headerLength + 1] as number, message[headerLength + 2] as number);
     if (op === LinkOp.reset) {
       // The peer forgot this side's stream: a new one starts. Its own stream, newer than what it
       // forgot, goes on: forgetting it too would make the peer break again, and again.
@@ -201,7 +310,7 @@ export class Links {
     const stream = message[headerLength + 1] as number;
     const from = message[headerLength + 2] as number;
     const out = this.outgoing.get(subject);
-    const first = out ? (out.retained[out.head]?.seq ?? out.next) : 0;
+    const first = out ? (out.retained[out.head]?.seq ?? out.waiting.peek()?.seq ?? out.next) : 0;
     if (!out || out.stream !== stream || from < first) {
       // What the peer misses is gone (past retainLimit), or the peer asks for a stream this side forgot.
       this.sendControl(subject, LinkOp.reset);
@@ -214,8 +323,22 @@ export class Links {
     }
   }
 
+  /**
+   * The peer's stream `stream` has sent up to message `last` (a probe: its window is full):
+   * asks for what this side misses of it, or else acknowledges, so that its window frees.
+   */
+  private sentUpTo(subject: string, stream: number, last: number): void {
+    const incoming = this.incoming.get(subject);
+    if (!incoming || stream > incoming.stream) {
+      if (stream <= (this.forgotten.get(subject) ?? 0)) return void this.ask(subject, stream, 0);
+      if (last >= 1) return void this.ask(subject, stream, 1);
+    } else if (stream === incoming.stream && last >= incoming.expected) return void this.ask(subject, stream, incoming.expected);
+    this.sendControl(subject, LinkOp.ack);
+  }
+
   private sendControl(subject: string, ...record: unknown[]): void {
     const incoming = this.incoming.get(subject);
+    if (incoming) incoming.unacked = 0;
     this.transmit(subject, serialize([this.sender, 0, 0, incoming?.stream ?? 0, incoming ? incoming.expected - 1 : 0, ...record]));
   }
 }
