@@ -12,6 +12,10 @@ import { join } from 'node:path';
 export interface NatsServerOptions {
   /** The server's `max_payload` in bytes (the server's default: 1 MiB). */
   readonly maxPayload?: number;
+  /** The server's `max_pending` in bytes: a subscriber with more pending is cut as a slow consumer (the server's default: 64 MiB). */
+  readonly maxPending?: number;
+  /** The server's `write_deadline`, as `"1s"`: a subscriber whose socket takes nothing for that long is cut as a slow consumer (default `"10s"` in 2.9). */
+  readonly writeDeadline?: string;
   /** Joins a cluster: the route port of another server of it (a server of a cluster needs `clusterPort`). */
   readonly routes?: readonly number[];
   /** Listens for routes: `-1` for a free port (then read `clusterPort`), or a port. */
@@ -52,6 +56,8 @@ export async function startRestartableNats(options: NatsServerOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), 'looppool-nats-'));
   const config: string[] = [];
   if (options.maxPayload !== undefined) config.push(`max_payload: ${options.maxPayload}`);
+  if (options.maxPending !== undefined) config.push(`max_pending: ${options.maxPending}`);
+  if (options.writeDeadline !== undefined) config.push(`write_deadline: "${options.writeDeadline}"`);
   const configFile = join(dir, 'server.conf');
   writeFileSync(configFile, `${config.join('\n')}\n`);
   let port = -1;
