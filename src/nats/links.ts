@@ -90,7 +90,11 @@ interface Outgoing {
   head: number;
   /** Bytes of {@link retained}: what the peer has not acknowledged (at most the window, or one message). */
   bytes: number;
-  /** Messages numbered and not sent yet: the window is full. */
+  /**
+   * Messages numbered and not sent yet: the window is full. Not bounded here: by the owner,
+   * which sends no more than it holds (a host: the results of the tasks it handed its threads,
+   * at most `streamWindow` values of a stream; a pool: its tasks out).
+   */
   readonly waiting: Queue<Numbered>;
   /** When this side last told the peer how far it has sent (`performance.now()`). */
   probed: number;
