@@ -181,13 +181,25 @@ describe('Links: numbered messages over an at-most-once wire', () => {
     expect(a.broken + b.broken).toBe(0);
   });
 
+  test('a message that waits behind less than a quarter of the window (which the peer does not acknowledge by itself) asks the peer at once how far it has: it acknowledges, and the message goes without waiting for the next probe', () => {
+    const { a, b, sendPadded, deliver, wire } = wired(undefined, 10_000);
+    sendPadded('a', 1_000, 1); // below a quarter of the window: b does not acknowledge it by itself
+    sendPadded('a', 10_000, 2); // waits (past three quarters of the window): a says "sent up to 1"
+    expect(wire.length).toBe(2); // 1 and that probe, once
+    deliver(); // b has 1: it acknowledges; a sends 2
+    expect(ops(b)).toEqual([1, 2]);
+    expect(a.links.congested('b')).toBe(false);
+    expect(a.flowed).toBe(1);
+  });
+
   test('a probe of a peer that has everything is answered by an acknowledgement: the window frees', () => {
-    const { a, b, sendPadded, deliver } = wired(undefined, 10_000);
-    sendPadded('a', 1_000, 1); // below a quarter of the window: b does not acknowledge at once
-    sendPadded('a', 10_000, 2); // waits
-    deliver();
+    const { a, b, sendPadded, deliver, wire } = wired(undefined, 10_000);
+    sendPadded('a', 1_000, 1);
+    sendPadded('a', 10_000, 2); // waits; a asks at once (the test above), and that is lost
+    deliver([1]);
     expect(ops(b)).toEqual([1]);
-    a.links.probe();
+    expect(wire.length).toBe(0);
+    a.links.probe(); // the periodic probe asks again
     deliver();
     expect(ops(b)).toEqual([1, 2]);
   });

@@ -32,7 +32,9 @@ import { clusterMessageLimit, toPieces } from './pieces';
  * them within `write_deadline`); and everything not acknowledged is kept, so that when the
  * server cuts the peer anyway, all it lost is sent again. A receiver acknowledges at once
  * (`ack`) once it has handled a quarter of the window since it last did, so a sender never
- * waits for a message of the peer's own to carry the acknowledgement. While messages wait, a
+ * waits for a message of the peer's own to carry the acknowledgement; a sender whose next
+ * message waits behind less than that, which the receiver would not acknowledge by itself,
+ * asks at once (`sent`, below), and the receiver acknowledges. While messages wait, a
  * numbered heartbeat cannot show a lost last message (it waits behind them): the sender then
  * says how far it has sent (`sent`, see {@link Links.probe}), and the peer asks for the gap.
  * The owner is told when what waited for a peer has all gone (`flowing`): a host hands its
@@ -98,6 +100,8 @@ interface Outgoing {
   readonly waiting: Queue<Numbered>;
   /** When this side last told the peer how far it has sent (`performance.now()`). */
   probed: number;
+  /** The last `seq` this side told the peer of because a message stalled ({@link Links.stalled}): once per message sent, not at each message of the peer. */
+  told: number;
 }
 
 /** What this side has received from one peer. */
@@ -151,7 +155,10 @@ export class Links {
   send(subject: string, data: Uint8Array): void {
     const out = this.out(subject);
     const message = { seq: out.next++, data };
-    if (out.waiting.length > 0 || !this.fits(out, data.length)) return out.waiting.push(message);
+    if (out.waiting.length > 0 || !this.fits(out, data.length)) {
+      out.waiting.push(message);
+      return this.stalled(subject, out);
+    }
     this.sendKept(subject, out, message);
     const incoming = this.incoming.get(subject);
     if (incoming) incoming.unacked = 0; // its header, made just now, acknowledged everything
@@ -239,7 +246,7 @@ export class Links {
   private out(subject: string): Outgoing {
     let out = this.outgoing.get(subject);
     if (!out) {
-      out = { stream: ++lastStream, next: 1, retained: [], head: 0, bytes: 0, waiting: new Queue(), probed: -Infinity };
+      out = { stream: ++lastStream, next: 1, retained: [], head: 0, bytes: 0, waiting: new Queue(), probed: -Infinity, told: 0 };
       this.outgoing.set(subject, out);
     }
     return out;
@@ -265,6 +272,22 @@ export class Links {
     if (!out || out.waiting.length === 0) return;
     while (out.waiting.length > 0 && this.fits(out, out.waiting.peek()!.data.length)) this.sendKept(subject, out, out.waiting.shift()!);
     if (out.waiting.length === 0) this.flowing(subject);
+    else this.stalled(subject, out);
+  }
+
+  /**
+   * Messages wait for the window of the peer of `subject` behind less than a quarter of it not
+   * acknowledged: the peer acknowledges by itself only each quarter it handles, so it may
+   * never acknowledge these, and a message past three quarters of the window would wait for
+   * the next {@link probe} (up to a check interval, each time). Tells the peer now how far this
+   * side has sent: it acknowledges what it has, or asks for what it misses. Once per message
+   * sent; a probe lost with the connection is repeated by {@link probe}.
+   */
+  private stalled(subject: string, out: Outgoing): void {
+    const last = out.next - out.waiting.length - 1;
+    if (out.bytes >= this.window / 4 || last <= out.told) return;
+    out.told = last;
+    this.sendControl(subject, LinkOp.sent, out.stream, last);
   }
 
   /** The peer has every message up to `ack` of stream `stream`: they need not be kept. */
