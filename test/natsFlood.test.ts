@@ -2,10 +2,15 @@
  * A pool whose event loop is blocked for seconds while two hosts stream results to it
  * (issue 21, item 5). The server cuts a subscriber that does not read as a slow consumer: past
  * `max_pending` bytes pending, or when its socket takes nothing for `write_deadline` (64 MB and
- * 10 s by default in nats-server 2.9; here 2 MiB and 1 s, so that the test blocks for seconds,
- * not tens of seconds). What a host cannot deliver waits at the host, past a window of 4 MiB
- * not yet acknowledged (src/nats/links.ts), and everything in that window is kept until the
- * pool has it: when the server cuts the pool anyway, what it lost is sent again.
+ * 10 s by default in nats-server 2.9). Here `write_deadline` is 1 s, so that the test blocks for
+ * seconds, not tens of seconds; and `max_pending` 32 MiB: below the 84 MiB each host streams,
+ * so that without the window the blocked pool is cut, but above what the two hosts' windows
+ * hold (4 MiB each, and as much again when they send it again), so that a pool that reads is
+ * not cut (below one window, a pool that falls a piece or two behind two hosts may be cut, and
+ * each cut costs a reconnection of up to 2 s). What a host cannot deliver waits at the host,
+ * past a window of 4 MiB not yet acknowledged (src/nats/links.ts), and everything in that
+ * window is kept until the pool has it: when the server cuts the pool anyway, what it lost is
+ * sent again.
  *
  * Before the window, each host sent all its streams at once (84 MiB here), the server cut the
  * pool, and a host no longer had what the pool asked for again (it keeps 64 MiB): the link
@@ -46,7 +51,7 @@ describeWithNats('nats transport: a pool whose loop is blocked for seconds while
   const hosts: Host[] = [];
 
   beforeEach(async () => {
-    server = await startRestartableNats({ maxPending: 2 * MiB, writeDeadline: '1s' });
+    server = await startRestartableNats({ maxPending: 32 * MiB, writeDeadline: '1s' });
     dir = mkdtempSync(join(tmpdir(), 'looppool-flood-'));
   });
   afterEach(async () => {
@@ -82,13 +87,13 @@ describeWithNats('nats transport: a pool whose loop is blocked for seconds while
         blockLoop(() => everyDone.every((file) => existsSync(file)), 15_000, blockAfterYielded);
       };
       /** What a value says: `<id>:<i>`, or what is wrong with it. */
-      const describe = (result: string | Settled<FloodTask, string>): string => {
+      const said = (result: string | Settled<FloodTask, string>): string => {
         const value = typeof result === 'string' ? result : result.status === 'fulfilled' ? result.value : `rejected: ${String(result.reason)}`;
         const [id, i] = value.split(':', 2);
         return value === flooded(id!, Number(i), bytes) ? `${id}:${i}` : `malformed: ${value.slice(0, 80)}`;
       };
       const runs = Object.entries(modes).map(([mode, options]) =>
-        lastValueFrom(pooled.process(from(tasks(mode)), options).pipe(tap(block), map(describe), toArray())),
+        lastValueFrom(pooled.process(from(tasks(mode)), options).pipe(tap(block), map(said), toArray())),
       );
       const outs = await within(Promise.all(runs), 50_000, 'the run did not end');
       Object.keys(modes).forEach((mode, at) => {
