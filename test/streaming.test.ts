@@ -9,7 +9,7 @@ import { workerPath } from './support/paths';
 import { slowSink, smallHeaps, type SlowSinkRun } from './support/slowSink';
 import { childProcesses, threadResources, whenThreadsEnd } from './support/threads';
 import { until } from './support/until';
-import { workerTypes } from './support/workerTypes';
+import { itSharing, workerTypes } from './support/workerTypes';
 
 /** The default `streamWindow`. */
 const defaultWindow = 4096;
@@ -78,6 +78,21 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
     expect({ threads: threadResources(), processes: childProcesses() - children }).toEqual({ threads: [], processes: 0 });
     expect(existsSync(marker)).toBe(true);
     expect(Number(readFileSync(marker, 'utf8'))).toBeLessThanOrEqual(5 + 16);
+  });
+
+  itSharing(workerType)('lets the generator’s finally finish when take(n) ends the pool while the thread’s answer to connect has not arrived (it streams already)', async () => {
+    const path = join(dir, 'input');
+    const marker = join(dir, 'closed');
+    writeFileSync(path, 'x');
+    // lateReady.ts holds back the thread's answer to connect for good: the pool still counts the
+    // worker as starting when take(5) ends it, though the worker has started the task.
+    const task: StreamTask = { kind: 'file', path, marker, lingerMs: 20 };
+    const options = { size: 1, workerType, streamWindow: 16, gracePeriod: 20_000 };
+    const values = await lastValueFrom(of(task).pipe(loopPool<StreamTask, number>(workerPath('lateReady.ts'), options), take(5), toArray()));
+    expect(values).toEqual([0, 1, 2, 3, 4]);
+    await whenThreadsEnd(25_000);
+    expect(threadResources()).toEqual([]);
+    expect(existsSync(marker)).toBe(true);
   });
 
   it('stops pulling when ctx.signal aborts (pool.run with an AbortSignal): the file handle is closed', async () => {

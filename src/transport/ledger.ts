@@ -10,7 +10,7 @@ interface Handed<R> {
 }
 
 /** What a port alone can tell of one unfinished task when its worker ends. */
-export type ExitFacts = Pick<TaskAtExit<unknown>, 'started' | 'blocking'>;
+export type TaskExitFacts = Pick<TaskAtExit<unknown>, 'started' | 'blocking'>;
 
 /**
  * The tasks a port has handed to its worker and not heard the end of, the one table of them
@@ -80,7 +80,7 @@ export class Ledger<R> {
    * (given its ticket and its position among those left); the ledger is then empty. A task the
    * worker said it started did start. Without `facts` (a worker never ready), none started.
    */
-  atExit(facts: (ticket: number, position: number) => ExitFacts = unstarted): Array<TaskAtExit<R>> {
+  atExit(facts: (ticket: number, position: number) => TaskExitFacts = unstarted): Array<TaskAtExit<R>> {
     const tasks: Array<TaskAtExit<R>> = [];
     let position = 0;
     for (const [ticket, task] of this.tasks) {
@@ -97,4 +97,4 @@ export class Ledger<R> {
   }
 }
 
-const unstarted = (): ExitFacts => ({ started: false, blocking: false });
+const unstarted = (): TaskExitFacts => ({ started: false, blocking: false });

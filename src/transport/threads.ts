@@ -152,6 +152,14 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
     this.readiness.resolve();
   }
 
+  /**
+   * The answer to `connect` travels on another channel than the results, and may come after
+   * them: the ready slot tells that the worker has loaded and takes tasks from its port.
+   */
+  protected override loaded(): boolean {
+    return super.loaded() || Atomics.load(this.activity, readySlot) === 1;
+  }
+
   /** The task whose activity id is `active`, if it is still running. */
   private holder(active: number): RunObserver<R> | undefined {
     if (active === 0) return undefined;
@@ -165,7 +173,7 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
       if (this.state === 'stopped') return;
       if (!this.drain()) return;
       // The worker may have been ready, and died under a task, before the answer to connect arrived.
-      const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
+      const wasReady = this.loaded();
       this.stopped();
       if (!wasReady) {
         this.loadFailed(`the thread exited with code ${code} while loading`, this.lastError, code);
