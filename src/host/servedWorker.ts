@@ -1,7 +1,7 @@
 import { Capacity } from '../engine/capacity';
 import { Queue } from '../engine/queue';
 import { ClusterError } from '../errors';
-import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
+import { HostOp, PoolOp, setupRecord, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
 import { threadsTransport, type ThreadPort } from '../transport/threads';
 import type { RunObserver, TaskFailure, WorkerExit } from '../transport/transport';
@@ -15,6 +15,11 @@ import type { RunObserver, TaskFailure, WorkerExit } from '../transport/transpor
  * message costs far more than a tiny task.
  */
 const handedAhead = { least: 64, ms: 20 } as const;
+
+/** How a worker ended whose host no longer serves it: `handedBack` when the host stopped gracefully and gave its tasks back. */
+export function hostLost(error: ClusterError | undefined, tasks: TaskRecord[], handedBack = false): ExitRecord {
+  return { kind: 'crashed', crash: 'host lost', exitCode: 0, error, tasks, ...(handedBack ? { handedBack } : {}) };
+}
 
 /** A task of the pool's: the observer its local thread reports to, which tells the pool. */
 class HostedTask implements RunObserver<unknown> {
@@ -88,16 +93,9 @@ export class ServedWorker {
     private readonly relay: WorkerRelay,
   ) {
     this.capacity = new Capacity(setup.concurrency, handedAhead.least, handedAhead.ms);
-    this.port = threadsTransport<unknown, unknown>(modulePath, {
-      workerData: setup.workerData,
-      concurrency: setup.concurrency,
-      gracePeriod: setup.gracePeriod,
-      blockingThreshold: setup.blockingThreshold,
-      taskTimeout: setup.taskTimeout,
-      // The thread paces its streams by the pool's window: this host holds at most that many values of a task.
-      streamWindow: setup.streamWindow,
-      streamBuffer: setup.streamBuffer,
-    })(index, {
+    // Only the setup's fields, whatever else came with it. The thread paces its streams by the
+    // pool's window (`streamWindow`): this host holds at most that many values of a task.
+    this.port = threadsTransport<unknown, unknown>(modulePath, setupRecord(setup))(index, {
       emitted: (value) => this.tell(HostOp.emitted, value),
       unsendable: (reason) => this.tell(HostOp.unsendable, reason),
       // The thread's spans go on to the pool, whose process exports them.
@@ -185,8 +183,7 @@ export class ServedWorker {
 
   /** The host stops: tell the pool which tasks it gives back unstarted (all it has not handed over). */
   giveBack(): void {
-    const tasks = this.unhanded();
-    this.tell(HostOp.exited, { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks, handedBack: true } satisfies ExitRecord);
+    this.tell(HostOp.exited, hostLost(undefined, this.unhanded(), true));
   }
 
   /**
@@ -197,7 +194,7 @@ export class ServedWorker {
     const tasks: TaskRecord[] = [...this.handed.keys()].map((ticket) => [ticket, undefined, undefined]);
     tasks.push(...this.unhanded());
     void this.terminate();
-    return { kind: 'crashed', crash: 'host lost', exitCode: 0, error: new ClusterError(why), tasks };
+    return hostLost(new ClusterError(why), tasks);
   }
 
   /** Stops the thread; nothing more is reported. */
