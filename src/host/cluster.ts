@@ -6,7 +6,7 @@ import { connectNats, type NatsConnectOptions } from '../nats/client';
 import { Endpoint, type EndpointOwner } from '../nats/endpoint';
 import { announceInterval, encode, HostOp, PoolOp, subjects, taskFailure, type ExitRecord, type Unsendable, type WorkerSetupRecord } from '../nats/wire';
 import type { WorkerExit } from '../transport/transport';
-import { ServedWorker, type WorkerRelay } from './servedWorker';
+import { hostLost, ServedWorker, type WorkerRelay } from './servedWorker';
 
 /** How `looppool-worker --nats` serves a pool. */
 export interface ClusterHostOptions extends NatsConnectOptions {
@@ -114,13 +114,9 @@ export class ClusterHost implements EndpointOwner {
    */
   private unserved(poolId: string, op: number, wid: number): void {
     if (op === PoolOp.stop || op === PoolOp.cancel) return;
-    const record = this.abandoned.get(poolId)?.workers.get(wid) ?? {
-      kind: 'crashed',
-      crash: 'host lost',
-      exitCode: 0,
-      error: new ClusterError(`host ${this.label} does not serve worker ${wid} of pool ${this.options.pool} (any more)`),
-      tasks: [],
-    };
+    const record =
+      this.abandoned.get(poolId)?.workers.get(wid) ??
+      hostLost(new ClusterError(`host ${this.label} does not serve worker ${wid} of pool ${this.options.pool} (any more)`), []);
     this.abandoned.get(poolId)?.workers.delete(wid);
     this.endpoint.outbox.add(this.subjects.pool(poolId), HostOp.exited, wid, record);
   }

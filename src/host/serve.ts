@@ -1,9 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Channel } from '../transport/channel';
 import { activitySlots } from '../transport/protocol';
-import { endOnFatal } from '../worker/fatal';
-import { loadDefinition, loadFailure } from '../worker/load';
-import { WorkerRuntime } from '../worker/runtime';
+import { startRuntime } from '../worker/start';
 import { isProcessMessage, ProcessOp, type ProcessSetup } from '../transport/processProtocol';
 
 /**
@@ -34,24 +32,11 @@ export function serveWorker(channel: Channel, exit: (code: number) => void): voi
 
 async function start(setup: ProcessSetup, tasks: TaskInbox, exit: (code: number) => void): Promise<void> {
   process.title = setup.title;
-  const failed = (failure: unknown): void => {
-    tasks.postMessage([ProcessOp.failed, 0, failure]);
-    exit(1);
-  };
-  let definition;
-  try {
-    definition = await loadDefinition(setup.modulePath);
-  } catch (error) {
-    return failed(loadFailure(error));
-  }
   // No one reads the activity words of a process: they stay in this process's memory.
-  const activity = new Int32Array(activitySlots);
-  const runtime = new WorkerRuntime(tasks, definition, setup.index, setup.workerData, setup.concurrency, false, activity, () => exit(0), setup.pace);
-  endOnFatal(runtime, exit);
-  try {
-    await runtime.start();
-  } catch (error) {
-    return failed(loadFailure(error, 'init threw'));
+  const runtime = await startRuntime(tasks, { ...setup, followContinuations: false, activity: new Int32Array(activitySlots) }, exit);
+  if ('reason' in runtime) {
+    tasks.postMessage([ProcessOp.failed, 0, runtime]);
+    return exit(1);
   }
   tasks.postMessage([ProcessOp.ready, 0, 0]);
   runtime.listen();

@@ -1,7 +1,7 @@
 import { Capacity } from '../engine/capacity';
 import { Queue } from '../engine/queue';
 import { ClusterError } from '../errors';
-import { HostOp, PoolOp, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
+import { HostOp, PoolOp, setupRecord, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
 import { threadsTransport, type ThreadPort } from '../transport/threads';
 import type { RunObserver, TaskFailure, WorkerExit } from '../transport/transport';
@@ -15,6 +15,11 @@ import type { RunObserver, TaskFailure, WorkerExit } from '../transport/transpor
  * message costs far more than a tiny task.
  */
 const handedAhead = { least: 64, ms: 20 } as const;
+
+/** How a worker ended whose host no longer serves it: `handedBack` when the host stopped gracefully and gave its tasks back. */
+export function hostLost(error: ClusterError | undefined, tasks: TaskRecord[], handedBack = false): ExitRecord {
+  return { kind: 'crashed', crash: 'host lost', exitCode: 0, error, tasks, ...(handedBack ? { handedBack } : {}) };
+}
 
 /** A task of the pool's: the observer its local thread reports to, which tells the pool. */
 class HostedTask implements RunObserver<unknown> {
@@ -61,10 +66,8 @@ export interface WorkerRelay {
  * so a thread's death is reported with what it knows (which task started, which held the loop).
  */
 export class ServedWorker {
-  /** Tasks not yet handed to the thread, by the pool's ticket. */
-  private readonly queue = new Map<number, unknown>();
-  /** The W3C `traceparent` of each traced task of {@link queue}, passed on to the thread with it. */
-  private readonly traceparents = new Map<number, string>();
+  /** Tasks not yet handed to the thread, by the pool's ticket: each input, and the W3C `traceparent` of a traced one. */
+  private readonly queue = new Map<number, readonly [task: unknown, traceparent: string | undefined]>();
   /**
    * The tickets of {@link queue} in the order they came (a cancelled one is skipped): handing
    * on never walks the Map from its start, where the holes left by the tasks handed on make
@@ -90,16 +93,9 @@ export class ServedWorker {
     private readonly relay: WorkerRelay,
   ) {
     this.capacity = new Capacity(setup.concurrency, handedAhead.least, handedAhead.ms);
-    this.port = threadsTransport<unknown, unknown>(modulePath, {
-      workerData: setup.workerData,
-      concurrency: setup.concurrency,
-      gracePeriod: setup.gracePeriod,
-      blockingThreshold: setup.blockingThreshold,
-      taskTimeout: setup.taskTimeout,
-      // The thread paces its streams by the pool's window: this host holds at most that many values of a task.
-      streamWindow: setup.streamWindow,
-      streamBuffer: setup.streamBuffer,
-    })(index, {
+    // Only the setup's fields, whatever else came with it. The thread paces its streams by the
+    // pool's window (`streamWindow`): this host holds at most that many values of a task.
+    this.port = threadsTransport<unknown, unknown>(modulePath, setupRecord(setup))(index, {
       emitted: (value) => this.tell(HostOp.emitted, value),
       unsendable: (reason) => this.tell(HostOp.unsendable, reason),
       // The thread's spans go on to the pool, whose process exports them.
@@ -135,14 +131,10 @@ export class ServedWorker {
   handle(op: number, a: unknown, b: unknown): void {
     switch (op) {
       case PoolOp.run:
-        this.queue.set(a as number, b);
+      case PoolOp.runTraced:
+        this.queue.set(a as number, op === PoolOp.run ? [b, undefined] : (b as [unknown, string]));
         this.order.push(a as number);
         return this.handOn();
-      case PoolOp.runTraced: {
-        const [task, traceparent] = b as [unknown, string];
-        this.traceparents.set(a as number, traceparent);
-        return this.handle(PoolOp.run, a, task);
-      }
       case PoolOp.cancel:
         return this.cancel(a as number);
       case PoolOp.credit: {
@@ -162,7 +154,7 @@ export class ServedWorker {
 
   /** Task `ticket` is abandoned: dropped if it waits, cancelled on the thread if handed over. */
   cancel(ticket: number): void {
-    if (this.queue.delete(ticket)) return void this.traceparents.delete(ticket);
+    if (this.queue.delete(ticket)) return;
     const local = this.handed.get(ticket);
     if (local === undefined) return;
     this.handed.delete(ticket);
@@ -191,8 +183,7 @@ export class ServedWorker {
 
   /** The host stops: tell the pool which tasks it gives back unstarted (all it has not handed over). */
   giveBack(): void {
-    const tasks = this.unhanded();
-    this.tell(HostOp.exited, { kind: 'crashed', crash: 'host lost', exitCode: 0, error: undefined, tasks, handedBack: true } satisfies ExitRecord);
+    this.tell(HostOp.exited, hostLost(undefined, this.unhanded(), true));
   }
 
   /**
@@ -203,7 +194,7 @@ export class ServedWorker {
     const tasks: TaskRecord[] = [...this.handed.keys()].map((ticket) => [ticket, undefined, undefined]);
     tasks.push(...this.unhanded());
     void this.terminate();
-    return { kind: 'crashed', crash: 'host lost', exitCode: 0, error: new ClusterError(why), tasks };
+    return hostLost(new ClusterError(why), tasks);
   }
 
   /** Stops the thread; nothing more is reported. */
@@ -224,10 +215,8 @@ export class ServedWorker {
     while (this.handed.size < limit && order.length > 0) {
       const ticket = order.shift()!;
       if (!queue.has(ticket)) continue; // cancelled while it waited
-      const task = queue.get(ticket);
+      const [task, traceparent] = queue.get(ticket)!;
       queue.delete(ticket);
-      const traceparent = this.traceparents.get(ticket);
-      if (traceparent !== undefined) this.traceparents.delete(ticket);
       this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket), undefined, traceparent));
     }
   }

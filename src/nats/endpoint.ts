@@ -78,6 +78,8 @@ export class Endpoint {
   /** Starts using `nc`: reads what comes to `inbox`, and follows the connection's outages until it closes. */
   open(nc: NatsConnection, inbox: string): void {
     this.nc = nc;
+    this.lastCheck = performance.now(); // the time it was closed (or connecting) is no blocked loop
+    this.down = false; // it may have closed while down
     nc.subscribe(inbox, { callback: (_error, message) => this.receive(message.data) });
     void (async () => {
       for await (const status of nc.status()) {

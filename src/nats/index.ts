@@ -13,7 +13,7 @@ import type { PortFactory } from '../transport/transport';
 import { loadNatsClient } from './client';
 import { Hub } from './hub';
 import { serveInspect } from './inspect';
-import { poolNamePattern } from './wire';
+import { poolNamePattern, setupRecord } from './wire';
 
 export { ClusterError, MessagesLostError, PayloadTooLargeError } from '../errors';
 export type { ClusterTransport } from '../transport/cluster';
@@ -62,17 +62,7 @@ export function nats(options: NatsTransportOptions): ClusterTransport {
     [clusterBrand]: true,
     description,
     bind<T, R>(pool: WorkerStartOptions): PortFactory<T, R> {
-      const hub = new Hub(checked, {
-        workerData: pool.workerData,
-        concurrency: pool.concurrency,
-        gracePeriod: pool.gracePeriod,
-        blockingThreshold: pool.blockingThreshold,
-        taskTimeout: pool.taskTimeout,
-        name: pool.name,
-        streamWindow: pool.streamWindow,
-        streamBuffer: pool.streamBuffer,
-      });
-      return hub.transport<T, R>();
+      return new Hub(checked, setupRecord(pool)).transport<T, R>();
     },
     serveInspect: (stats) => serveInspect(checked, stats),
   };

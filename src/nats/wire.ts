@@ -84,11 +84,16 @@ export const HostOp = {
   spans: 16,
 } as const;
 
+/** The fields of {@link WorkerStartOptions} that cross the wire: data and numbers (no `transfer`, no heap limits). */
+const setupFields = ['workerData', 'concurrency', 'gracePeriod', 'blockingThreshold', 'taskTimeout', 'name', 'streamWindow', 'streamBuffer'] as const;
+
 /** What a host needs to start one worker of a pool: the fields of {@link WorkerStartOptions} that cross the wire. */
-export type WorkerSetupRecord = Pick<
-  WorkerStartOptions,
-  'workerData' | 'concurrency' | 'gracePeriod' | 'blockingThreshold' | 'taskTimeout' | 'name' | 'streamWindow' | 'streamBuffer'
->;
+export type WorkerSetupRecord = Pick<WorkerStartOptions, (typeof setupFields)[number]>;
+
+/** Those fields of `options` and no others: what a pool sends its hosts, and what a host passes on to its thread. */
+export function setupRecord(options: WorkerSetupRecord): WorkerSetupRecord {
+  return Object.fromEntries(setupFields.map((field) => [field, options[field]])) as unknown as WorkerSetupRecord;
+}
 
 /** How a served worker ended, as its host saw it: a `WorkerExit` whose unfinished tasks are named by ticket. */
 export type ExitRecord =

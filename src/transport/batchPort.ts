@@ -91,13 +91,14 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
   }
 
   /**
-   * Stops the worker. A ready worker is asked to abort its tasks' signals and exit, and is
-   * ended if it has not within `gracePeriod`; a worker still starting is ended at once.
+   * Stops the worker. A worker that has loaded (it may have started tasks) is asked to abort
+   * its tasks' signals and exit, and is ended if it has not within `gracePeriod`, whether or
+   * not its ready was seen here; a worker still loading is ended at once.
    */
   async terminate(): Promise<void> {
     this.readiness.terminated();
     if (this.state === 'stopped') return this.exit;
-    const graceful = this.state === 'ready';
+    const graceful = this.mayHaveStarted();
     this.ledger.clear();
     this.requests.close();
     if (graceful) {
@@ -109,6 +110,15 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     const timer = setTimeout(() => this.halt(), graceful ? this.gracePeriod : 0);
     await this.exit;
     clearTimeout(timer);
+  }
+
+  /**
+   * Whether the worker may have started tasks, asked once as it is terminated: such a worker
+   * gets `gracePeriod` for their `finally` blocks. Here: its ready was seen. A port whose worker
+   * takes tasks before its ready arrives tells more, and bars one still loading from taking any.
+   */
+  protected mayHaveStarted(): boolean {
+    return this.state === 'ready';
   }
 
   /** What of `task` to move rather than copy; a port that cannot move things copies everything. */

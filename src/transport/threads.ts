@@ -152,6 +152,15 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
     this.readiness.resolve();
   }
 
+  /**
+   * The answer to `connect` travels on another channel than the results, and may come after
+   * them: the ready slot tells that the worker has loaded and takes tasks from its port. One
+   * still loading (0) is barred (-1) in the same step: it will take no task (see bootstrap.ts).
+   */
+  protected override mayHaveStarted(): boolean {
+    return super.mayHaveStarted() || Atomics.compareExchange(this.activity, readySlot, 0, -1) === 1;
+  }
+
   /** The task whose activity id is `active`, if it is still running. */
   private holder(active: number): RunObserver<R> | undefined {
     if (active === 0) return undefined;
