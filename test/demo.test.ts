@@ -32,6 +32,8 @@ describe('the demo (examples/demo.ts)', () => {
     expect(stdout).toMatch(/^same output +yes/m);
     // The ceiling two bare threads allow, measured in the same run, and the demo's share of it.
     expect(stdout).toMatch(/^ceiling +\d+\.\d\dx for two bare threads \(no pool, same transform, same run\): the demo reaches \d+\.\d\d of it$/m);
+    // The same ETL on two threads written by hand, no pool, same run: what the pool itself costs.
+    expect(stdout).toMatch(/^by hand +\d+\.\d\dx for two threads written by hand \(no pool; records sent, bytes moved back, file written; same run\): the demo reaches \d+\.\d\d of it$/m);
     expect(stdout).toMatch(/^peak RSS +\d+\.\d MB/m);
     // Plain progress lines, since stdout is a pipe here.
     expect(stdout).toMatch(/^2 workers: 2,000 of 2,000 records \(100%\), [\d,]+ records\/s/m);

@@ -12,8 +12,12 @@ const faulty = workerPath('faulty.ts');
 /** Against a real statsd daemon, started here on 127.0.0.1 and read back through its management port. */
 describe.each(workerTypes)('statsd metrics through hot-shots (%s workers)', (workerType) => {
   const counters = (): ReturnType<typeof tally> => tally(workerType, 64);
-  /** Blocked-loop warnings come from a heartbeat in shared memory: threads only. */
-  const blocks = workerType === 'thread' ? 1 : undefined;
+  /**
+   * Blocked-loop warnings come from a heartbeat in shared memory: threads only. Worker 1's busy
+   * task blocks its loop once; under load a loop may also be seen late a second time (a true
+   * warning), so threads count at least one, processes none.
+   */
+  const blocked = (count: number | undefined): boolean => (workerType === 'thread' ? (count ?? 0) >= 1 : count === undefined);
   let server: StatsdServer;
   let pool: LoopPool<FaultTask, number> | undefined;
   beforeAll(async () => {
@@ -47,10 +51,16 @@ describe.each(workerTypes)('statsd metrics through hot-shots (%s workers)', (wor
     );
     // Counters arrive with each task; a worker's own figures with the next sample it answers
     // (every 100 ms here), which for the replaced worker 0 may come after its last task.
+    // A failure says what the daemon held last, not only that the wait ran out.
+    let seen = '';
     await until(async () => {
       const [c, g] = await Promise.all([server.counters(), server.gauges()]);
-      const done = (c[`${p}.worker.0.done`] ?? 0) + (c[`${p}.worker.1.done`] ?? 0) === 22 && c[`${p}.worker.1.blocked`] === blocks;
-      return done && workerGauges.every((name) => name in g);
+      const done = (c[`${p}.worker.0.done`] ?? 0) + (c[`${p}.worker.1.done`] ?? 0);
+      const missing = workerGauges.filter((name) => !(name in g));
+      seen = JSON.stringify({ done, blocked: c[`${p}.worker.1.blocked`], missing });
+      return done === 22 && blocked(c[`${p}.worker.1.blocked`]) && missing.length === 0;
+    }, 15_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nlast seen: ${seen}`);
     });
     const [gauges, counts, timers] = await Promise.all([server.gauges(), server.counters(), server.timers()]);
     for (const name of workerGauges) expect(gauges).toHaveProperty([name]);
@@ -61,7 +71,7 @@ describe.each(workerTypes)('statsd metrics through hot-shots (%s workers)', (wor
     }
     expect((counts[`${p}.worker.0.failed`] ?? 0) + (counts[`${p}.worker.1.failed`] ?? 0)).toBe(1);
     expect(counts[`${p}.worker.0.restarts`]).toBe(1);
-    expect(counts[`${p}.worker.1.blocked`]).toBe(blocks);
+    expect(blocked(counts[`${p}.worker.1.blocked`])).toBe(true);
     expect(timers[`${p}.task_duration`]!.length).toBeGreaterThan(0);
   });
 

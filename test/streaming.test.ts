@@ -95,6 +95,31 @@ describe.each(workerTypes)('streaming tasks with credits (%s workers)', (workerT
     expect(existsSync(marker)).toBe(true);
   });
 
+  itSharing(workerType)('lets a thread that ends loading as the pool is terminated start no task, or finish a started one’s finally', async () => {
+    const path = join(dir, 'input');
+    const marker = join(dir, 'closed');
+    writeFileSync(path, 'x');
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const pool = createPool<StreamTask, number>(workerPath('heldInit.ts'), { size: 1, workerType, streamWindow: 16, gracePeriod: 20_000, workerData: gate });
+    // A thread started with the pool takes its tasks while it loads.
+    const running = pool.run({ kind: 'file', path, marker }).catch((error: unknown) => error);
+    await until(() => Atomics.load(gate, 1) === 1, 10_000);
+    // The worker is in init: the pool still counts it as loading when it is terminated.
+    const terminated = pool.terminate();
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    // This thread's loop is held, so nothing the pool set to end the worker can run, until the
+    // worker has started the task (a fault: it should take none) or for 1 s.
+    const deadline = Date.now() + 1_000;
+    while (!existsSync(`${marker}.open`) && Date.now() < deadline);
+    await terminated;
+    expect(await running).toMatchObject({ name: 'PoolClosedError' });
+    await whenThreadsEnd(25_000);
+    expect(threadResources()).toEqual([]);
+    // A task the worker started had its finally run.
+    expect({ started: existsSync(`${marker}.open`), closed: existsSync(marker) }).toEqual({ started: false, closed: false });
+  });
+
   it('stops pulling when ctx.signal aborts (pool.run with an AbortSignal): the file handle is closed', async () => {
     const pool = track(createPool<StreamTask, number>(workerPath('stream.ts'), { size: 1, workerType, streamWindow: 16 }));
     const path = join(dir, 'input');

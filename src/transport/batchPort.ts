@@ -98,7 +98,7 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
   async terminate(): Promise<void> {
     this.readiness.terminated();
     if (this.state === 'stopped') return this.exit;
-    const graceful = this.loaded();
+    const graceful = this.mayHaveStarted();
     this.ledger.clear();
     this.requests.close();
     if (graceful) {
@@ -113,10 +113,11 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
   }
 
   /**
-   * Whether the worker has loaded and takes tasks. Here: its ready was seen. A channel on which
-   * the worker can take tasks before its ready arrives tells more.
+   * Whether the worker may have started tasks, asked once as it is terminated: such a worker
+   * gets `gracePeriod` for their `finally` blocks. Here: its ready was seen. A port whose worker
+   * takes tasks before its ready arrives tells more, and bars one still loading from taking any.
    */
-  protected loaded(): boolean {
+  protected mayHaveStarted(): boolean {
     return this.state === 'ready';
   }
 

@@ -90,7 +90,8 @@ export interface WorkerSetup {
    * Shared with the main thread, {@link activitySlots} int32s, so that what a worker was doing
    * is known even when it dies without a word (out of memory, killed while stuck):
    * `[activeSlot]` the id (see {@link activityId}) of the task whose code holds the event loop
-   * now, 0 when none; `[readySlot]` 1 once the module has loaded and `init` has run;
+   * now, 0 when none; `[readySlot]` 1 once the module has loaded and `init` has run (the worker then takes tasks),
+   * -1 if the pool terminated it first (it then takes none);
    * `[startedSlot]` the id of the last task started (tasks start in the order they were sent).
    */
   readonly activity: SharedArrayBuffer;

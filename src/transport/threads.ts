@@ -154,10 +154,11 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
 
   /**
    * The answer to `connect` travels on another channel than the results, and may come after
-   * them: the ready slot tells that the worker has loaded and takes tasks from its port.
+   * them: the ready slot tells that the worker has loaded and takes tasks from its port. One
+   * still loading (0) is barred (-1) in the same step: it will take no task (see bootstrap.ts).
    */
-  protected override loaded(): boolean {
-    return super.loaded() || Atomics.load(this.activity, readySlot) === 1;
+  protected override mayHaveStarted(): boolean {
+    return super.mayHaveStarted() || Atomics.compareExchange(this.activity, readySlot, 0, -1) === 1;
   }
 
   /** The task whose activity id is `active`, if it is still running. */
@@ -173,7 +174,7 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
       if (this.state === 'stopped') return;
       if (!this.drain()) return;
       // The worker may have been ready, and died under a task, before the answer to connect arrived.
-      const wasReady = this.loaded();
+      const wasReady = this.state === 'ready' || Atomics.load(this.activity, readySlot) === 1;
       this.stopped();
       if (!wasReady) {
         this.loadFailed(`the thread exited with code ${code} while loading`, this.lastError, code);

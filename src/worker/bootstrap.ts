@@ -14,9 +14,11 @@ async function connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectRe
   const runtime = await startRuntime(port, { ...setup, workerData, activity }, (code) => process.exit(code));
   if ('reason' in runtime) return { ok: false, ...runtime };
   // Take tasks only after threads.js has posted this answer. The answer travels on another
-  // channel than the tasks' results, so the main thread may still see the thread exit first:
-  // the ready slot tells it that the worker had loaded.
-  Atomics.store(activity, readySlot, 1);
+  // channel than the tasks' results, so the main thread may still see the thread exit, or its
+  // results, first: the ready slot tells it that the worker had loaded. A pool that terminated
+  // the worker while it loaded has set the slot to -1: the worker takes no task (a task cut at
+  // once would lose its finally), and the pool ends it.
+  if (Atomics.compareExchange(activity, readySlot, 0, 1) !== 0) return { ok: false, reason: 'the pool stopped the worker while it loaded' };
   setImmediate(() => runtime.listen());
   if (setup.heartbeat) beat(new Float64Array(setup.heartbeat), setup.heartbeatEvery);
   return { ok: true };

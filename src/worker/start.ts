@@ -1,21 +1,14 @@
 import type { Channel } from '../transport/channel';
-import type { LoadFailure, StreamPace } from '../transport/protocol';
+import type { LoadFailure, WorkerSetup } from '../transport/protocol';
 import { endOnFatal } from './fatal';
 import { loadFailure, loadDefinition } from './load';
 import { WorkerRuntime } from './runtime';
 
-/** What a worker's runtime starts from: a thread's `WorkerSetup` or a process's `ProcessSetup`, with its activity words. */
-export interface RuntimeStart {
-  readonly modulePath: string;
-  readonly index: number;
+/** What a worker's runtime starts from: a thread's `WorkerSetup` or a process's `ProcessSetup`, with its `workerData` and activity words (see `WorkerSetup.activity`). */
+export type RuntimeStart = Pick<WorkerSetup, 'modulePath' | 'index' | 'concurrency' | 'followContinuations' | 'pace'> & {
   readonly workerData: unknown;
-  readonly concurrency: number;
-  /** See `WorkerSetup.followContinuations`. */
-  readonly followContinuations: boolean;
-  /** See `WorkerSetup.activity`; in a process, a plain array nobody else reads. */
   readonly activity: Int32Array;
-  readonly pace?: StreamPace | undefined;
-}
+};
 
 /**
  * Starts one worker, in a thread or a worker process alike: loads its module, builds its

@@ -26,6 +26,19 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Ends a socket with a reset (RST), or, when its own side has already been ended (`end()`, as
+ * `pipe` does when the other side's FIN comes), destroys it. A `resetAndDestroy()` after `end()`
+ * and before the shutdown is done fails with EINVAL inside Node (20 to 26) and leaves the socket's
+ * handle neither open nor closed: the process then never exits, spinning at exit (it hung a CI
+ * run after all its tests had passed). test/tcpProxy.test.ts.
+ */
+export function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 /** Starts a proxy to `127.0.0.1:<targetPort>`. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let state: 'open' | 'cut' | 'blackholed' | 'muted' = 'open';
@@ -34,9 +47,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   /** Clients that connected while the link was blackholed: they wait for `heal()`. */
   const held: Socket[] = [];
 
-  const reset = (socket: Socket): void => {
-    if (!socket.destroyed) socket.resetAndDestroy();
-  };
+
+  const reset = resetSocket;
 
   const join = (client: Socket): void => {
     const server = connect({ host: '127.0.0.1', port: targetPort });
