@@ -171,7 +171,7 @@ export class ClusterHost implements EndpointOwner {
 
   private tick(): void {
     this.announce();
-    for (const [poolId, ackWait] of this.endpoint.silent()) this.abandonPool(poolId, `its pool was not heard from for ${ackWait} ms`);
+    for (const [poolId, ackWait] of this.endpoint.silent(true)) this.abandonPool(poolId, `its pool was not heard from for ${ackWait} ms`);
     const now = performance.now();
     for (const [poolId, { at }] of this.abandoned) if (now - at > abandonedKept) this.abandoned.delete(poolId);
     this.heartbeat();

@@ -127,8 +127,11 @@ export class Endpoint {
    * socket meanwhile (a host that spent 3 s encoding 40 MB of results once counted its pool
    * silent that way); nor is time the connection was down. It also tells each peer whose
    * window is full how far this side has sent ({@link Links.probe}).
+   * @param release send what waits for a silent peer's window before forgetting it (a host: the
+   *   results of tasks that ended, which its exit report no longer lists; a pool does not, since
+   *   it counts the host lost and retries what it had sent it).
    */
-  silent(): Array<readonly [peer: string, limit: number]> {
+  silent(release = false): Array<readonly [peer: string, limit: number]> {
     this.links.probe();
     const now = performance.now();
     const late = now - this.lastCheck - this.checkInterval;
@@ -139,7 +142,10 @@ export class Endpoint {
       watched.heard = this.down ? now : watched.heard + blocked;
       if (now - watched.heard > watched.limit) silent.push([peer, watched.limit]);
     }
-    for (const [peer] of silent) this.forget(peer);
+    for (const [peer] of silent) {
+      if (release) this.links.release(this.subjectOf(peer));
+      this.forget(peer);
+    }
     return silent;
   }
 

@@ -184,10 +184,13 @@ export class Links {
     }
   }
 
-  /** Sends what waits for every peer, whatever its window: this side closes, and what it said last must go. */
-  release(): void {
-    for (const [subject, out] of this.outgoing) {
-      while (out.waiting.length > 0) this.sendKept(subject, out, out.waiting.shift()!);
+  /**
+   * Sends what waits for every peer (or only the peer of `subject`), whatever its window: this
+   * side closes, or forgets the peer, and what it said last must go.
+   */
+  release(subject?: string): void {
+    for (const [to, out] of this.outgoing) {
+      if (subject === undefined || to === subject) while (out.waiting.length > 0) this.sendKept(to, out, out.waiting.shift()!);
     }
   }
 
