@@ -108,6 +108,19 @@ describe('backpressure in virtual time', () => {
     });
   });
 
+  it('with manual acks, the inputs a source pushed at once wait in line and each starts once the sink is done with a result', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const pool = createPool(inlineWorker((x: string) => cold('r|', { r: x })), 1);
+      const consumed = pool.process(of('a', 'b', 'c', 'd'), { ack: 'manual', bufferSize: 1 }).pipe(
+        // The sink takes 4 frames per result, then says it is done: that, not a push, starts the next.
+        tap((delivery) => cold('----|').subscribe({ complete: () => delivery.done() })),
+        map((delivery) => delivery.value),
+      );
+      // The source completed at once: the output completes when the last task does.
+      expectObservable(consumed).toBe('a---b---c---d|');
+    });
+  });
+
   it('BufferOverflowError says what overflowed and what to do', () => {
     expect(new BufferOverflowError(2, 3).message).toBe(
       'Input 3 does not fit: 2 inputs already wait for a worker (overflow.size is 2). The source pushes faster than ' +

@@ -18,6 +18,11 @@ export interface JobHost<T, R> {
   noteDropped(): void;
   /** The pool's tracing, when `@opentelemetry/api` is installed. */
   readonly tracing?: Tracing | undefined;
+  /**
+   * Whether a longer line of waiting inputs can change what {@link pump} does: in an elastic
+   * pool it can start a worker. Otherwise an input that joins behind others needs no pump.
+   */
+  readonly watchesBacklog?: boolean;
 }
 
 /**
@@ -100,9 +105,15 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
       this.host.pump();
       return index;
     }
+    const ahead = this.waiting;
     if (!this.makeRoom(index, trace)) return index;
     this.pending.push(index, input, trace, options);
-    this.host.pump();
+    // An input that joins a line waits for those before it, and nothing that decides whether
+    // they may start (room, acks, order) has changed: every change of those pumps, and the
+    // last pump left them waiting. So a source that pushes a million inputs at once pumps
+    // for the first ones only. The engine is pumped when the line was empty, when its head was
+    // dropped for room (`drop-oldest`), and in an elastic pool, which a longer line may grow.
+    if (ahead === 0 || this.waiting <= ahead || this.host.watchesBacklog) this.host.pump();
     return index;
   }
 
