@@ -257,7 +257,8 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
 
   /**
    * Applies the overflow strategy before input `index` joins `pending`; false if it is not
-   * taken. The span of an input dropped ends `dropped`; that of one refused with an error, `failed`.
+   * taken. The span of an input dropped ends `dropped`; that of one refused with an error,
+   * `failed`. In ordered mode a dropped input counts as finished with no result, so the order passes it.
    */
   private makeRoom(index: number, trace: TaskTrace | undefined): boolean {
     const overflow = this.options.overflow;
@@ -269,11 +270,17 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
       return false;
     }
     this.host.noteDropped();
+    // In ordered mode a dropped input's place is passed over, or the inputs after it wait for ever.
     if (overflow.strategy === 'drop-newest') {
       trace?.end('dropped');
+      this.order?.complete(index);
       return false;
     }
-    this.pending.shift()?.trace?.end('dropped');
+    const dropped = this.pending.shift();
+    if (dropped) {
+      dropped.trace?.end('dropped');
+      this.order?.complete(dropped.index);
+    }
     return true;
   }
 
