@@ -64,6 +64,20 @@ describe('backpressure in virtual time', () => {
     });
   });
 
+  it.each([
+    ['drop-newest', '----a----b----c|'],
+    // b and c are dropped: their indices must not hold d and e back in order.
+    ['drop-oldest', '----a----d----e|'],
+  ] as const)('overflow "%s" in ordered mode: a dropped input leaves no gap in the order', (strategy, expected) => {
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const source = hot('abcde|');
+      const output = source.pipe(
+        inlinePool((x: string) => cold('----r|', { r: x }), { size: 1, queueSize: 0, ordered: true, overflow: { size: 2, strategy } }),
+      );
+      expectObservable(output).toBe(expected);
+    });
+  });
+
   it('with manual acks, pool.process starts no task until the sink is done with a result', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const pool = createPool(inlineWorker((x: string) => cold('r|', { r: x })), 1);

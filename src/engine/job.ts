@@ -245,7 +245,8 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
 
   /**
    * Applies the overflow strategy before `task` joins `pending`; false if it is not taken. The
-   * span of a task dropped ends `dropped`; that of a task refused with an error, `failed`.
+   * span of a task dropped ends `dropped`; that of a task refused with an error, `failed`. In
+   * ordered mode a dropped input counts as finished with no result, so the order passes it.
    */
   private makeRoom(task: Task<T>): boolean {
     const overflow = this.options.overflow;
@@ -259,6 +260,8 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     this.host.noteDropped();
     const dropped = overflow.strategy === 'drop-newest' ? task : this.pending.shift();
     dropped?.trace?.end('dropped');
+    // In ordered mode a dropped input's place is passed over, or the inputs after it wait for ever.
+    if (dropped) this.order?.complete(dropped.index);
     return dropped !== task;
   }
 
