@@ -1,8 +1,15 @@
-import { map, tap } from 'rxjs';
+import { concat, map, of, tap, type OperatorFunction } from 'rxjs';
 import { createPool } from '../src/createPool';
 import { BufferOverflowError } from '../src/errors';
+import type { Settled } from '../src/results';
 import { inlineWorker } from '../src/testing';
 import { inlinePool, testScheduler } from './support';
+
+/** Each settled record as its input and its index (`c2`): which input ran, under which number. */
+const inputAndIndex: OperatorFunction<unknown, string> = map((record) => {
+  const settled = record as Settled<string, string>;
+  return `${settled.input}${settled.index}`;
+});
 
 describe('backpressure in virtual time', () => {
   it('pool.process reads an iterable only when a worker has room', () => {
@@ -64,6 +71,30 @@ describe('backpressure in virtual time', () => {
     });
   });
 
+  it('a synchronous source larger than the pool waits in full; each input runs once, in input order, under its own index', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      // All six come at once: one runs, five wait, and each starts when the one before it ends.
+      const output = of('a', 'b', 'c', 'd', 'e', 'f').pipe(
+        inlinePool((x: string) => cold('-r|', { r: x }), { size: 1, queueSize: 0, settle: true }),
+        inputAndIndex,
+      );
+      expectObservable(output).toBe('-a-b-c-d-e-f|', { a: 'a0', b: 'b1', c: 'c2', d: 'd3', e: 'e4', f: 'f5' });
+    });
+  });
+
+  it('overflow "drop-newest": an input dropped keeps its index, so the inputs after it keep theirs', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      // a runs; b and c wait; d does not fit and is dropped as input 3; e comes at frame 3, when
+      // b runs and only c waits, and is input 4.
+      const source = concat(of('a', 'b', 'c', 'd'), cold('---e|'));
+      const output = source.pipe(
+        inlinePool((x: string) => cold('-r|', { r: x }), { size: 1, queueSize: 0, settle: true, overflow: { size: 2, strategy: 'drop-newest' } }),
+        inputAndIndex,
+      );
+      expectObservable(output).toBe('-a-b-c-e|', { a: 'a0', b: 'b1', c: 'c2', e: 'e4' });
+    });
+  });
+
   it.each([
     ['drop-newest', '----a----b----c|'],
     // b and c are dropped: their indices must not hold d and e back in order.
@@ -88,6 +119,19 @@ describe('backpressure in virtual time', () => {
       );
       // The end of the input is read when there is room again, after the last done().
       expectObservable(consumed).toBe('a---b---c---d---|');
+    });
+  });
+
+  it('with manual acks, the inputs a source pushed at once wait in line and each starts once the sink is done with a result', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const pool = createPool(inlineWorker((x: string) => cold('r|', { r: x })), 1);
+      const consumed = pool.process(of('a', 'b', 'c', 'd'), { ack: 'manual', bufferSize: 1 }).pipe(
+        // The sink takes 4 frames per result, then says it is done: that, not a push, starts the next.
+        tap((delivery) => cold('----|').subscribe({ complete: () => delivery.done() })),
+        map((delivery) => delivery.value),
+      );
+      // The source completed at once: the output completes when the last task does.
+      expectObservable(consumed).toBe('a---b---c---d|');
     });
   });
 

@@ -1,4 +1,4 @@
-import { TaskError, type LoopPoolError } from '../src/errors';
+import { PoolClosedError, TaskError, type LoopPoolError } from '../src/errors';
 import { Job, type JobHost } from '../src/engine/job';
 import { ReorderBuffer } from '../src/engine/reorder';
 import type { HandedTask, JobOptions, RunOwner, Task, TaskTaker } from '../src/engine/types';
@@ -89,6 +89,43 @@ describe('Job: retries after faults', () => {
     job.failed(task('b'), error('b'), 0);
     job.push('c');
     expect(startAll()).toEqual([]);
+  });
+});
+
+describe('Job: the line of inputs that wait', () => {
+  it('keeps inputs pushed while none may start, in input order, each under its own index', () => {
+    let open = false;
+    const { job, startAll, task } = setUp({ mayStart: () => open });
+    for (const input of ['a', 'b', 'c']) job.push(input);
+    expect(startAll()).toEqual([]);
+    expect(job.waiting).toBe(3);
+    open = true;
+    expect(startAll()).toEqual(['a', 'b', 'c']);
+    expect(['a', 'b', 'c'].map((input) => task(input).index)).toEqual([0, 1, 2]);
+    expect(job.waiting).toBe(0);
+  });
+
+  it('overflow "drop-oldest" drops the inputs that waited longest; those kept keep their indices', () => {
+    let open = false;
+    const { job, startAll, task } = setUp({ mayStart: () => open, overflow: { size: 2, strategy: 'drop-oldest' } });
+    for (const input of ['a', 'b', 'c', 'd']) job.push(input);
+    expect(job.waiting).toBe(2);
+    open = true;
+    expect(startAll()).toEqual(['c', 'd']);
+    expect([task('c').index, task('d').index]).toEqual([2, 3]);
+  });
+
+  it('closed with a reason, tells each waiting input that asked (`settled`) why, in input order', () => {
+    const { job, output } = setUp({ mayStart: () => false, failFast: false });
+    const heard: string[] = [];
+    const settled = (input: string) => (error?: LoopPoolError) => void heard.push(`${input}: ${error?.message}`);
+    job.push('a', { settled: settled('a') });
+    job.push('b');
+    job.push('c', { settled: settled('c') });
+    job.close(new PoolClosedError('The pool was terminated'));
+    expect(heard).toEqual(['a: The pool was terminated', 'c: The pool was terminated']);
+    expect(output).toEqual(['error: The pool was terminated']);
+    expect(job.waiting).toBe(0);
   });
 });
 

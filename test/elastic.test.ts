@@ -107,6 +107,19 @@ describe.each(workerTypes)('an elastic pool of %s workers', (workerType) => {
       release();
       expect(await results).toHaveLength(12);
     });
+
+    it('a pushed source grows the pool to max at once too, though its inputs join a line that waits', async () => {
+      pool = createPool<ElasticTask, ElasticResult>(elastic, { workerType, size: { min: 1, max: 3 }, workerData: workerData() });
+      await pool.ready;
+      const inputs = Array.from({ length: 12 }, (): ElasticTask => ({ kind: 'who' }));
+      // All 12 are pushed at once: an elastic pool looks at each input that joins the line
+      // (a fixed pool need not), and each beyond what worker 0 and the starting workers will hold starts one more.
+      const results = lastValueFrom(from(inputs).pipe(loopPool(pool), toArray()));
+      expect(pool.size).toBe(3);
+      expect(pool.stats().workers.filter((worker) => worker.live).map((worker) => worker.index)).toEqual([0]);
+      release();
+      expect(await results).toHaveLength(12);
+    });
   });
 
   it('put(x, { worker: i }) starts worker i; a worker started later replays the broadcasts first; none is a restart', async () => {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, take, toArray } from 'rxjs';
 import { createPool, loopPool, type LoopPool, type LoopPoolOptions } from 'looppool';
 import { nats } from 'looppool/nats';
 import type { TracedTask } from './workers/traced';
@@ -122,6 +122,31 @@ describe('the span of an input that an overflow strategy drops', () => {
     const outcomes = new Map<unknown, number>();
     for (const task of tasks()) outcomes.set(task.attributes['looppool.outcome'], (outcomes.get(task.attributes['looppool.outcome']) ?? 0) + 1);
     expect(Object.fromEntries(outcomes)).toEqual({ done: results.length, dropped: inputs.length - results.length });
+  });
+});
+
+describe('the span of an input still waiting when its pipeline ends', () => {
+  let pool: LoopPool<TracedTask, number> | undefined;
+  afterEach(async () => {
+    await pool?.terminate();
+    pool = undefined;
+    exporter.reset();
+  });
+
+  it('ends, as cancelled, under the index of its own input', async () => {
+    pool = createPool<TracedTask, number>(traced, { size: 1, concurrency: 1, queueSize: 0 });
+    const inputs = Array.from({ length: 10 }, (_, id): TracedTask => ({ id }));
+    // All 10 come at once: the worker holds the first, the other nine wait in the pipeline's
+    // line; the first result ends the pipeline, before any of the nine has started.
+    await lastValueFrom(from(inputs).pipe(loopPool(pool), take(1)));
+    const cancelled = (): unknown[] =>
+      exporter
+        .getFinishedSpans()
+        .filter((span) => span.name === 'looppool.task' && span.attributes['looppool.outcome'] === 'cancelled')
+        .map((span) => span.attributes['looppool.index']);
+    await until(() => cancelled().length >= 9, 5_000);
+    expect(cancelled()).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    expect(new Set(cancelled()).size).toBe(cancelled().length); // each span ended once
   });
 });
 

@@ -208,6 +208,11 @@ export class Engine<T, R> {
     return this.droppedCount;
   }
 
+  /** @internal {@link JobHost}: an elastic pool may start a worker for inputs that wait, so it looks at every one. */
+  get watchesBacklog(): boolean {
+    return this.scale !== undefined;
+  }
+
   /** @internal {@link JobHost} */
   noteDropped(): void {
     this.droppedCount++;

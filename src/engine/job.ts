@@ -1,7 +1,7 @@
 import { BufferOverflowError, type LoopPoolError } from '../errors';
 import { noReceipt, type Receipt } from './credit';
-import type { Tracing } from '../otel/tracing';
-import { Queue } from './queue';
+import type { TaskTrace, Tracing } from '../otel/tracing';
+import { Backlog, newTask } from './backlog';
 import { ReorderBuffer, type OrderedSink } from './reorder';
 import type { Feed, HandedTask, JobOptions, JobSink, PushOptions, RunOwner, Task, TaskTaker } from './types';
 import type { Settled } from '../results';
@@ -18,6 +18,11 @@ export interface JobHost<T, R> {
   noteDropped(): void;
   /** The pool's tracing, when `@opentelemetry/api` is installed. */
   readonly tracing?: Tracing | undefined;
+  /**
+   * Whether a longer line of waiting inputs can change what {@link pump} does: in an elastic
+   * pool it can start a worker. Otherwise an input that joins behind others needs no pump.
+   */
+  readonly watchesBacklog?: boolean;
 }
 
 /**
@@ -29,7 +34,7 @@ export interface JobHost<T, R> {
  */
 export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   /** Inputs any worker may run, not yet started, in input order. Unbounded: the source pushes. */
-  private readonly pending = new Queue<Task<T>>();
+  private readonly pending = new Backlog<T>();
   /** Tasks that go again after their worker ended, in input order: they start before anything in `pending`. */
   private readonly again: Array<Task<T>> = [];
   /** Index the next input gets. */
@@ -90,20 +95,26 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
    * Accepts an input. With a `target`, only that worker runs it.
    * @returns the input's index.
    */
-  push(input: T, options: PushOptions = {}): number {
-    const { target, settled, sequential, first, quiet, transfer } = options;
+  push(input: T, options?: PushOptions): number {
     const index = this.nextIndex++;
     const trace = this.host.tracing?.task(index, this.context);
-    const task: Task<T> = { index, input, target, settled, sequential, quiet, transfer, attempts: 0, trace };
-    if (target === undefined) {
-      if (!this.makeRoom(task)) return task.index;
-      this.pending.push(task);
-    } else {
+    const target = options?.target;
+    if (target !== undefined) {
       this.targeted++;
-      this.host.enqueue(target, this, task, first);
+      this.host.enqueue(target, this, newTask(index, input, trace, options), options?.first);
+      this.host.pump();
+      return index;
     }
-    this.host.pump();
-    return task.index;
+    const ahead = this.waiting;
+    if (!this.makeRoom(index, trace)) return index;
+    this.pending.push(index, input, trace, options);
+    // An input that joins a line waits for those before it, and nothing that decides whether
+    // they may start (room, acks, order) has changed: every change of those pumps, and the
+    // last pump left them waiting. So a source that pushes a million inputs at once pumps
+    // for the first ones only. The engine is pumped when the line was empty, when its head was
+    // dropped for room (`drop-oldest`), and in an elastic pool, which a longer line may grow.
+    if (ahead === 0 || this.waiting <= ahead || this.host.watchesBacklog) this.host.pump();
+    return index;
   }
 
   /** No more inputs will come; the job completes once its tasks have finished. */
@@ -143,7 +154,7 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   /** Hands `task` (from {@link nextStartable}, or a targeted task from its worker's queue) to `taker`. */
   start(task: Task<T>, taker: TaskTaker<T, R>): void {
     if (task === this.again[0]) this.again.shift();
-    else if (task === this.pending.peek()) this.pending.shift();
+    else if (this.pending.isFirst(task)) this.pending.shift();
     else this.targeted--;
     this.running.set(task, undefined);
     const handed = taker.handOver(this, task);
@@ -158,7 +169,8 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
     if (this.ended) return;
     this.ended = true;
     this.feed?.close();
-    const dropped = [...this.again.splice(0), ...this.pending.drain()];
+    // The inputs that waited and whose end no one hears of (no trace, no `settled`) end unseen.
+    const dropped = [...this.again.splice(0), ...this.pending.clear()];
     // Newest first: tasks waiting at a worker are withdrawn before a running one frees its place.
     const running = [...this.running].reverse();
     this.running.clear();
@@ -244,25 +256,32 @@ export class Job<T, R> implements OrderedSink<R>, RunOwner<T, R> {
   }
 
   /**
-   * Applies the overflow strategy before `task` joins `pending`; false if it is not taken. The
-   * span of a task dropped ends `dropped`; that of a task refused with an error, `failed`. In
-   * ordered mode a dropped input counts as finished with no result, so the order passes it.
+   * Applies the overflow strategy before input `index` joins `pending`; false if it is not
+   * taken. The span of an input dropped ends `dropped`; that of one refused with an error,
+   * `failed`. In ordered mode a dropped input counts as finished with no result, so the order passes it.
    */
-  private makeRoom(task: Task<T>): boolean {
+  private makeRoom(index: number, trace: TaskTrace | undefined): boolean {
     const overflow = this.options.overflow;
     if (!overflow || this.pending.length < overflow.size) return true;
     if (overflow.strategy === 'error') {
-      const error = new BufferOverflowError(overflow.size, task.index);
-      task.trace?.end('failed', error);
+      const error = new BufferOverflowError(overflow.size, index);
+      trace?.end('failed', error);
       this.error(error);
       return false;
     }
     this.host.noteDropped();
-    const dropped = overflow.strategy === 'drop-newest' ? task : this.pending.shift();
-    dropped?.trace?.end('dropped');
     // In ordered mode a dropped input's place is passed over, or the inputs after it wait for ever.
-    if (dropped) this.order?.complete(dropped.index);
-    return dropped !== task;
+    if (overflow.strategy === 'drop-newest') {
+      trace?.end('dropped');
+      this.order?.complete(index);
+      return false;
+    }
+    const dropped = this.pending.shift();
+    if (dropped) {
+      dropped.trace?.end('dropped');
+      this.order?.complete(dropped.index);
+    }
+    return true;
   }
 
   private completeIfDone(): void {

@@ -13,8 +13,11 @@ export type TaskOutcome = 'done' | 'failed' | 'cancelled' | 'dropped';
 export interface Tracing {
   /** The context active now (an OpenTelemetry `Context`). */
   active(): unknown;
-  /** A span for task `index`, under the context active now if it holds a span, else under `fallback`. */
-  task(index: number, fallback: unknown): TaskTrace;
+  /**
+   * A span for task `index`, under the context active now if it holds a span, else under
+   * `fallback`; undefined when the task is not traced (no tracer provider, no trace to join).
+   */
+  task(index: number, fallback: unknown): TaskTrace | undefined;
 }
 
 /** One task's span, and its attempts. */
@@ -61,24 +64,19 @@ class OtelTracing implements Tracing {
 
   /**
    * A span for task `index`, under the context active now if it holds a span, else under
-   * `fallback` (the context where its pipeline was subscribed).
+   * `fallback` (the context where its pipeline was subscribed). Undefined when the task is not
+   * traced: its task then holds nothing for it, and no worker name is made for its attempts.
    */
-  task(index: number, fallback: unknown): TaskTrace {
+  task(index: number, fallback: unknown): TaskTrace | undefined {
     const active = this.api.context.active();
     const parent = this.api.trace.getSpan(active) || !fallback ? active : (fallback as Context);
     const span = this.tracer.startSpan('looppool.task', { attributes: { 'looppool.pool': this.poolName, 'looppool.index': index } }, parent);
     // No tracer provider and no trace to join: the attempts' spans would record nothing and
     // carry no traceparent; skipping them saves a context and two spans a task.
-    if (!span.isRecording() && !this.api.isSpanContextValid(span.spanContext())) return untracedTask;
+    if (!span.isRecording() && !this.api.isSpanContextValid(span.spanContext())) return undefined;
     return new OtelTaskTrace(this.api, this.tracer, span);
   }
 }
-
-/** The attempt of a task no one traces: no span, no traceparent. */
-const untracedAttempt: AttemptTrace = { traceparent: undefined, end: () => {} };
-
-/** A task no one traces (no tracer provider registered, no span to join). */
-const untracedTask: TaskTrace = { attempt: () => untracedAttempt, end: () => {} };
 
 class OtelTaskTrace implements TaskTrace {
   /** Attempts started so far. */

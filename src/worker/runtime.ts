@@ -40,10 +40,11 @@ export class WorkerRuntime<T, R, D> {
   /** A flush is queued for the end of the turn (setImmediate). */
   private flushLater = false;
   /**
-   * Set when the outbox was posted in this turn of the event loop: a stream's later values in
-   * the same turn wait for the turn's end, {@link maxBatchDelay} or the outbox limit, so that
-   * they share messages. Everything else (a task's first value, its end, a start) goes at the
-   * end of the microtask, as the first post of a turn does.
+   * Set when the outbox was posted in this turn of the event loop, or a paced stream resumed in
+   * it ({@link resumed}): a stream's later values in the same turn wait for the turn's end,
+   * {@link maxBatchDelay} or the outbox limit, so that they share messages. Everything else (a
+   * task's first value, its end, a start) goes at the end of the microtask, as the first post
+   * of a turn does.
    */
   private postedThisTurn = false;
   /**
@@ -53,7 +54,9 @@ export class WorkerRuntime<T, R, D> {
    * for all of it to be read and granted back before it yielded again, so the worker and the
    * pool took turns (half the unpaced rate). In quarters, the pool reads and grants one while
    * the worker yields the next. A paced stream's values still go while it has credit: the
-   * outbox is posted at the end of the turn, or after {@link maxBatchDelay}, whichever comes first.
+   * outbox is posted at the end of the turn, or after {@link maxBatchDelay}, whichever comes
+   * first; and at once when the stream's credit runs out (`TaskRun.outOfCredit`), so that its
+   * messages end where the pool's grants do.
    */
   private readonly outboxLimit: number;
   /** Aborted when the worker stops; `ctx.signal` of `init`. */
@@ -258,6 +261,20 @@ export class WorkerRuntime<T, R, D> {
   };
 
   /**
+   * A paced stream resumes after waiting for credit: what it sends in this turn is a burst, which
+   * shares messages (posted at the outbox limit, when its credit runs out again, or at the turn's
+   * end) as a stream's values after a turn's first post do. Without this, the first value after
+   * each grant went alone at the end of its microtask, as a turn's first post does: a stream
+   * that waits for every grant then cost two messages per quarter of its window (one value, then
+   * the rest), two posts here and two reads in the pool, where an unpaced stream costs one.
+   */
+  resumed(): void {
+    if (this.postedThisTurn) return;
+    this.postedThisTurn = true;
+    setImmediate(this.newTurn);
+  }
+
+  /**
    * Task `id` completed. When its last result is still the newest triple in the outbox (a task
    * that returned one value, the common case), that triple becomes `last`: one triple fewer to
    * clone and route per task.
@@ -367,6 +384,7 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
     } else if (credit.available) {
       credit.spend();
       this.post(value);
+      if (!credit.available) this.outOfCredit();
     } else if (!credit.hold(value)) {
       this.overflow();
     }
@@ -391,11 +409,30 @@ class TaskRun<T, R, D> implements WorkerContext<D, R>, TaskSink<R> {
 
   /** The consumer has taken `n` more values: send what waited, and the end if it came. */
   grant(n: number): void {
-    if (this.ended || !this.paced()?.grant(n, this.post)) return;
+    if (this.ended) return;
+    const credit = this.paced();
+    if (!credit) return;
+    if (!credit.available) this.runtime.resumed();
+    if (!credit.grant(n, this.post)) {
+      // An Observable's values still wait: those the grant let go were the last it allows.
+      this.outOfCredit();
+      return;
+    }
     const end = this.heldEnd;
     if (!end) return;
     if ('error' in end) this.fail(end.error);
     else this.finish();
+  }
+
+  /**
+   * The task has spent its credit: what waits in the outbox goes now. The pool grants more only
+   * for values it has read, so values held here until the turn's end (or until the next grant
+   * let the outbox reach its limit) delayed the very grant the stream waits for, and left the
+   * pool a quarter of the window less to read meanwhile. Posted now, a stream's messages end
+   * where its grants do: the pool reads a quarter and grants it back in one go.
+   */
+  private outOfCredit(): void {
+    this.runtime.flush();
   }
 
   /** Sends a value: a stream's values after the first may wait for the end of the turn to share a message. */
