@@ -121,9 +121,10 @@ describeWithNats('nats transport: a pool whose loop is blocked for seconds while
   }, 90_000);
 
   test('a host SIGTERMed while its results wait for the blocked pool waits for the pool before it exits: every value once, none failed', async () => {
-    // Before, a draining host sent at once all that waited for the pool's window (about 80 MiB
-    // here, past max_pending) and exited: the server cut the pool, what it lost could not be
-    // sent again, and the tasks whose values had partly arrived failed when the host was lost.
+    // A draining host used to send at once all that waited for the pool's window (about 80 MiB
+    // here, past max_pending) and exit: the server cuts the pool, what it lost cannot be sent
+    // again, and the tasks whose values had partly arrived fail once the host counts as lost
+    // (read from the code: this test was written while the machine could not run it).
     const pool = `floodterm${process.pid}`;
     const floodWorker = workerPath('flood.ts');
     const host = startHost(floodWorker, server.url, pool, ['--threads', '1']);
