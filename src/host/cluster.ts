@@ -234,8 +234,9 @@ export class ClusterHost implements EndpointOwner {
   async drain(): Promise<void> {
     if (this.drained || this.stopping) return;
     this.log('stopping: finishing what runs, giving back what has not started');
-    this.announce();
-    await this.until(() => this.workers().every((worker) => !worker.busy));
+    const idle = this.until(() => this.workers().every((worker) => !worker.busy));
+    this.announce(); // no free thread, now that it drains
+    await idle;
     // Results may still wait for a pool's window, or be lost with a connection, and nothing is
     // sent again once this host has gone. A pool stops a worker once it has the worker's exit,
     // which comes after all its results: wait for that, at most the longest `ackWait` of its pools.
