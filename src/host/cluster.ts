@@ -132,7 +132,7 @@ export class ClusterHost implements EndpointOwner {
       changed: (worker, exit) => this.changed(worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,
-      congested: () => this.endpoint.congested(poolId),
+      congested: () => this.endpoint.congested(to),
     };
     let workers = this.served.get(poolId);
     if (!workers) this.served.set(poolId, (workers = new Map()));
