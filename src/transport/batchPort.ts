@@ -4,7 +4,7 @@ import { noop } from '../noop';
 import type { SpanRecord } from '../otel/record';
 import { exportWorkerSpans } from '../otel/relay';
 import { Batcher, type BatchTransfers } from './batcher';
-import { Ledger } from './ledger';
+import { Ledger, type TaskFacts } from './ledger';
 import { Outbox } from './outbox';
 import { Op, reviveError, type SerializedError } from './protocol';
 import { Readiness } from './readiness';
@@ -189,9 +189,14 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     this.requests.close();
   }
 
-  /** What ended a worker that was ready: `unresponsive` when `kill` did it, else what it said or left behind. */
-  protected crash(killedIt: boolean, outOfMemory: boolean): CrashReason {
-    return killedIt ? 'unresponsive' : outOfMemory ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
+  /**
+   * The worker ended after it was ready: the listener hears what ended it (`unresponsive` when
+   * `kill` did, else what it said or left behind) and what `facts` tell of each task left.
+   */
+  protected crashed(killedIt: boolean, outOfMemory: boolean, exitCode: number, error: Error | undefined, facts: TaskFacts): void {
+    const crash: CrashReason = killedIt ? 'unresponsive' : outOfMemory ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
+    this.readiness.resolve();
+    this.listener.exited({ kind: 'crashed', crash, exitCode, error, tasks: this.ledger.atExit(facts) });
   }
 
   /** The worker cannot start at all (`reason`): the port stops, and says so once its constructor has returned. */
