@@ -97,11 +97,11 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
   }
 
   async sample(): Promise<WorkerSample> {
-    const elu = this.thread && this.state === 'ready' ? this.thread.performance.eventLoopUtilization(this.previousElu) : undefined;
-    if (elu) this.previousElu = this.thread!.performance.eventLoopUtilization();
     if (this.state !== 'ready') return { elu: undefined, figures: undefined };
+    const elu = this.thread!.performance.eventLoopUtilization(this.previousElu);
+    this.previousElu = this.thread!.performance.eventLoopUtilization();
     // A blocked worker cannot answer: report what is known without its own figures.
-    return { elu: elu?.utilization, figures: await this.figures() };
+    return { elu: elu.utilization, figures: await this.figures() };
   }
 
   blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
