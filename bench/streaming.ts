@@ -4,9 +4,14 @@
  * subscriber that counts them, on one worker thread, on one worker process and, with
  * `nats-server` on PATH, on one `looppool-worker` host (a nats-server on a free loopback port
  * and the host are started here and stopped at the end). Each is run paced (the default
- * `streamWindow`) and unpaced (`streamWindow: Infinity`, streaming as it was before credits),
- * all in alternation in the same process, `BENCH_ROUNDS` rounds (default 5); the table gives
- * the median values/s of each and their ratio.
+ * `streamWindow`) and unpaced (`streamWindow: Infinity`, streaming as it was before credits).
+ *
+ * Each pool runs `BENCH_WARMUP` runs first (default 3: a worker's JIT takes a few runs of a
+ * million values to settle, and the paced path has more code to warm), then `BENCH_ROUNDS`
+ * rounds (default 9). In a round, each transport's paced and unpaced pools run back to back,
+ * in an order that flips every round, so a ratio compares runs seconds apart on the same
+ * machine load. The table gives the median values/s of each, the median of the rounds' own
+ * ratios, and the ratio of the first (cold) run of each pool.
  *
  * `npm run bench:streaming -- 200000` streams fewer values; `BENCH_STREAM_WINDOWS=1024,4096`
  * runs each of those windows paced (default: 4096, the default window).
@@ -18,7 +23,8 @@ import { nats } from 'looppool/nats';
 import { natsInstalled, startHost, startNats, type Host, type NatsServer } from '../test/support/nats';
 
 const values = Number(process.argv[2] ?? 1_000_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+const warmups = Number(process.env.BENCH_WARMUP ?? 3);
 const worker = join(__dirname, 'streaming.worker.js');
 const windows = (process.env.BENCH_STREAM_WINDOWS ?? '4096').split(',').map(Number);
 
@@ -31,6 +37,8 @@ interface Contender {
   readonly window: number;
   readonly pool: LoopPool<number, number>;
   readonly rates: number[];
+  /** The rate of the pool's first run, before any warm-up. */
+  cold?: number;
   /** Why a run failed (unpaced over NATS, a flood can lose the host): it runs no more. */
   failed?: string;
 }
@@ -75,34 +83,46 @@ async function main(): Promise<void> {
     for (const window of [...windows, Infinity]) {
       const pool = createPool<number, number>(worker, { size: 1, ...where(workers), streamWindow: window });
       await pool.ready;
-      const contender: Contender = { workers, window, pool, rates: [] };
-      await measure(contender); // warm-up
-      contender.rates.pop();
-      contenders.push(contender);
+      contenders.push({ workers, window, pool, rates: [] });
     }
   }
-  for (let round = 0; round < rounds; round++) for (const contender of contenders) await measure(contender);
+  // Round r runs each transport's pools back to back, forwards when r is even, backwards when odd.
+  const runRound = async (r: number): Promise<void> => {
+    for (const workers of kinds) {
+      const mine = contenders.filter((c) => c.workers === workers);
+      for (const contender of r % 2 === 0 ? mine : mine.reverse()) await measure(contender);
+    }
+  };
+  for (let r = 0; r < warmups; r++) await runRound(r);
+  for (const contender of contenders) {
+    contender.cold = contender.rates[0];
+    contender.rates.length = 0;
+  }
+  for (let r = 0; r < rounds; r++) await runRound(warmups + r);
   await Promise.all(contenders.map((contender) => contender.pool.stop()));
   await host?.kill();
   await server?.stop();
   const lines = [
     `### Streaming: one task yields ${values.toLocaleString('en')} small values`,
     '',
-    '| workers | `streamWindow` | values/s (median) | vs unpaced |',
-    '| --- | ---: | ---: | ---: |',
+    `${warmups} warm-up runs per pool, then ${rounds} rounds; a ratio is the median of the rounds' own ratios.`,
+    '',
+    '| workers | `streamWindow` | values/s (median) | vs unpaced | cold run vs unpaced |',
+    '| --- | ---: | ---: | ---: | ---: |',
   ];
   for (const workers of kinds) {
-    const baseline = contenders.find((c) => c.workers === workers && c.window === Infinity)!;
-    const unpaced = baseline.failed === undefined ? median(baseline.rates) : NaN;
+    const unpaced = contenders.find((c) => c.workers === workers && c.window === Infinity)!;
     for (const contender of contenders.filter((c) => c.workers === workers)) {
       const window = contender.window === Infinity ? 'Infinity (unpaced)' : contender.window.toLocaleString('en');
       const where = workers === 'host' ? 'host (NATS)' : workers;
       if (contender.failed !== undefined) {
-        lines.push(`| ${where} | ${window} | failed after ${contender.rates.length} runs: ${contender.failed} | |`);
+        lines.push(`| ${where} | ${window} | failed after ${contender.rates.length} runs: ${contender.failed} | | |`);
         continue;
       }
-      const rate = median(contender.rates);
-      lines.push(`| ${where} | ${window} | ${figure(rate)} | ${Number.isNaN(unpaced) ? 'unpaced failed' : `${(rate / unpaced).toFixed(3)}×`} |`);
+      const paired = unpaced.failed === undefined && unpaced.rates.length === contender.rates.length;
+      const ratio = paired ? `${median(contender.rates.map((rate, r) => rate / unpaced.rates[r]!)).toFixed(3)}×` : 'unpaced failed';
+      const cold = contender.cold !== undefined && unpaced.cold !== undefined ? `${(contender.cold / unpaced.cold).toFixed(3)}×` : '';
+      lines.push(`| ${where} | ${window} | ${figure(median(contender.rates))} | ${ratio} | ${cold} |`);
     }
   }
   console.log([...lines, ''].join('\n'));

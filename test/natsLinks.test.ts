@@ -131,6 +131,31 @@ describe('Links: numbered messages over an at-most-once wire', () => {
     deliver();
     expect(ops(b)).toEqual([1, 3]);
   });
+  // A link blackholed past ackWait: both sides give each other up, and when it heals, what was
+  // held comes first. Without the stream named in a reset, the resets of those old streams broke
+  // the new ones (read from the code: the pool would lose the worker it had just given the host).
+  test('after both sides gave each other up, the old messages held in the network reset nothing: the new streams go on', () => {
+    const { a, b, send, deliver } = wired();
+    send('a', 1);
+    send('b', 1);
+    deliver();
+    send('a', 2); // held in the network, on the old streams
+    send('b', 2);
+    a.links.forget('b'); // each gave the other up after ackWait
+    b.links.forget('a');
+    send('b', 3); // new streams: a worker given to the host, the host's report of what it stopped
+    send('a', 3);
+    deliver(); // the old 2s come first: each side resets the other's old stream, which is gone already
+    expect(a.broken).toBe(0);
+    expect(b.broken).toBe(0);
+    send('b', 4);
+    send('a', 4);
+    deliver();
+    expect(ops(a)).toEqual([1, 3, 4]);
+    expect(ops(b)).toEqual([1, 3, 4]);
+    expect(a.broken).toBe(0);
+    expect(b.broken).toBe(0);
+  });
   test('a side told to reset keeps its peer\'s newer stream: what the peer sends next is handled, lost messages of it too, not reset in turn (a reset storm broke each new worker of a pool)', () => {
     const { a, b, send, deliver } = wired();
     send('a', 1);

@@ -228,22 +228,34 @@ export class ClusterHost implements EndpointOwner {
 
   /**
    * Stops gracefully: takes no more workers or tasks, lets the tasks its threads hold end,
-   * gives back those it had not handed over (the pool runs them elsewhere), then stops the
-   * threads and closes the connection.
+   * gives back those it had not handed over (the pool runs them elsewhere), waits until each
+   * pool has stopped its workers, then stops the threads and closes the connection.
    */
   async drain(): Promise<void> {
     if (this.drained || this.stopping) return;
     this.log('stopping: finishing what runs, giving back what has not started');
-    await new Promise<void>((resolve) => {
+    const idle = this.until(() => this.workers().every((worker) => !worker.busy));
+    this.announce(); // no free thread, now that it drains
+    await idle;
+    // Results may still wait for a pool's window, or be lost with a connection, and nothing is
+    // sent again once this host has gone. A pool stops a worker once it has the worker's exit,
+    // which comes after all its results: wait for that, at most the longest `ackWait` of its pools.
+    for (const worker of this.workers()) worker.giveBack();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.endpoint.longestLimit)));
+    await Promise.race([this.until(() => this.served.size === 0), bound]);
+    clearTimeout(timer);
+    await this.stop();
+  }
+
+  /** Resolves once `done()` holds: checked now, and whenever a task ends or a worker goes. */
+  private until(done: () => boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
       this.drained = () => {
-        for (const worker of this.workers()) if (worker.busy) return;
-        resolve();
+        if (done()) resolve();
       };
-      this.announce();
       this.drained();
     });
-    for (const worker of this.workers()) worker.giveBack();
-    await this.stop();
   }
 
   /** Stops at once: the threads end, the pools notice the loss. */

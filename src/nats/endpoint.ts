@@ -111,6 +111,13 @@ export class Endpoint {
     this.watched.set(peer, { heard: performance.now(), limit });
   }
 
+  /** The longest silence (ms) a watched peer may keep; 0 while none is watched. */
+  get longestLimit(): number {
+    let longest = 0;
+    for (const { limit } of this.watched.values()) longest = Math.max(longest, limit);
+    return longest;
+  }
+
   /** Whether `peer` is watched. */
   watches(peer: string): boolean {
     return this.watched.has(peer);

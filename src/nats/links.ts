@@ -48,7 +48,12 @@ import { clusterMessageLimit, toPieces } from './pieces';
 const LinkOp = {
   /** `[resend, stream, from]`: send your stream `stream` again from message `from`. */
   resend: 1,
-  /** `[reset]`: what you asked for is gone: forget me, as I forget you. */
+  /**
+   * `[reset, stream]`: your stream `stream` is gone here (forgotten, or what you asked for no
+   * longer kept): forget me, as I forget you. A reset of a stream the receiver has already
+   * replaced is late (a message of the old one held in the network) and changes nothing;
+   * `stream` 0 resets whatever stream the receiver has.
+   */
   reset: 2,
   /** `[ack]`: nothing more than the header's acknowledgement. */
   ack: 3,
@@ -321,7 +326,7 @@ export class Links {
     const last = this.asked.get(subject);
     if (last && last.stream === stream && last.from === from && now - last.at < askInterval) return false;
     this.asked.set(subject, { stream, from, at: now });
-    if (from === 0) this.sendControl(subject, LinkOp.reset);
+    if (from === 0) this.sendControl(subject, LinkOp.reset, stream);
     else this.sendControl(subject, LinkOp.resend, stream, from);
     return false;
   }
@@ -330,6 +335,11 @@ export class Links {
     const op = message[headerLength];
     if (op === LinkOp.sent) return this.sentUpTo(subject, message[headerLength + 1] as number, message[headerLength + 2] as number);
     if (op === LinkOp.reset) {
+      // After both sides gave each other up (a link blackholed past ackWait), the messages held
+      // come once it heals, and each side resets the other's old stream: a reset of a stream
+      // already replaced would break the new one, and lose the worker just given to the peer.
+      const dropped = message[headerLength + 1];
+      if (typeof dropped === 'number' && dropped !== 0 && dropped !== this.outgoing.get(subject)?.stream) return;
       // The peer forgot this side's stream: a new one starts. Its own stream, newer than what it
       // forgot, goes on: forgetting it too would make the peer break again, and again.
       this.outgoing.delete(subject);
@@ -343,7 +353,7 @@ export class Links {
     const first = out ? (out.retained[out.head]?.seq ?? out.waiting.peek()?.seq ?? out.next) : 0;
     if (!out || out.stream !== stream || from < first) {
       // What the peer misses is gone (past retainLimit), or the peer asks for a stream this side forgot.
-      this.sendControl(subject, LinkOp.reset);
+      this.sendControl(subject, LinkOp.reset, this.incoming.get(subject)?.stream ?? 0);
       this.forget(subject);
       return this.broken(subject);
     }
