@@ -110,6 +110,7 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     const timer = setTimeout(() => this.halt(), graceful ? this.gracePeriod : 0);
     await this.exit;
     clearTimeout(timer);
+    this.stopped(); // what the channel holds goes too (a thread's ports)
   }
 
   /**

@@ -109,12 +109,6 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
     return { ms: Date.now() - this.heartbeat[0]!, observer: this.holder(Atomics.load(this.activity, activeSlot)) };
   }
 
-  override async terminate(): Promise<void> {
-    await super.terminate();
-    this.port.close();
-    this.workerEnd.close();
-  }
-
   protected send(message: unknown[], transfer?: readonly Transferable[]): void {
     this.port.postMessage(message, transfer as Transferable[] | undefined);
   }
@@ -169,7 +163,6 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
   }
 
   private exited(code: number): void {
-    if (this.state === 'stopped') return;
     setImmediate(() => {
       if (this.state === 'stopped') return;
       if (!this.drain()) return;
@@ -182,8 +175,8 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
       }
       const active = this.killed ? this.blockedBy : Atomics.load(this.activity, activeSlot);
       const lastStarted = Atomics.load(this.activity, startedSlot);
-      // A thread that exited by itself (its own code) while being killed was not stuck: `terminate()` exits with 1.
       const outOfMemory = (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      // A thread that exited by itself (its own code) while being killed was not stuck: `terminate()` exits with 1.
       this.crashed(this.killed && code === 1, outOfMemory, code, this.lastError, (id) => ({
         started: startedBy(id, lastStarted),
         blocking: active !== 0 && activityId(id) === active,
