@@ -313,6 +313,17 @@ function defaultContenders(): Contender[] {
   ];
 }
 
+/**
+ * Contenders compared with each other by a goal, so run in paired rounds (bench/scenario.ts):
+ * both started and warmed up, then each round runs one right after the other, the first of a
+ * round alternating, so that neither always runs first (which moved the ratio by a tenth:
+ * issue 25, item 9) and each ratio compares runs a second apart.
+ */
+export const pairs: ReadonlyArray<readonly [string, string]> = [
+  ['looppool (operator on a pool)', 'looppool (pool.process)'],
+  [defaultsContenders.operator, defaultsContenders.process],
+];
+
 export const contenders: Contender[] = [
   {
     name: 'main thread',

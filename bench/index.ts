@@ -6,6 +6,9 @@
  * docs/performance.md, each with its measured figure.
  *
  * `npm run bench -- a c` runs only the scenarios named; `BENCH_ROUNDS=3` changes the rounds.
+ * Contenders that a goal compares (`pairs` in bench/contenders.ts: the operator on a pool and `pool.process`)
+ * run in paired rounds (bench/scenario.ts); below the table come each round's ratio of a pair
+ * and their median, and the goal is that median.
  * Then comes the streaming scenario (`bench/streaming.ts`, alone: `npm run bench -- streaming`):
  * one task's 1,000,000 values, paced by credits against unpaced. Last comes the elastic
  * scenario (`bench/elastic.ts`, alone: `npm run bench -- elastic`).
@@ -46,6 +49,25 @@ function watchingCost(scenario: Scenario, measurements: readonly Measurement[]):
     return m && plain ? [`- ${name}: ${better(scenario, m.value, plain.value).toFixed(3)}× the unwatched pool (${figure(m.value)} against ${figure(plain.value)} ${scenario.unit})`] : [];
   });
   return rows.length ? ['', `What watching costs in ${scenario.id}:`, ...rows, ''] : [];
+}
+
+/** The ratio of `a` to `b` in each round they ran paired (bench/scenario.ts), in round order; undefined unless they did. */
+function pairedRatios(scenario: Scenario, measurements: readonly Measurement[], a: string, b: string): number[] | undefined {
+  const ma = measurements.find((m) => m.name === a);
+  const mb = measurements.find((m) => m.name === b);
+  if (!ma || !mb || ma.pairedWith !== b || ma.rounds.length !== mb.rounds.length) return undefined;
+  return ma.rounds.map((value, round) => better(scenario, value, mb.rounds[round]!));
+}
+
+const medianOf = (values: readonly number[]): number => [...values].sort((x, y) => x - y)[values.length >> 1]!;
+
+/** Each pair that ran in paired rounds: the ratio of each round and their median. */
+function pairing(scenario: Scenario, measurements: readonly Measurement[]): string[] {
+  const rows = measurements.flatMap((m) => {
+    const ratios = m.pairedWith !== undefined && measurements.indexOf(m) < measurements.findIndex((other) => other.name === m.pairedWith) ? pairedRatios(scenario, measurements, m.name, m.pairedWith) : undefined;
+    return ratios ? [`- ${m.name} / ${m.pairedWith}: ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${medianOf(ratios).toFixed(3)}×)`] : [];
+  });
+  return rows.length ? [`Paired rounds in ${scenario.id} (one right after the other, the first alternating), each round's ratio:`, ...rows, ''] : [];
 }
 
 /** Runs one scenario in a fresh process, so that no scenario inherits another's heap or JIT state. */
@@ -115,7 +137,8 @@ function goals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
   const vsBestPeer = (id: string) => (name: string) => {
     const measurements = results.get(id);
     const scenario = scenarios.find((s) => s.id === id)!;
-    return measurements && better(scenario, value(id, name)!, bestPeer(scenario, measurements).value);
+    const ours = value(id, name);
+    return measurements && ours !== undefined ? better(scenario, ours, bestPeer(scenario, measurements).value) : undefined;
   };
   row('(a) tiny tasks ≥ 2× the best peer', vsBestPeer('a'), (x) => x >= 2, '×');
   row('(a) tiny tasks ≥ 0.25 of the limit', (name) => ratio(value('a', name), value('a', limit)), (x) => x >= 0.25, '×');
@@ -148,15 +171,23 @@ function processGoals(results: ReadonlyMap<string, readonly Measurement[]>): str
 function defaultsGoals(results: ReadonlyMap<string, readonly Measurement[]>): string[] {
   const lines = ['### Goals of the defaults', '', '| goal | measured |', '| --- | ---: |'];
   const value = (id: string, name: string): number | undefined => results.get(id)?.find((m) => m.name === name)?.value;
-  const row = (goal: string, a: number | undefined, b: number | undefined, least: number): void => {
-    const cell = a === undefined || b === undefined ? 'not run' : `${(a / b).toFixed(3)}× ${a / b >= least ? 'met' : 'not met'}`;
+  const row = (goal: string, a: number | undefined, b: number | undefined, least: number, paired?: readonly number[]): void => {
+    // Paired contenders: the median of their rounds' own ratios, and each round's.
+    const x = paired ? medianOf(paired) : a !== undefined && b !== undefined ? a / b : undefined;
+    const rounds = paired ? ` (median of ${paired.length} paired rounds: ${paired.map((r) => r.toFixed(3)).join(', ')})` : '';
+    const cell = x === undefined ? 'not run' : `${x.toFixed(3)}× ${x >= least ? 'met' : 'not met'}${rounds}`;
     lines.push(`| ${goal} | ${cell} |`);
+  };
+  const paired = (id: string, a: string, b: string): number[] | undefined => {
+    const measurements = results.get(id);
+    return measurements && pairedRatios(scenarios.find((s) => s.id === id)!, measurements, a, b);
   };
   const { mainThread: loop, process: pulledDefaults, operator, piscina } = defaultsContenders;
   row('(g) defaults ≥ 1.5× the main thread', value('g', pulledDefaults), value('g', loop), 1.5);
   row('(g) defaults ≥ piscina with its defaults', value('g', pulledDefaults), value('g', piscina), 1);
-  row('(a) operator over a pushed source ≥ 0.8 of pool.process', value('a', 'looppool (operator on a pool)'), value('a', 'looppool (pool.process)'), 0.8);
-  row('(g) operator over `from(generator)` ≥ 0.8 of pool.process', value('g', operator), value('g', pulledDefaults), 0.8);
+  const [pushed, pulled] = ['looppool (operator on a pool)', 'looppool (pool.process)'];
+  row('(a) operator over a pushed source ≥ 0.8 of pool.process', value('a', pushed), value('a', pulled), 0.8, paired('a', pushed, pulled));
+  row('(g) operator over `from(generator)` ≥ 0.8 of pool.process', value('g', operator), value('g', pulledDefaults), 0.8, paired('g', operator, pulledDefaults));
   return [...lines, ''];
 }
 
@@ -176,6 +207,7 @@ function main(): void {
     results.set(scenario.id, measurements);
     console.log(table(scenario, measurements).join('\n'));
     console.log(watchingCost(scenario, measurements).join('\n'));
+    console.log(pairing(scenario, measurements).join('\n'));
   }
   if (chosen.length > 0) {
     console.log(goals(results).join('\n'));

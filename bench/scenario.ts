@@ -1,9 +1,12 @@
 /**
  * One benchmark scenario, run in a process of its own by bench/index.ts:
  * `tsx bench/scenario.ts <id> [rounds]`. Runs every contender in turn (start, one warm-up run,
- * `rounds` measured runs, stop) and prints one JSON line of {@link ScenarioResult}.
+ * `rounds` measured runs, stop) and prints one JSON line of {@link ScenarioResult}. The two
+ * contenders of a pair ({@link pairs}) run together, at the place of the first: both start,
+ * both warm up, then round r runs one right after the other, the first of the round
+ * alternating (r even: the pair's order; odd: the reverse), and both stop.
  */
-import { contenders, defaultsContenders, type Contender, type Task } from './contenders';
+import { contenders, defaultsContenders, pairs, type Contender, type Task } from './contenders';
 
 /** What one contender achieved in one scenario: medians over the rounds. */
 export interface Measurement {
@@ -14,6 +17,10 @@ export interface Measurement {
   readonly loopDelayP99?: number;
   /** The most memory (MiB) the main thread's ArrayBuffers held during the runs, where the scenario watches it. */
   readonly peakArrayBuffers?: number;
+  /** Every round's figure, in round order (`value` is their median). */
+  readonly rounds: readonly number[];
+  /** The contender it ran in paired rounds with: round r of each ran one right after the other. */
+  readonly pairedWith?: string;
 }
 
 export interface ScenarioResult {
@@ -150,40 +157,67 @@ async function throughput(contender: Contender, scenario: Scenario, total: numbe
   return total / seconds;
 }
 
-async function measure(contender: Contender, scenario: Scenario, rounds: number): Promise<Measurement> {
+/** The contenders of `group` in the order round `round` runs them: each round starts one further along. */
+const inTurn = <C>(group: readonly C[], round: number): C[] => group.map((_, at) => group[(round + at) % group.length]!);
+
+/** Measures `group` (one contender, or the two of a pair) over `rounds` rounds; see the file's head. */
+async function measure(group: readonly Contender[], scenario: Scenario, rounds: number): Promise<Measurement[]> {
+  const figures = new Map(group.map((c) => [c, { rates: [] as number[], delays: [] as number[], peaks: [] as number[] }]));
+  const paired = (c: Contender): { pairedWith?: string } => (group.length === 2 ? { pairedWith: group.find((other) => other !== c)!.name } : {});
   if (scenario.unit === 'ms') {
-    const times: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const started = performance.now();
-      await contender.start();
-      await contender.runAll(1, scenario.make, false);
-      times.push(performance.now() - started);
-      await contender.stop();
+      for (const contender of inTurn(group, round)) {
+        const started = performance.now();
+        await contender.start();
+        await contender.runAll(1, scenario.make, false);
+        figures.get(contender)!.rates.push(performance.now() - started);
+        await contender.stop();
+      }
     }
-    return { name: contender.name, value: median(times) };
+    return group.map((c) => ({ name: c.name, value: median(figures.get(c)!.rates), rounds: figures.get(c)!.rates, ...paired(c) }));
   }
-  const total = scenario.capped?.[contender.name] ?? scenario.total;
-  await contender.start();
-  // Warm up with one full run (a tenth for the long tiny-task run): the JIT and the GC of
+  const total = (c: Contender): number => scenario.capped?.[c.name] ?? scenario.total;
+  for (const contender of group) await contender.start();
+  // Warm up with one full run (a tenth for the long tiny-task runs): the JIT and the GC of
   // every thread settle in its first few thousand tasks.
-  await throughput(contender, scenario, scenario.id === 'a' || scenario.id === 'g' ? Math.ceil(total / 10) : total);
-  const rates: number[] = [];
-  const delays: number[] = [];
-  const peaks: number[] = [];
+  for (const contender of group) await throughput(contender, scenario, scenario.id === 'a' || scenario.id === 'g' ? Math.ceil(total(contender) / 10) : total(contender));
   for (let round = 0; round < rounds; round++) {
-    const stopWatchingLoop = scenario.watchLoopDelay ? watchLoopDelay() : undefined;
-    const stopWatchingMemory = scenario.watchMemory ? watchMemory() : undefined;
-    rates.push(await throughput(contender, scenario, total));
-    if (stopWatchingLoop) delays.push(stopWatchingLoop());
-    if (stopWatchingMemory) peaks.push(stopWatchingMemory());
+    for (const contender of inTurn(group, round)) {
+      const { rates, delays, peaks } = figures.get(contender)!;
+      const stopWatchingLoop = scenario.watchLoopDelay ? watchLoopDelay() : undefined;
+      const stopWatchingMemory = scenario.watchMemory ? watchMemory() : undefined;
+      rates.push(await throughput(contender, scenario, total(contender)));
+      if (stopWatchingLoop) delays.push(stopWatchingLoop());
+      if (stopWatchingMemory) peaks.push(stopWatchingMemory());
+    }
   }
-  await contender.stop();
-  return {
-    name: contender.name,
-    value: median(rates),
-    ...(scenario.watchLoopDelay ? { loopDelayP99: median(delays) } : {}),
-    ...(scenario.watchMemory ? { peakArrayBuffers: median(peaks) } : {}),
-  };
+  for (const contender of group) await contender.stop();
+  return group.map((contender) => {
+    const { rates, delays, peaks } = figures.get(contender)!;
+    return {
+      name: contender.name,
+      value: median(rates),
+      ...(scenario.watchLoopDelay ? { loopDelayP99: median(delays) } : {}),
+      ...(scenario.watchMemory ? { peakArrayBuffers: median(peaks) } : {}),
+      rounds: rates,
+      ...paired(contender),
+    };
+  });
+}
+
+/** The contenders that run, in groups: a pair whose two both run is one group, at the place of its first; every other contender is a group of its own. */
+function groups(running: readonly Contender[]): Contender[][] {
+  const grouped: Contender[][] = [];
+  const placed = new Set<Contender>();
+  for (const contender of running) {
+    if (placed.has(contender)) continue;
+    const pair = pairs.find((names) => names.includes(contender.name));
+    const partner = pair && running.find((c) => c !== contender && pair.includes(c.name));
+    const group = partner ? pair.map((name) => running.find((c) => c.name === name)!) : [contender];
+    group.forEach((c) => placed.add(c));
+    grouped.push(group);
+  }
+  return grouped;
 }
 
 async function main(id: string, rounds: number): Promise<void> {
@@ -193,9 +227,11 @@ async function main(id: string, rounds: number): Promise<void> {
   // BENCH_ONLY=piscina,tinypool runs only the contenders named (to look at one in isolation).
   const only = process.env.BENCH_ONLY?.split(',');
   const runs = (c: Contender): boolean => (scenario.contenders ? scenario.contenders.includes(c.name) : !c.scenarios || c.scenarios.includes(id));
-  for (const contender of contenders.filter((c) => (!only || only.includes(c.name)) && runs(c))) {
-    process.stderr.write(`${id}: ${contender.name}\n`);
-    measurements.push(await measure(contender, scenario, rounds));
+  for (const group of groups(contenders.filter((c) => (!only || only.includes(c.name)) && runs(c)))) {
+    process.stderr.write(`${id}: ${group.map((c) => c.name).join(' / ')}\n`);
+    const measured = await measure(group, scenario, rounds);
+    // In the order of the contenders' list, as before pairs.
+    for (const contender of contenders) measurements.push(...measured.filter((m) => m.name === contender.name));
   }
   const result: ScenarioResult = { id, measurements };
   console.log(JSON.stringify(result));

@@ -115,6 +115,38 @@ describe('Job: the line of inputs that wait', () => {
     expect([task('c').index, task('d').index]).toEqual([2, 3]);
   });
 
+  it('keeps each waiting input under its own index across the gaps that drop-newest and targeted inputs leave', () => {
+    let open = false;
+    const { job, startAll, task } = setUp({ mayStart: () => open, overflow: { size: 3, strategy: 'drop-newest' } });
+    job.push('a');
+    job.push('t', { target: 0 }); // index 1, queued at its worker, not in the line
+    job.push('b');
+    job.push('c');
+    job.push('dropped'); // index 4: the line is full
+    expect(job.waiting).toBe(3);
+    open = true;
+    expect(startAll()).toEqual(['a', 'b', 'c']);
+    job.push('d');
+    job.push('e', { settled: () => {} });
+    job.push('f');
+    expect(startAll()).toEqual(['d', 'e', 'f']);
+    expect(['a', 'b', 'c', 'd', 'e', 'f'].map((input) => task(input).index)).toEqual([0, 2, 3, 5, 6, 7]);
+    expect(task('e').settled).toBeDefined();
+    expect(task('f').settled).toBeUndefined();
+  });
+
+  it('keeps the indices of a long line while it is being started (the line is compacted as it empties)', () => {
+    let open = false;
+    const { job, startAll, task } = setUp({ mayStart: () => open, overflow: { size: 10_000, strategy: 'drop-newest' } });
+    const inputs = Array.from({ length: 10_001 }, (_, i) => `i${i}`);
+    for (const input of inputs) job.push(input); // the last is dropped
+    open = true;
+    expect(startAll()).toEqual(inputs.slice(0, 10_000));
+    job.push('after');
+    expect(startAll()).toEqual(['after']);
+    expect([task('i0').index, task('i5000').index, task('i9999').index, task('after').index]).toEqual([0, 5000, 9999, 10_001]);
+  });
+
   it('closed with a reason, tells each waiting input that asked (`settled`) why, in input order', () => {
     const { job, output } = setUp({ mayStart: () => false, failFast: false });
     const heard: string[] = [];

@@ -24,7 +24,7 @@ function wired(retain?: number, window?: number) {
   const wire: Array<['a' | 'b', Uint8Array]> = [];
   const make = (name: 'a' | 'b', peer: 'a' | 'b'): Side => {
     const side: Side = {
-      links: new Links(name, (_subject, data) => wire.push([peer, data]), () => 1024 * 1024, () => side.broken++, retain, window, () => side.flowed++),
+      links: new Links(name, (_subject, data) => wire.push([peer, data]), () => 1024 * 1024, () => side.broken++, () => side.flowed++, retain, window),
       outbox: undefined as unknown as Publisher,
       handled: [],
       broken: 0,

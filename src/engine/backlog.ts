@@ -1,42 +1,64 @@
 import type { TaskTrace } from '../otel/tracing';
 import type { PushOptions, Task } from './types';
 
-/** Slots an input takes in a {@link Backlog}: its index, the input, its trace, its push options. */
-const stride = 4;
-
 /** Spent slots past which a {@link Backlog} copies what is left to a new array (when they are at least half of it). */
-const compactAfter = 1024 * stride;
+const compactAfter = 4096;
+
+/** What a waiting input has besides itself: its index when it does not follow the one before, its trace, its push options. */
+interface Extra {
+  readonly index: number;
+  readonly trace: TaskTrace | undefined;
+  readonly options: PushOptions | undefined;
+}
 
 /**
- * A job's inputs that any worker may run, not yet started, in input order. Each waits as four
- * slots of one array (its index, the input, its trace, its push options), not as a task object:
- * a source that pushes all its inputs at once (the operator over `range` or `from(array)`)
- * then holds nothing an input but the input itself, and the young-generation collector does
- * not copy a task record per input into the old generation for the major collector to sweep
- * later. The task is built when its input comes to the head of the line ({@link peek}), so it
- * lives only while it runs, as the task of an input pulled from an iterable does.
+ * A job's inputs that any worker may run, not yet started, in input order. Each waits as one
+ * slot of an array holding the input itself, not as a task object: a source that pushes all
+ * its inputs at once (the operator over `range` or `from(array)`) then holds nothing per input
+ * but the input, and the young-generation collector does not copy a task record per input into
+ * the old generation for the major collector to sweep later. An input's index is the one before
+ * it plus one; one whose index does not follow, or that has a trace or push options, has an
+ * {@link Extra} beside it. The task is built when its input comes to the head of the line
+ * ({@link peek}), so it lives only while it runs, as the task of an input pulled from an iterable does.
  */
 export class Backlog<T> {
-  /** {@link stride} slots per input, from `start`. Unbounded: the source pushes (`overflow` bounds it in the job). */
-  private items: unknown[] = [];
-  /** Position of the first input's slots in `items`; the slots before it are spent. */
+  /** The inputs, from `start`. Unbounded: the source pushes (`overflow` bounds it in the job). */
+  private items: T[] = [];
+  /** Position of the first input in `items`; the slots before it are spent. */
   private start = 0;
+  /** Inputs shifted out so far: the first input's place in the order of all inputs ever pushed, the key of {@link extras}. */
+  private shifted = 0;
+  /** The inputs that have more than an input, by their place in the order of all inputs ever pushed; at most one per input waiting. */
+  private readonly extras = new Map<number, Extra>();
+  /** The first input's index, while one waits. */
+  private headIndex = 0;
+  /** The last input's index, while one waits. */
+  private lastIndex = 0;
   /** The task of the first input, once {@link peek} has built it: the same object until it is shifted. */
   private first: Task<T> | undefined;
 
   /** Inputs waiting. */
   get length(): number {
-    return (this.items.length - this.start) / stride;
+    return this.items.length - this.start;
   }
 
   /** Puts an input last in line; `trace` and `options` are those of its task (`options.target` unset). */
   push(index: number, input: T, trace: TaskTrace | undefined, options: PushOptions | undefined): void {
-    this.items.push(index, input, trace, options);
+    const empty = this.length === 0;
+    if (trace !== undefined || options !== undefined || (!empty && index !== this.lastIndex + 1)) {
+      this.extras.set(this.shifted + this.length, { index, trace, options });
+    }
+    if (empty) this.headIndex = index;
+    this.lastIndex = index;
+    this.items.push(input);
   }
 
   /** The first input's task, built once; undefined when none waits. */
   peek(): Task<T> | undefined {
-    if (this.first === undefined && this.start < this.items.length) this.first = this.taskAt(this.start);
+    if (this.first === undefined && this.start < this.items.length) {
+      const extra = this.extras.size > 0 ? this.extras.get(this.shifted) : undefined;
+      this.first = newTask(this.headIndex, this.items[this.start]!, extra?.trace, extra?.options);
+    }
     return this.first;
   }
 
@@ -50,16 +72,21 @@ export class Backlog<T> {
     const task = this.peek();
     if (!task) return undefined;
     this.first = undefined;
+    if (this.extras.size > 0) this.extras.delete(this.shifted);
     const items = this.items;
-    for (let at = this.start; at < this.start + stride; at++) items[at] = undefined;
-    this.start += stride;
+    (items as unknown[])[this.start] = undefined;
+    this.start++;
+    this.shifted++;
     if (this.start === items.length) {
       this.items = [];
       this.start = 0;
-    } else if (this.start >= compactAfter && this.start * 2 >= items.length) {
+      return task;
+    }
+    if (this.start >= compactAfter && this.start * 2 >= items.length) {
       this.items = items.slice(this.start);
       this.start = 0;
     }
+    this.headIndex = (this.extras.size > 0 ? this.extras.get(this.shifted)?.index : undefined) ?? task.index + 1;
     return task;
   }
 
@@ -69,21 +96,17 @@ export class Backlog<T> {
    */
   clear(): Array<Task<T>> {
     const heard: Array<Task<T>> = [];
-    for (let at = this.start; at < this.items.length; at += stride) {
-      const trace = this.items[at + 2] as TaskTrace | undefined;
-      const options = this.items[at + 3] as PushOptions | undefined;
-      if (trace === undefined && options?.settled === undefined) continue;
-      heard.push(at === this.start && this.first ? this.first : this.taskAt(at));
+    for (const [place, extra] of this.extras) {
+      if (extra.trace === undefined && extra.options?.settled === undefined) continue;
+      const at = this.start + place - this.shifted;
+      heard.push(place === this.shifted && this.first ? this.first : newTask(extra.index, this.items[at]!, extra.trace, extra.options));
     }
+    this.shifted += this.length;
     this.items = [];
     this.start = 0;
+    this.extras.clear();
     this.first = undefined;
     return heard;
-  }
-
-  private taskAt(at: number): Task<T> {
-    const items = this.items;
-    return newTask(items[at] as number, items[at + 1] as T, items[at + 2] as TaskTrace | undefined, items[at + 3] as PushOptions | undefined);
   }
 }
 

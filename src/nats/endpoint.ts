@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { headerLength, Links, retainLimit, sendWindow } from './links';
+import { headerLength, Links } from './links';
 import { defaultMaxPayload, Reassembly } from './pieces';
 import { decode, Publisher, type Unsendable } from './wire';
 
@@ -63,8 +63,6 @@ export class Endpoint {
       (subject, data) => this.nc?.publish(subject, data),
       maxPayload,
       (subject) => this.broke(peerOf(subject)),
-      retainLimit,
-      sendWindow,
       (subject) => owner.flowing?.(peerOf(subject)),
     );
     this.outbox = new Publisher(this.links, (subject, record, why) => owner.unsendable(peerOf(subject), record, why), maxPayload);

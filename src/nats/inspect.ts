@@ -8,17 +8,12 @@ import { connectNats, type NatsConnectOptions } from './client';
  */
 export const inspectSubject = (pool: string): string => `looppool.${pool}.inspect`;
 
-/** What a pool's inspect server serves over NATS; `close()` stops it. */
-export interface NatsInspect {
-  close(): Promise<void>;
-}
-
 /**
  * Answers `looppool.<pool>.inspect` with `stats()` as JSON, on a connection of its own (the
  * pool's hub opens and closes its own with its workers), until `close()`. A server that cannot
  * be reached is said in a warning: the pool runs on, unwatched.
  */
-export function serveInspect(options: NatsConnectOptions & { readonly pool: string }, stats: () => unknown): NatsInspect {
+export function serveInspect(options: NatsConnectOptions & { readonly pool: string }, stats: () => unknown): { close(): Promise<void> } {
   let closed = false;
   const connection = connectNats(options, `looppool inspect ${options.pool}`).then(
     (nc) => {

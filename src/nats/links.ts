@@ -1,6 +1,5 @@
 import { serialize } from 'node:v8';
 import { Queue } from '../engine/queue';
-import { noop } from '../noop';
 import { clusterMessageLimit, toPieces } from './pieces';
 
 /**
@@ -92,9 +91,8 @@ interface Outgoing {
   readonly stream: number;
   /** The `seq` of the next message. */
   next: number;
-  /** Messages sent and not acknowledged, oldest first from `head`; at most `retain` bytes (and the newest). */
-  retained: Numbered[];
-  head: number;
+  /** Messages sent and not acknowledged, oldest first; at most `retain` bytes (and the newest). */
+  readonly retained: Queue<Numbered>;
   /** Bytes of {@link retained}: what the peer has not acknowledged (at most the window, or one message). */
   bytes: number;
   /**
@@ -132,18 +130,18 @@ export class Links {
    * @param publish publishes one NATS message; throws while the connection closes.
    * @param broken the link to the peer of `subject` is broken (lost messages that cannot be sent again): forget the peer
    *   (its workers), but not its link, which this class has already reset.
+   * @param flowing what waited for the window of the peer of `subject` has all been sent.
    * @param retain bytes of sent messages kept per peer until it acknowledges them.
    * @param window bytes sent per peer ahead of its acknowledgement ({@link sendWindow}).
-   * @param flowing what waited for the window of the peer of `subject` has all been sent.
    */
   constructor(
     private readonly sender: string,
     private readonly publish: (subject: string, data: Uint8Array) => void,
     private readonly maxPayload: () => number,
     private readonly broken: (subject: string) => void,
+    private readonly flowing: (subject: string) => void,
     private readonly retain = retainLimit,
     private readonly window = sendWindow,
-    private readonly flowing: (subject: string) => void = noop,
   ) {}
 
   /** The header of the next message to the peer of `subject`. */
@@ -241,7 +239,7 @@ export class Links {
   }
 
   /** Publishes `data` whole, or in pieces when it is past the server's `max_payload`. */
-  transmit(subject: string, data: Uint8Array): void {
+  private transmit(subject: string, data: Uint8Array): void {
     const maxPayload = this.maxPayload();
     try {
       if (data.length <= maxPayload) return this.publish(subject, data);
@@ -254,7 +252,7 @@ export class Links {
   private out(subject: string): Outgoing {
     let out = this.outgoing.get(subject);
     if (!out) {
-      out = { stream: ++lastStream, next: 1, retained: [], head: 0, bytes: 0, waiting: new Queue(), probed: -Infinity, told: 0 };
+      out = { stream: ++lastStream, next: 1, retained: new Queue(), bytes: 0, waiting: new Queue(), probed: -Infinity, told: 0 };
       this.outgoing.set(subject, out);
     }
     return out;
@@ -269,8 +267,7 @@ export class Links {
   private sendKept(subject: string, out: Outgoing, message: Numbered): void {
     out.retained.push(message);
     out.bytes += message.data.length;
-    while (out.bytes > this.retain && out.retained.length - out.head > 1) out.bytes -= out.retained[out.head++]!.data.length;
-    this.compact(out);
+    while (out.bytes > this.retain && out.retained.length > 1) out.bytes -= out.retained.shift()!.data.length;
     this.transmit(subject, message.data);
   }
 
@@ -302,18 +299,7 @@ export class Links {
   private acknowledged(subject: string, stream: number, ack: number): void {
     const out = this.outgoing.get(subject);
     if (!out || out.stream !== stream) return;
-    while (out.head < out.retained.length && out.retained[out.head]!.seq <= ack) out.bytes -= out.retained[out.head++]!.data.length;
-    this.compact(out);
-  }
-
-  private compact(out: Outgoing): void {
-    if (out.head === out.retained.length) {
-      out.retained = [];
-      out.head = 0;
-    } else if (out.head >= 1_024) {
-      out.retained = out.retained.slice(out.head);
-      out.head = 0;
-    }
+    while (out.retained.length > 0 && out.retained.peek()!.seq <= ack) out.bytes -= out.retained.shift()!.data.length;
   }
 
   /**
@@ -350,17 +336,14 @@ export class Links {
     const stream = message[headerLength + 1] as number;
     const from = message[headerLength + 2] as number;
     const out = this.outgoing.get(subject);
-    const first = out ? (out.retained[out.head]?.seq ?? out.waiting.peek()?.seq ?? out.next) : 0;
+    const first = out ? (out.retained.peek()?.seq ?? out.waiting.peek()?.seq ?? out.next) : 0;
     if (!out || out.stream !== stream || from < first) {
       // What the peer misses is gone (past retainLimit), or the peer asks for a stream this side forgot.
       this.sendControl(subject, LinkOp.reset, this.incoming.get(subject)?.stream ?? 0);
       this.forget(subject);
       return this.broken(subject);
     }
-    for (let at = out.head; at < out.retained.length; at++) {
-      const sent = out.retained[at]!;
-      if (sent.seq >= from) this.transmit(subject, sent.data);
-    }
+    for (const sent of out.retained.toArray()) if (sent.seq >= from) this.transmit(subject, sent.data);
   }
 
   /**

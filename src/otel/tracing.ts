@@ -50,12 +50,25 @@ export function tracingFor(poolName: string): Tracing | undefined {
  */
 class OtelTracing implements Tracing {
   private readonly tracer: Tracer;
+  /**
+   * The provider {@link tracer} came from, when it is the API's proxy (no tracer provider was
+   * registered yet): its tracer records only once a provider is registered, which is when the
+   * proxy's delegate stops being {@link none}. Undefined otherwise (every task takes the full path).
+   */
+  private readonly proxy: { getDelegate(): unknown } | undefined;
+  /** What a proxy delegates to while no tracer provider is registered. */
+  private readonly none: unknown;
 
   constructor(
     private readonly api: Api,
     readonly poolName: string,
   ) {
-    this.tracer = api.trace.getTracer('looppool');
+    const provider = api.trace.getTracerProvider();
+    this.tracer = provider.getTracer('looppool');
+    // ProxyTracerProvider is deprecated for applications, not for this check; an API of another
+    // copy registered globally gives a proxy of its own class, and then every task takes the full path.
+    this.proxy = provider instanceof api.ProxyTracerProvider ? provider : undefined;
+    this.none = new api.ProxyTracerProvider().getDelegate();
   }
 
   active(): Context {
@@ -69,7 +82,11 @@ class OtelTracing implements Tracing {
    */
   task(index: number, fallback: unknown): TaskTrace | undefined {
     const active = this.api.context.active();
-    const parent = this.api.trace.getSpan(active) || !fallback ? active : (fallback as Context);
+    const activeSpan = this.api.trace.getSpan(active);
+    const parent = activeSpan || !fallback ? active : (fallback as Context);
+    // No tracer provider and no span to join: the tracer's span would be a no-op with no
+    // context, so none is made (a source that pushes a million inputs made a million).
+    if (this.proxy?.getDelegate() === this.none && !(parent === active ? activeSpan : this.api.trace.getSpan(parent))) return undefined;
     const span = this.tracer.startSpan('looppool.task', { attributes: { 'looppool.pool': this.poolName, 'looppool.index': index } }, parent);
     // No tracer provider and no trace to join: the attempts' spans would record nothing and
     // carry no traceparent; skipping them saves a context and two spans a task.

@@ -4,7 +4,7 @@ import { noop } from '../noop';
 import type { SpanRecord } from '../otel/record';
 import { exportWorkerSpans } from '../otel/relay';
 import { Batcher, type BatchTransfers } from './batcher';
-import { Ledger } from './ledger';
+import { Ledger, type TaskFacts } from './ledger';
 import { Outbox } from './outbox';
 import { Op, reviveError, type SerializedError } from './protocol';
 import { Readiness } from './readiness';
@@ -110,6 +110,7 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     const timer = setTimeout(() => this.halt(), graceful ? this.gracePeriod : 0);
     await this.exit;
     clearTimeout(timer);
+    this.stopped(); // what the channel holds goes too (a thread's ports)
   }
 
   /**
@@ -128,52 +129,41 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
 
   /** Routes one batch the worker sent. */
   protected receive(batch: unknown[]): void {
+    for (let i = 0; i < batch.length && this.state !== 'stopped'; i += 3) this.route(batch[i] as Op, batch[i + 1] as number, batch[i + 2]);
+  }
+
+  /** Routes one triple of a batch the worker sent. */
+  private route(op: Op, id: number, payload: unknown): void {
     const { ledger } = this;
-    for (let i = 0; i < batch.length && this.state !== 'stopped'; i += 3) {
-      const op = batch[i] as Op;
-      const id = batch[i + 1] as number;
-      const payload = batch[i + 2];
-      switch (op) {
-        case Op.next:
-          ledger.next(id, payload as R);
-          break;
-        case Op.last: {
-          const observer = ledger.end(id);
-          observer?.next(payload as R);
-          observer?.complete();
-          break;
-        }
-        case Op.complete:
-          ledger.end(id)?.complete();
-          break;
-        case Op.error:
-          ledger.end(id)?.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
-          break;
-        case Op.unserializable:
-          ledger.end(id)?.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
-          break;
-        case Op.started:
-          ledger.started(id);
-          break;
-        case Op.emit:
-          this.listener.emitted(payload as R);
-          break;
-        case Op.emitUnserializable:
-          this.listener.unsendable(payload as string);
-          break;
-        case Op.fatal:
-          this.lastError = reviveError(payload as SerializedError);
-          this.fatal = true;
-          break;
-        case Op.pong:
-        case Op.stats:
-          this.requests.answer(id, payload);
-          break;
-        case Op.spans:
-          if (this.listener.spans) this.listener.spans(payload as SpanRecord[]);
-          else exportWorkerSpans(payload as SpanRecord[]);
-          break;
+    switch (op) {
+      case Op.next:
+        return ledger.next(id, payload as R);
+      case Op.last: {
+        const observer = ledger.end(id);
+        observer?.next(payload as R);
+        return observer?.complete();
       }
+      case Op.complete:
+        return ledger.end(id)?.complete();
+      case Op.error:
+        return ledger.end(id)?.error({ kind: 'threw', error: reviveError(payload as SerializedError) });
+      case Op.unserializable:
+        return ledger.end(id)?.error({ kind: 'unserializable', subject: 'result', reason: payload as string });
+      case Op.started:
+        return ledger.started(id);
+      case Op.emit:
+        return this.listener.emitted(payload as R);
+      case Op.emitUnserializable:
+        return this.listener.unsendable(payload as string);
+      case Op.fatal:
+        this.lastError = reviveError(payload as SerializedError);
+        this.fatal = true;
+        return;
+      case Op.pong:
+      case Op.stats:
+        return this.requests.answer(id, payload);
+      case Op.spans:
+        return this.listener.spans ? this.listener.spans(payload as SpanRecord[]) : exportWorkerSpans(payload as SpanRecord[]);
     }
   }
 
@@ -189,9 +179,14 @@ export abstract class BatchPort<T, R> implements WorkerPort<T, R>, Probeable, Pa
     this.requests.close();
   }
 
-  /** What ended a worker that was ready: `unresponsive` when `kill` did it, else what it said or left behind. */
-  protected crash(killedIt: boolean, outOfMemory: boolean): CrashReason {
-    return killedIt ? 'unresponsive' : outOfMemory ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
+  /**
+   * The worker ended after it was ready: the listener hears what ended it (`unresponsive` when
+   * `kill` did, else what it said or left behind) and what `facts` tell of each task left.
+   */
+  protected crashed(killedIt: boolean, outOfMemory: boolean, exitCode: number, error: Error | undefined, facts: TaskFacts): void {
+    const crash: CrashReason = killedIt ? 'unresponsive' : outOfMemory ? 'out of memory' : this.fatal ? 'uncaught error' : 'exited';
+    this.readiness.resolve();
+    this.listener.exited({ kind: 'crashed', crash, exitCode, error, tasks: this.ledger.atExit(facts) });
   }
 
   /** The worker cannot start at all (`reason`): the port stops, and says so once its constructor has returned. */

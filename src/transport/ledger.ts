@@ -9,8 +9,8 @@ interface Handed<R> {
   readonly transferred: boolean;
 }
 
-/** What a port alone can tell of one unfinished task when its worker ends. */
-export type TaskExitFacts = Pick<TaskAtExit<unknown>, 'started' | 'blocking'>;
+/** What a port alone can tell of one unfinished task when its worker ends, given its ticket and its position among those left. */
+export type TaskFacts = (ticket: number, position: number) => Pick<TaskAtExit<unknown>, 'started' | 'blocking'>;
 
 /**
  * The tasks a port has handed to its worker and not heard the end of, the one table of them
@@ -76,11 +76,11 @@ export class Ledger<R> {
   }
 
   /**
-   * The worker ended: every task not ended, in hand-over order, with what `facts` tells of it
-   * (given its ticket and its position among those left); the ledger is then empty. A task the
-   * worker said it started did start. Without `facts` (a worker never ready), none started.
+   * The worker ended: every task not ended, in hand-over order, with what `facts` tells of it;
+   * the ledger is then empty. A task the worker said it started did start. Without `facts` (a
+   * worker never ready), none started.
    */
-  atExit(facts: (ticket: number, position: number) => TaskExitFacts = unstarted): Array<TaskAtExit<R>> {
+  atExit(facts: TaskFacts = unstarted): Array<TaskAtExit<R>> {
     const tasks: Array<TaskAtExit<R>> = [];
     let position = 0;
     for (const [ticket, task] of this.tasks) {
@@ -97,4 +97,4 @@ export class Ledger<R> {
   }
 }
 
-const unstarted = (): TaskExitFacts => ({ started: false, blocking: false });
+const unstarted: TaskFacts = () => ({ started: false, blocking: false });

@@ -10,7 +10,7 @@ import { spawnInGroup } from './processGroup';
 import { isProcessMessage, ProcessOp, type ProcessSetup } from './processProtocol';
 import type { WorkerStartOptions } from './startOptions';
 import { reviveError, streamPace, type LoadFailure } from './protocol';
-import type { Introspectable, PortListener, TaskAtExit, PortFactory, WorkerSample } from './transport';
+import type { Introspectable, PortListener, PortFactory, WorkerSample } from './transport';
 
 /** The worker host each process runs (the package's `looppool-worker` bin). */
 const hostPath = join(__dirname, '..', 'host', 'main.js');
@@ -149,21 +149,14 @@ class ProcessPort<T, R> extends BatchPort<T, R> implements Introspectable {
       const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
       return this.loadFailed(`the worker process ${how} while loading`, error, exitCode);
     }
-    const crash = this.crash(this.killed && signal === 'SIGKILL', /heap out of memory/i.test(this.stderrTail));
-    this.listener.exited({ kind: 'crashed', crash, exitCode, error, tasks: this.atExit() });
-  }
-
-  /**
-   * What is known of each unfinished task, with no shared memory to read. Tasks start in the
-   * order they were sent, at most `concurrency` at once, and a task that waited for a place
-   * is announced (with the end of the task before it) before its code runs: so a task behind
-   * the first `concurrency` unfinished ones cannot have started. Of the first ones, those not
-   * announced may have started (undefined). A process killed because its loop did not turn,
-   * running one task at a time, was held by its first unfinished task.
-   */
-  private atExit(): Array<TaskAtExit<R>> {
+    // What is known of each unfinished task, with no shared memory to read. Tasks start in the
+    // order they were sent, at most `concurrency` at once, and a task that waited for a place
+    // is announced (with the end of the task before it) before its code runs: so a task behind
+    // the first `concurrency` unfinished ones cannot have started. Of the first ones, those not
+    // announced may have started (undefined). A process killed because its loop did not turn,
+    // running one task at a time, was held by its first unfinished task.
     const { concurrency } = this.options;
-    return this.ledger.atExit((_id, position) => ({
+    this.crashed(this.killed && signal === 'SIGKILL', /heap out of memory/i.test(this.stderrTail), exitCode, error, (_id, position) => ({
       started: position < concurrency ? undefined : false,
       blocking: this.killed && concurrency === 1 ? position === 0 : undefined,
     }));

@@ -103,13 +103,10 @@ export interface WorkerSetup {
   /** Milliseconds between heartbeats; 0 for none. */
   readonly heartbeatEvery: number;
   /** How far each task's values may run ahead of its consumer; see {@link StreamPace}. */
-  readonly pace?: StreamPace;
+  readonly pace: StreamPace;
 }
 
-/**
- * How far a streaming task may run ahead of its consumer, as the worker is told at setup
- * (`streamWindow`, `streamBuffer`). Without it (an older pool), tasks are not paced.
- */
+/** How far a streaming task may run ahead of its consumer, as the worker is told at setup (`streamWindow`, `streamBuffer`). */
 export interface StreamPace {
   /** Values a task may send that its consumer has not taken; Infinity for no bound. */
   readonly window: number;
@@ -131,9 +128,6 @@ export function windowQuarter(window: number): number {
 
 /** The `code` of the error a worker fails an Observable task with when it overflows `streamBuffer`. */
 export const streamOverflowCode = 'ERR_LOOPPOOL_STREAM_OVERFLOW';
-
-/** Tasks that run ahead of nothing: what a worker does when the pool does not say. */
-export const unpaced: StreamPace = { window: Infinity, buffer: Infinity };
 
 /** The pace a worker is told, from the pool's `streamWindow` and `streamBuffer` (unpaced where not given). */
 export function streamPace(options: { readonly streamWindow?: number | undefined; readonly streamBuffer?: number | undefined }): StreamPace {

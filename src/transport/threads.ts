@@ -97,22 +97,16 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
   }
 
   async sample(): Promise<WorkerSample> {
-    const elu = this.thread && this.state === 'ready' ? this.thread.performance.eventLoopUtilization(this.previousElu) : undefined;
-    if (elu) this.previousElu = this.thread!.performance.eventLoopUtilization();
     if (this.state !== 'ready') return { elu: undefined, figures: undefined };
+    const elu = this.thread!.performance.eventLoopUtilization(this.previousElu);
+    this.previousElu = this.thread!.performance.eventLoopUtilization();
     // A blocked worker cannot answer: report what is known without its own figures.
-    return { elu: elu?.utilization, figures: await this.figures() };
+    return { elu: elu.utilization, figures: await this.figures() };
   }
 
   blocked(): { readonly ms: number; readonly observer: RunObserver<R> | undefined } | undefined {
     if (!this.heartbeat || this.state !== 'ready' || this.heartbeat[0] === 0) return undefined;
     return { ms: Date.now() - this.heartbeat[0]!, observer: this.holder(Atomics.load(this.activity, activeSlot)) };
-  }
-
-  override async terminate(): Promise<void> {
-    await super.terminate();
-    this.port.close();
-    this.workerEnd.close();
   }
 
   protected send(message: unknown[], transfer?: readonly Transferable[]): void {
@@ -169,7 +163,6 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
   }
 
   private exited(code: number): void {
-    if (this.state === 'stopped') return;
     setImmediate(() => {
       if (this.state === 'stopped') return;
       if (!this.drain()) return;
@@ -180,13 +173,14 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
         this.loadFailed(`the thread exited with code ${code} while loading`, this.lastError, code);
         return;
       }
-      this.readiness.resolve();
-      // A thread that exited by itself (its own code) while being killed was not stuck: `terminate()` exits with 1.
-      const crash = this.crash(this.killed && code === 1, (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY');
       const active = this.killed ? this.blockedBy : Atomics.load(this.activity, activeSlot);
       const lastStarted = Atomics.load(this.activity, startedSlot);
-      const tasks = this.ledger.atExit((id) => ({ started: startedBy(id, lastStarted), blocking: active !== 0 && activityId(id) === active }));
-      this.listener.exited({ kind: 'crashed', crash, exitCode: code, error: this.lastError, tasks });
+      const outOfMemory = (this.lastError as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      // A thread that exited by itself (its own code) while being killed was not stuck: `terminate()` exits with 1.
+      this.crashed(this.killed && code === 1, outOfMemory, code, this.lastError, (id) => ({
+        started: startedBy(id, lastStarted),
+        blocking: active !== 0 && activityId(id) === active,
+      }));
     });
   }
 

@@ -56,10 +56,6 @@ export class ThreadsWorkerShim {
     return this.thread.terminate();
   }
 
-  dispatchEvent(): boolean {
-    return false;
-  }
-
   /**
    * threads.js's spawn() waits for the init message with a 10 s timer that it clears only on
    * success. When the thread dies before sending it, hand spawn() an empty init message so

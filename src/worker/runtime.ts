@@ -3,7 +3,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { getHeapStatistics } from 'node:v8';
 import { Batcher, type BatchTransfers } from '../transport/batcher';
 import type { Channel } from '../transport/channel';
-import { activeSlot, activityId, Op, serializeError, startedSlot, streamOverflowCode, unpaced, windowQuarter, type StreamPace } from '../transport/protocol';
+import { activeSlot, activityId, Op, serializeError, startedSlot, streamOverflowCode, windowQuarter, type StreamPace } from '../transport/protocol';
 import type { WorkerFigures } from '../transport/transport';
 import type { WorkerContext, WorkerDefinition } from './definition';
 import { trackContinuations } from './activity';
@@ -88,7 +88,7 @@ export class WorkerRuntime<T, R, D> {
     /** Ends the thread; called after a stop message, once abort handlers have had their turn. */
     private readonly exit: () => void,
     /** How far each task's values may run ahead of its consumer (`streamWindow`, `streamBuffer`). */
-    readonly pace: StreamPace = unpaced,
+    readonly pace: StreamPace,
   ) {
     this.gate = new ConcurrencyGate(concurrency);
     this.batcher = new Batcher(port);
