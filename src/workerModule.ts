@@ -4,8 +4,8 @@ import { show } from './validate';
 
 /**
  * Resolves the `worker` argument to an absolute module path: an absolute path stays as it
- * is, a relative path is taken from the current directory (not from looppool's files, as
- * threads.js would), and a `file:` URL (a `URL` or a string) becomes its path.
+ * is, a relative path is taken from the current directory (not from looppool's files), and a
+ * `file:` URL (a `URL` or a string) becomes its path.
  */
 export function resolveWorkerModule(worker: unknown): string {
   if (worker instanceof URL || (typeof worker === 'string' && worker.startsWith('file:'))) {

@@ -15,7 +15,6 @@ import {
   type ConnectResult,
   type WorkerSetup,
 } from './protocol';
-import { spawn, ThreadsWorkerShim, Transfer } from './threadsShim';
 import { missingOwnFile } from './ownFiles';
 import type { Introspectable, LoopWatch, PortListener, RunObserver, WorkerSample } from './transport';
 
@@ -26,17 +25,15 @@ const bootstrapPath = join(__dirname, '..', 'worker', 'bootstrap.js');
 export type ThreadsTransportOptions = Pick<WorkerStartOptions, 'workerData' | 'concurrency' | 'gracePeriod'> &
   Partial<Pick<WorkerStartOptions, 'resourceLimits' | 'blockingThreshold' | 'taskTimeout' | 'transfer' | 'streamWindow' | 'streamBuffer'>>;
 
-/** Runs each worker in a `worker_threads` thread, spawned through threads.js. */
+/** Runs each worker in a `worker_threads` thread. */
 export function threadsTransport<T, R>(modulePath: string, options: ThreadsTransportOptions): (index: number, listener: PortListener<R>) => ThreadPort<T, R> {
   return (index, listener) => new ThreadPort<T, R>(modulePath, index, options, listener);
 }
 
-type ExposedApi = { connect(port: MessagePort, setup: WorkerSetup): Promise<ConnectResult> };
-
 /**
- * One worker thread. threads.js spawns it and carries one call, `connect`, which hands the
- * worker a MessagePort; every task and result then travels on that port in batches, so a
- * task costs no threads.js call. A shared buffer tells what the worker was doing when it
+ * One worker thread. Its first message hands the bootstrap a MessagePort and the setup, and its
+ * one answer on the thread's own channel says whether the worker loaded; every task and result
+ * travels on that port in batches. A shared buffer tells what the worker was doing when it
  * died without a word: which task held its loop, and which task it started last.
  */
 export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, Introspectable {
@@ -44,10 +41,10 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
   readonly handAheadMs = 4;
   /** This side of the worker's MessagePort. */
   private readonly port: MessagePort;
-  /** The worker's side, until `connect` has transferred it: closed here if the worker never got it. */
+  /** The worker's side, until it is posted to the thread: closed here if the thread was never made. */
   private readonly workerEnd: MessagePort;
   private readonly thread: Worker | undefined;
-  /** Set the moment the thread has exited; the exit is then reported by `exited`, not by `connect`. */
+  /** Set the moment the thread has exited; the exit is then reported by `exited`, not by the answer. */
   private exitCode: number | undefined;
   /** Shared with the worker: see `WorkerSetup.activity`. */
   private readonly activity = new Int32Array(new SharedArrayBuffer(activitySlots * 4));
@@ -90,10 +87,9 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
       this.exitCode = code;
       this.exited(code);
     });
-    this.connect(port2).catch((error: unknown) => {
-      if (this.state !== 'starting' || this.exitCode !== undefined) return;
-      this.abandon('the thread did not start', error as Error);
-    });
+    // Only the bootstrap's answer is read here: anything the user's code posts on `parentPort` is not.
+    this.thread.on('message', (message: { connected?: ConnectResult } | null) => message?.connected && this.connected(message.connected));
+    this.thread.postMessage({ port: port2, setup: this.setup() }, [port2]);
   }
 
   async sample(): Promise<WorkerSample> {
@@ -122,10 +118,8 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
     return only ?? this.options.transfer?.(task as never);
   }
 
-  private async connect(port: MessagePort): Promise<void> {
-    const thread = await spawn<ExposedApi>(new ThreadsWorkerShim(this.thread!) as never);
-    if (this.state !== 'starting' || this.exitCode !== undefined) return;
-    const setup: WorkerSetup = {
+  private setup(): WorkerSetup {
+    return {
       modulePath: this.modulePath,
       index: this.index,
       concurrency: this.options.concurrency,
@@ -136,7 +130,10 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
       heartbeatEvery: this.options.blockingThreshold === undefined ? 0 : Math.max(5, Math.floor(this.options.blockingThreshold / 4)),
       pace: streamPace(this.options),
     };
-    const result = await thread.connect(Transfer(port as never) as never, setup);
+  }
+
+  /** The bootstrap's answer: the worker serves tasks, or why it does not. */
+  private connected(result: ConnectResult): void {
     if (this.state !== 'starting' || this.exitCode !== undefined) return;
     if (!result.ok) {
       this.abandon(result.reason, result.error && reviveError(result.error));
@@ -147,7 +144,7 @@ export class ThreadPort<T, R> extends BatchPort<T, R> implements LoopWatch<R>, I
   }
 
   /**
-   * The answer to `connect` travels on another channel than the results, and may come after
+   * The bootstrap's answer travels on another channel than the results, and may come after
    * them: the ready slot tells that the worker has loaded and takes tasks from its port. One
    * still loading (0) is barred (-1) in the same step: it will take no task (see bootstrap.ts).
    */

@@ -12,8 +12,8 @@ export type RuntimeStart = Pick<WorkerSetup, 'modulePath' | 'index' | 'concurren
 
 /**
  * Starts one worker, in a thread or a worker process alike: loads its module, builds its
- * runtime on `channel`, ends it on an uncaught error as Node would (`endOnFatal`: threads.js
- * would keep a thread alive), and runs `init`.
+ * runtime on `channel`, ends it on an uncaught error as Node would, after telling the pool why
+ * (`endOnFatal`), and runs `init`.
  * @param exit ends the thread or process with the given code.
  * @returns the runtime, ready to listen, or why the worker did not start.
  */
