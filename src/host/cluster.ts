@@ -72,12 +72,13 @@ export class ClusterHost implements EndpointOwner {
     return [...this.served.values()].flatMap((workers) => [...workers.values()]);
   }
 
-  /** Forgets `worker`, if it is served. */
+  /** Forgets `worker`, if it is served; a draining host checks whether it is done. */
   private forget(worker: ServedWorker): void {
     const workers = this.served.get(worker.poolId);
     if (workers?.get(worker.wid) !== worker) return;
     workers.delete(worker.wid);
     if (workers.size === 0) this.served.delete(worker.poolId);
+    this.drained?.();
   }
 
   private listen(nc: NatsConnection): void {
@@ -132,7 +133,7 @@ export class ClusterHost implements EndpointOwner {
       changed: (worker, exit) => this.changed(worker, exit),
       taskEnded: () => this.drained?.(),
       draining: () => this.drained !== undefined,
-      congested: () => this.endpoint.congested(poolId),
+      congested: () => this.endpoint.congested(to),
     };
     let workers = this.served.get(poolId);
     if (!workers) this.served.set(poolId, (workers = new Map()));
@@ -146,7 +147,6 @@ export class ClusterHost implements EndpointOwner {
     if (!exit) return this.log(`serving worker ${worker.index} of pool ${this.options.pool} (${worker.name})`);
     this.forget(worker);
     this.log(`worker ${worker.index} of pool ${this.options.pool} ended: ${exit.kind === 'load' ? exit.reason : exit.crash}`);
-    this.drained?.();
   }
 
   /** Every {@link loopWatchInterval} ms, while some worker's pool set `blockingThreshold`, reports blocked loops. */
@@ -166,7 +166,6 @@ export class ClusterHost implements EndpointOwner {
     this.forget(worker);
     void worker.terminate();
     this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: stopped by its pool`);
-    this.drained?.();
   }
 
   private tick(): void {
@@ -203,7 +202,6 @@ export class ClusterHost implements EndpointOwner {
       this.log(`stopped worker ${worker.index} of pool ${this.options.pool}: ${why}`);
     }
     this.abandoned.set(poolId, { at: performance.now(), workers: records });
-    this.drained?.();
   }
 
   /** The link to a pool broke (messages lost that could not be sent again, or the pool gave this host up): its workers stop. */

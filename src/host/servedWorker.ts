@@ -216,9 +216,11 @@ export class ServedWorker {
    * to read (the thread waits with them; a streaming task waits for the pool's credits anyway).
    */
   handOn(): void {
-    if (this.relay.draining() || this.ended || this.relay.congested()) return;
     const { limit } = this.capacity;
     const { order, queue } = this;
+    // The cheap checks first: a run record that finds the thread full, or a task's end that
+    // finds nothing queued, costs no more than them.
+    if (this.handed.size >= limit || order.length === 0 || this.ended || this.relay.draining() || this.relay.congested()) return;
     while (this.handed.size < limit && order.length > 0) {
       const ticket = order.shift()!;
       if (!queue.has(ticket)) continue; // cancelled while it waited

@@ -121,9 +121,13 @@ export class Endpoint {
     return this.watched.has(peer);
   }
 
-  /** Whether records for `peer` wait at this side because `peer` has not acknowledged a window of earlier ones (see `links.ts`). */
-  congested(peer: string): boolean {
-    return this.links.congested(this.subjectOf(peer));
+  /**
+   * Whether records for the peer this side publishes to on `subject` wait at this side because
+   * the peer has not acknowledged a window of earlier ones (see `links.ts`). By subject, which
+   * the caller keeps: a host asks it for each task it hands its thread.
+   */
+  congested(subject: string): boolean {
+    return this.links.congested(subject);
   }
 
   /**

@@ -236,18 +236,10 @@ export class Publisher {
    * {@link clusterMessageLimit}, what `unsendable` puts in its place.
    */
   private sendRecord(subject: string, record: unknown[], maxPayload: number, data: Uint8Array | string): void {
-    const why: Unsendable | undefined =
-      typeof data === 'string'
-        ? { kind: 'unserializable', reason: data }
-        : data.length > clusterMessageLimit
-          ? tooLarge(data.length, maxPayload)
-          : undefined;
-    if (why) {
-      const replacement = this.unsendable(subject, record, why);
-      if (!replacement) return;
-      data = encode([...this.links.header(subject), ...replacement]);
-    }
-    this.links.send(subject, data as Uint8Array); // in pieces past `maxPayload`
+    if (typeof data !== 'string' && data.length <= clusterMessageLimit) return this.links.send(subject, data); // in pieces past `maxPayload`
+    const why: Unsendable = typeof data === 'string' ? { kind: 'unserializable', reason: data } : tooLarge(data.length, maxPayload);
+    const replacement = this.unsendable(subject, record, why);
+    if (replacement) this.links.send(subject, encode([...this.links.header(subject), ...replacement]));
   }
 }
 
