@@ -77,11 +77,8 @@ export class Backlog<T> {
     (items as unknown[])[this.start] = undefined;
     this.start++;
     this.shifted++;
-    if (this.start === items.length) {
-      this.items = [];
-      this.start = 0;
-      return task;
-    }
+    // An emptied line keeps its array, so that a source pulled one input at a time does not
+    // make an array per input; the spent slots go once they are many and at least half of it.
     if (this.start >= compactAfter && this.start * 2 >= items.length) {
       this.items = items.slice(this.start);
       this.start = 0;

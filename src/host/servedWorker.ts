@@ -72,8 +72,10 @@ export interface WorkerRelay {
  * so a thread's death is reported with what it knows (which task started, which held the loop).
  */
 export class ServedWorker {
-  /** Tasks not yet handed to the thread, by the pool's ticket: each input, and the W3C `traceparent` of a traced one. */
-  private readonly queue = new Map<number, readonly [task: unknown, traceparent: string | undefined]>();
+  /** Tasks not yet handed to the thread, by the pool's ticket: the body of each `run` record (of a `runTraced` one: `[task, traceparent]`). */
+  private readonly queue = new Map<number, unknown>();
+  /** The tickets in {@link queue} of traced tasks (`runTraced`). */
+  private readonly traced = new Set<number>();
   /**
    * The tickets of {@link queue} in the order they came (a cancelled one is skipped): handing
    * on never walks the Map from its start, where the holes left by the tasks handed on make
@@ -138,7 +140,12 @@ export class ServedWorker {
     switch (op) {
       case PoolOp.run:
       case PoolOp.runTraced:
-        this.queue.set(a as number, op === PoolOp.run ? [b, undefined] : (b as [unknown, string]));
+        // Nothing waits before it and the thread has room (most tiny tasks): straight to the thread,
+        // which spares the queue's Map and array their growing and shrinking (a host allocated
+        // about a kilobyte per tiny task, a quarter of it in rehashed Maps).
+        if (this.order.length === 0 && this.mayHand()) return this.hand(a as number, op === PoolOp.runTraced, b);
+        this.queue.set(a as number, b);
+        if (op === PoolOp.runTraced) this.traced.add(a as number);
         this.order.push(a as number);
         return this.handOn();
       case PoolOp.cancel:
@@ -160,7 +167,7 @@ export class ServedWorker {
 
   /** Task `ticket` is abandoned: dropped if it waits, cancelled on the thread if handed over. */
   cancel(ticket: number): void {
-    if (this.queue.delete(ticket)) return;
+    if (this.queue.delete(ticket)) return void this.traced.delete(ticket);
     const local = this.handed.get(ticket);
     if (local === undefined) return;
     this.handed.delete(ticket);
@@ -216,18 +223,28 @@ export class ServedWorker {
    * to read (the thread waits with them; a streaming task waits for the pool's credits anyway).
    */
   handOn(): void {
-    const { limit } = this.capacity;
     const { order, queue } = this;
-    // The cheap checks first: a run record that finds the thread full, or a task's end that
-    // finds nothing queued, costs no more than them.
-    if (this.handed.size >= limit || order.length === 0 || this.ended || this.relay.draining() || this.relay.congested()) return;
+    if (order.length === 0 || !this.mayHand()) return;
+    const { limit } = this.capacity;
     while (this.handed.size < limit && order.length > 0) {
       const ticket = order.shift()!;
       if (!queue.has(ticket)) continue; // cancelled while it waited
-      const [task, traceparent] = queue.get(ticket)!;
+      const body = queue.get(ticket);
       queue.delete(ticket);
-      this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket), undefined, traceparent));
+      this.hand(ticket, this.traced.size > 0 && this.traced.delete(ticket), body);
     }
+  }
+
+  /** Whether the thread may take a task now (see {@link handOn}); the cheap checks first, since a host asks for each task. */
+  private mayHand(): boolean {
+    return this.handed.size < this.capacity.limit && !this.ended && !this.relay.draining() && !this.relay.congested();
+  }
+
+  /** Hands task `ticket` to the thread: `body` is its `run` record's (`[task, traceparent]` when `traced`). */
+  private hand(ticket: number, traced: boolean, body: unknown): void {
+    const task = traced ? (body as [unknown, string])[0] : body;
+    const traceparent = traced ? (body as [unknown, string])[1] : undefined;
+    this.handed.set(ticket, this.port.run(task, new HostedTask(this, ticket), undefined, traceparent));
   }
 
   /**
