@@ -6,7 +6,7 @@
  * docs/performance.md, each with its measured figure.
  *
  * `npm run bench -- a c` runs only the scenarios named; `BENCH_ROUNDS=3` changes the rounds.
- * Contenders that a goal compares (`pairs` in bench/contenders.ts: the operator on a pool and `pool.process`)
+ * Contenders that a goal compares ({@link pairs}: the operator on a pool and `pool.process`)
  * run in paired rounds (bench/scenario.ts); below the table come each round's ratio of a pair
  * and their median, and the goal is that median.
  * Then comes the streaming scenario (`bench/streaming.ts`, alone: `npm run bench -- streaming`):
@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { defaultsContenders, processContenders } from './contenders';
+import { defaultsContenders, pairs, processContenders } from './contenders';
 import { calibrate } from './peers/tasks.cjs';
 import { scenarios, type Measurement, type Scenario, type ScenarioResult } from './scenario';
 
@@ -63,9 +63,9 @@ const medianOf = (values: readonly number[]): number => [...values].sort((x, y) 
 
 /** Each pair that ran in paired rounds: the ratio of each round and their median. */
 function pairing(scenario: Scenario, measurements: readonly Measurement[]): string[] {
-  const rows = measurements.flatMap((m) => {
-    const ratios = m.pairedWith !== undefined && measurements.indexOf(m) < measurements.findIndex((other) => other.name === m.pairedWith) ? pairedRatios(scenario, measurements, m.name, m.pairedWith) : undefined;
-    return ratios ? [`- ${m.name} / ${m.pairedWith}: ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${medianOf(ratios).toFixed(3)}×)`] : [];
+  const rows = pairs.flatMap(([a, b]) => {
+    const ratios = pairedRatios(scenario, measurements, a, b);
+    return ratios ? [`- ${a} / ${b}: ${ratios.map((r) => r.toFixed(3)).join(', ')} (median ${medianOf(ratios).toFixed(3)}×)`] : [];
   });
   return rows.length ? [`Paired rounds in ${scenario.id} (one right after the other, the first alternating), each round's ratio:`, ...rows, ''] : [];
 }
