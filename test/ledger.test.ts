@@ -1,4 +1,5 @@
 import { Ledger } from '../src/transport/ledger';
+import { TicketWindow } from '../src/transport/ticketWindow';
 import type { RunObserver } from '../src/transport/transport';
 
 /** An observer that records what it hears, named by `name`. */
@@ -58,7 +59,7 @@ describe('Ledger', () => {
     for (const ticket of recent) expect(ledger.end(ticket)).toBeDefined();
     expect(left(ledger)).toEqual([]);
     // The array behind it holds no more than its live tasks and a few thousand spent slots.
-    expect((ledger as unknown as { slots: unknown[] }).slots.length).toBeLessThan(8_192);
+    expect((ledger as unknown as { tasks: { slots: unknown[] } }).tasks.slots.length).toBeLessThan(8_192);
   });
 
   test('clear forgets every task; tickets go on from the last', () => {
@@ -69,5 +70,57 @@ describe('Ledger', () => {
     expect(left(ledger)).toEqual([]);
     expect(ledger.has(1)).toBe(false);
     expect(ledger.hand(observer(0, []))).toBe(5_001);
+  });
+});
+
+describe('TicketWindow', () => {
+  /** What a Map given the same calls holds, against what the window holds, in ticket order. */
+  const same = (window: TicketWindow<number>, map: Map<number, number>): void => {
+    expect([...window]).toEqual([...map].sort(([a], [b]) => a - b));
+    expect(window.size).toBe(map.size);
+  };
+
+  test('behaves as a Map over tickets set in increasing order with gaps, deleted in any order', () => {
+    const window = new TicketWindow<number>();
+    const map = new Map<number, number>();
+    let ticket = 0;
+    let seed = 7;
+    const next = (): number => (seed = (seed * 48_271) % 2_147_483_647);
+    for (let step = 0; step < 30_000; step++) {
+      if (next() % 3 !== 0) {
+        ticket += 1 + (next() % 50 === 0 ? next() % 10_000 : 0); // now and then a gap, sometimes past the spill size
+        window.set(ticket, step);
+        map.set(ticket, step);
+      } else if (map.size > 0) {
+        // Mostly the oldest (a Map keeps insertion order, here ticket order), now and then any.
+        const gone = next() % 4 === 0 ? [...map.keys()][next() % map.size]! : map.keys().next().value!;
+        expect(window.delete(gone)).toBe(true);
+        map.delete(gone);
+        expect(window.delete(gone)).toBe(false);
+        expect(window.get(gone)).toBeUndefined();
+      }
+      if (step % 5_000 === 0) same(window, map);
+    }
+    same(window, map);
+    for (const [key, value] of map) expect(window.get(key)).toBe(value);
+    expect(window.has(ticket + 1)).toBe(false);
+  });
+
+  test('a ticket set again, or below the last one set, is kept as a Map would keep it', () => {
+    const window = new TicketWindow<string>();
+    window.set(5, 'a');
+    window.set(9, 'b');
+    window.set(5, 'c');
+    window.set(7, 'd');
+    window.set(2, 'e');
+    expect(window.get(5)).toBe('c');
+    expect(window.get(7)).toBe('d');
+    expect(window.get(2)).toBe('e');
+    expect(window.size).toBe(4);
+    expect([...window.keys()].sort((a, b) => a - b)).toEqual([2, 5, 7, 9]);
+    window.clear();
+    expect(window.size).toBe(0);
+    window.set(10, 'f');
+    expect([...window]).toEqual([[10, 'f']]);
   });
 });

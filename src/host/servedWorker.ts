@@ -4,6 +4,7 @@ import { ClusterError } from '../errors';
 import { HostOp, PoolOp, setupRecord, type ExitRecord, type TaskRecord, type WorkerSetupRecord } from '../nats/wire';
 import { noop } from '../noop';
 import { threadsTransport, type ThreadPort } from '../transport/threads';
+import { TicketWindow } from '../transport/ticketWindow';
 import type { RunObserver, TaskFailure, WorkerExit } from '../transport/transport';
 
 /**
@@ -83,8 +84,8 @@ export class ServedWorker {
    * with a queueSize of 2,048; 0.14 µs this way).
    */
   private readonly order = new Queue<number>();
-  /** Tasks handed to the thread: the pool's ticket → the thread's. */
-  private readonly handed = new Map<number, number>();
+  /** Tasks handed to the thread: the pool's ticket → the thread's (handed in ticket order, so a window, not a Map). */
+  private readonly handed = new TicketWindow<number>();
   private readonly port: ThreadPort<unknown, unknown>;
   /** Whether the pool was last told that the loop is blocked. */
   private wasBlocked = false;
