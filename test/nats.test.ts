@@ -22,12 +22,16 @@ describeWithNats('nats transport', () => {
   /** A pool name of its own for each test, so that no host of an earlier test serves it. */
   const poolName = () => `t${process.pid}-${++pools}`;
 
-  // A server per test: the leak check after each test counts child processes.
-  beforeEach(async () => {
+  // One server for the file, clean between tests: each test has a pool name of its own and
+  // kills its hosts (their connections close with them), so nothing of one test is left on it
+  // for the next. The leak check counts the server among the children alive before each test.
+  beforeAll(async () => {
     server = await startNats();
   });
   afterEach(async () => {
     await Promise.all(hosts.splice(0).map((host) => host.kill()));
+  });
+  afterAll(async () => {
     await server.stop();
   });
 
@@ -75,63 +79,77 @@ describeWithNats('nats transport', () => {
     }
   });
 
-  describe.each([
-    ['unordered', {}],
-    ['ordered', { ordered: true }],
-    ['settle', { settle: true }],
-  ] as const)('a host SIGKILLed mid-run (%s)', (_mode, mode) => {
-    test('every input ends exactly once: none lost, none twice', async () => {
-      const pool = poolName();
-      const victim = await serve('delayedEcho.ts', pool);
-      await serve('delayedEcho.ts', pool);
-      const count = 400;
-      const inputs = Array.from({ length: count }, (_, id) => ({ id, ms: 5 }));
-      let seen = 0;
-      let killedAt = 0;
-      let noticed = 0;
-      const errors: unknown[] = [];
-      let killed!: () => void;
-      const afterKill = new Promise<void>((resolve) => (killed = resolve));
-      // The rest of the inputs come after the kill: the pool, which does not know of it yet,
-      // gives some to the dead host's workers, so the run cannot end before the loss is noticed
-      // (on a loaded machine, the first 100 could otherwise all be done by the time of the kill).
-      const source = concat(from(inputs.slice(0, 100)), from(afterKill).pipe(switchMap(() => from(inputs.slice(100)))));
-      const pooled = createPool<typeof import('./workers/delayedEcho')>(workerPath('delayedEcho.ts'), {
-        size: 4,
-        ...mode,
-        transport: nats({ servers: server.url, pool }),
-        onError: (error) => {
-          errors.push(error);
-          noticed ||= Date.now();
-        },
-      });
-      // Every worker served, two on each host: the victim's threads run tasks when it dies
-      // (a worker of a host lost before it was ready ends with no error at all).
-      await pooled.ready;
-      const results = await lastValueFrom(
-        pooled.process(source).pipe(
-          tap(() => {
-            if (++seen === 60) {
-              killedAt = Date.now();
-              victim.child.kill('SIGKILL');
-              killed();
-            }
-          }),
-          toArray(),
-        ),
-      ).finally(() => pooled.terminate());
-      // The mode is not known to the types here: a result is an id, or a Settled record in settle mode.
-      const ids = (results as Array<number | Settled<unknown, number>>).map((result) =>
-        typeof result === 'number' ? result : result.status === 'fulfilled' ? result.value : `rejected ${result.index}`,
-      );
-      expect(ids.filter((id) => typeof id !== 'number')).toEqual([]);
-      expect([...ids].sort((a, b) => (a as number) - (b as number))).toEqual(inputs.map(({ id }) => id));
-      if ('ordered' in mode) expect(ids).toEqual(inputs.map(({ id }) => id));
-      expect(killedAt).toBeGreaterThan(0);
-      expect(errors.length).toBeGreaterThan(0); // the loss was reported...
+  test('a host SIGKILLed mid-run, in unordered, ordered and settle mode at once: every input ends exactly once, none lost, none twice', async () => {
+    // A pool per mode, each on two hosts of its own, so that each loses two of its four workers;
+    // the three victims die together, and the three runs wait out one ackWait, not one each.
+    const modes = [
+      ['unordered', {}],
+      ['ordered', { ordered: true }],
+      ['settle', { settle: true }],
+    ] as const;
+    const count = 400;
+    const inputs = Array.from({ length: count }, (_, id) => ({ id, ms: 5 }));
+    const victims: Host[] = [];
+    let killedAt = 0;
+    let killed!: () => void;
+    const afterKill = new Promise<void>((resolve) => (killed = resolve));
+    let reached = 0;
+    // Each run has had 60 results: kill every victim.
+    const reach = (): void => {
+      if (++reached < modes.length) return;
+      killedAt = Date.now();
+      for (const victim of victims) victim.child.kill('SIGKILL');
+      killed();
+    };
+    const outcomes = await Promise.all(
+      modes.map(async ([name, mode]) => {
+        const pool = poolName();
+        victims.push(await serve('delayedEcho.ts', pool));
+        await serve('delayedEcho.ts', pool);
+        let seen = 0;
+        let noticed = 0;
+        const errors: unknown[] = [];
+        // The rest of the inputs come after the kill: the pool, which does not know of it yet,
+        // gives some to the dead host's workers, so the run cannot end before the loss is noticed
+        // (on a loaded machine, the first 100 could otherwise all be done by the time of the kill).
+        const source = concat(from(inputs.slice(0, 100)), from(afterKill).pipe(switchMap(() => from(inputs.slice(100)))));
+        const pooled = createPool<typeof import('./workers/delayedEcho')>(workerPath('delayedEcho.ts'), {
+          size: 4,
+          ...mode,
+          transport: nats({ servers: server.url, pool }),
+          onError: (error) => {
+            errors.push(error);
+            noticed ||= Date.now();
+          },
+        });
+        // Every worker served, two on each host: the victim's threads run tasks when it dies
+        // (a worker of a host lost before it was ready ends with no error at all).
+        await pooled.ready;
+        const results = await lastValueFrom(
+          pooled.process(source).pipe(
+            tap(() => {
+              if (++seen === 60) reach();
+            }),
+            toArray(),
+          ),
+        ).finally(() => pooled.terminate());
+        // The mode is not known to the types here: a result is an id, or a Settled record in settle mode.
+        const ids = (results as Array<number | Settled<unknown, number>>).map((result) =>
+          typeof result === 'number' ? result : result.status === 'fulfilled' ? result.value : `rejected ${result.index}`,
+        );
+        return { name, mode, ids, errors, noticed };
+      }),
+    );
+    expect(killedAt).toBeGreaterThan(0);
+    for (const { name, mode, ids, errors, noticed } of outcomes) {
+      // Each figure with its mode, so that a failure names the run.
+      expect({ name, failed: ids.filter((id) => typeof id !== 'number') }).toEqual({ name, failed: [] });
+      expect({ name, sorted: [...ids].sort((a, b) => (a as number) - (b as number)) }).toEqual({ name, sorted: inputs.map(({ id }) => id) });
+      if ('ordered' in mode) expect({ name, ids }).toEqual({ name, ids: inputs.map(({ id }) => id) });
+      expect({ name, reported: errors.length > 0 }).toEqual({ name, reported: true }); // the loss was reported...
       expect(noticed - killedAt).toBeLessThan(3_000 + 500); // ...within ackWait (3 s by default), a 50 ms check and a loaded machine
-    }, 30_000);
-  });
+    }
+  }, 30_000);
 
   describe('the pool API over NATS', () => {
     type Remote = typeof import('./workers/remote');
@@ -175,79 +193,84 @@ describeWithNats('nats transport', () => {
       }
     }, 30_000);
 
-    test('unsubscribing cancels the remote tasks: their ctx.signal aborts on the host', async () => {
+    describe('on two hosts kept for these tests', () => {
+      // Two hosts of two threads each serve these tests in turn (a host boots in a second or
+      // more under load): none kills a host, each pool stops its workers when its test ends,
+      // and a pool is ready only once the hosts have threads for all its workers.
       const pool = poolName();
-      await serve('remote.ts', pool);
-      await serve('remote.ts', pool);
-      const pooled = remotePool(pool);
-      const emitted: unknown[] = [];
-      pooled.results$.subscribe((value) => emitted.push(value));
-      try {
-        await pooled.ready;
-        const subscription = pooled.process(from([0, 1, 2, 3].map((id): RemoteTask => ({ kind: 'wait', id })))).subscribe();
-        await until(() => pooled.stats().workers.every((worker) => worker.inFlight === 1));
-        subscription.unsubscribe();
-        await until(() => emitted.filter((value) => String(value).startsWith('aborted')).length === 4);
-        expect(emitted.filter((value) => String(value).startsWith('aborted')).sort()).toEqual(['aborted 0', 'aborted 1', 'aborted 2', 'aborted 3']);
-      } finally {
-        await pooled.terminate();
-      }
-    });
-
-    test('taskTimeout: a task that blocks its remote loop fails with TaskTimeoutError, the worker is replaced', async () => {
-      const pool = poolName();
-      await serve('remote.ts', pool, 3);
-      const pooled = createPool<Remote>(workerPath('remote.ts'), { size: 2, taskTimeout: 300, transport: nats({ servers: server.url, pool }) });
-      try {
-        await pooled.ready;
-        const error = await pooled.run({ kind: 'spin' }, { worker: 0 }).catch((reason: unknown) => reason);
-        expect(error).toBeInstanceOf(TaskTimeoutError);
-        expect(((await pooled.run({ kind: 'whoami' }, { worker: 0 })) as Whoami).worker).toBe(0);
-      } finally {
-        await pooled.terminate();
-      }
-    });
-
-    test('blockingThreshold: a remote loop blocked past it raises LoopBlockedWarning naming the worker and the task', async () => {
-      const pool = poolName();
-      await serve('remote.ts', pool);
-      const pooled = createPool<Remote>(workerPath('remote.ts'), {
-        name: 'api',
-        size: 2,
-        blockingThreshold: 100,
-        transport: nats({ servers: server.url, pool }),
+      let shared: Host[] = [];
+      beforeAll(async () => {
+        shared = [1, 2].map(() => startHost(workerPath('remote.ts'), server.url, pool, ['--threads', '2']));
+        await Promise.all(shared.map((host) => host.printed(/serving pool/)));
       });
-      try {
-        await pooled.ready;
-        // Worker 1's warning: on a loaded machine an idle worker 0's loop can also be seen late past 100 ms, truly.
-        const warning = firstValueFrom(pooled.warnings$.pipe(filter((w) => w instanceof LoopBlockedWarning && w.workerIndex === 1)));
-        // Blocked well past the threshold: the host's loop watch (every 50 ms) must see it even when a loaded machine delays it.
-        await pooled.put({ kind: 'busy', ms: 1_500 }, { worker: 1 });
-        const raised = await warning;
-        expect(raised).toBeInstanceOf(LoopBlockedWarning);
-        expect(raised).toMatchObject({ workerIndex: 1, workerName: 'api#1', threshold: 100, input: { kind: 'busy', ms: 1_500 } });
-      } finally {
-        await pooled.terminate();
-      }
-    });
+      afterAll(async () => {
+        await Promise.all(shared.map((host) => host.kill()));
+      });
 
-    test('stats() has each remote worker\'s figures', async () => {
-      const pool = poolName();
-      await serve('remote.ts', pool);
-      await serve('remote.ts', pool);
-      const pooled = createPool<Remote>(workerPath('remote.ts'), { size: 4, statsInterval: 200, transport: nats({ servers: server.url, pool }) });
-      try {
-        await pooled.ready;
-        for (let worker = 0; worker < 4; worker++) await pooled.run({ kind: 'whoami' }, { worker });
-        const stats = await firstValueFrom(pooled.stats$.pipe(filter((s) => s.workers.every((worker) => worker.heapUsed !== undefined))));
-        expect(stats.workers.map((worker) => worker.done)).toEqual([1, 1, 1, 1]);
-        for (const worker of stats.workers) {
-          expect(worker.heapUsed).toBeGreaterThan(0);
-          expect(worker.elu).toBeGreaterThanOrEqual(0);
+      test('unsubscribing cancels the remote tasks: their ctx.signal aborts on the host', async () => {
+        const pooled = remotePool(pool);
+        const emitted: unknown[] = [];
+        pooled.results$.subscribe((value) => emitted.push(value));
+        try {
+          await pooled.ready;
+          const subscription = pooled.process(from([0, 1, 2, 3].map((id): RemoteTask => ({ kind: 'wait', id })))).subscribe();
+          await until(() => pooled.stats().workers.every((worker) => worker.inFlight === 1));
+          subscription.unsubscribe();
+          await until(() => emitted.filter((value) => String(value).startsWith('aborted')).length === 4);
+          expect(emitted.filter((value) => String(value).startsWith('aborted')).sort()).toEqual(['aborted 0', 'aborted 1', 'aborted 2', 'aborted 3']);
+        } finally {
+          await pooled.terminate();
         }
-      } finally {
-        await pooled.terminate();
-      }
+      });
+
+      test('taskTimeout: a task that blocks its remote loop fails with TaskTimeoutError, the worker is replaced', async () => {
+        const pooled = createPool<Remote>(workerPath('remote.ts'), { size: 2, taskTimeout: 300, transport: nats({ servers: server.url, pool }) });
+        try {
+          await pooled.ready;
+          const error = await pooled.run({ kind: 'spin' }, { worker: 0 }).catch((reason: unknown) => reason);
+          expect(error).toBeInstanceOf(TaskTimeoutError);
+          expect(((await pooled.run({ kind: 'whoami' }, { worker: 0 })) as Whoami).worker).toBe(0);
+        } finally {
+          await pooled.terminate();
+        }
+      });
+
+      test('blockingThreshold: a remote loop blocked past it raises LoopBlockedWarning naming the worker and the task', async () => {
+        const pooled = createPool<Remote>(workerPath('remote.ts'), {
+          name: 'api',
+          size: 2,
+          blockingThreshold: 100,
+          transport: nats({ servers: server.url, pool }),
+        });
+        try {
+          await pooled.ready;
+          // Worker 1's warning: on a loaded machine an idle worker 0's loop can also be seen late past 100 ms, truly.
+          const warning = firstValueFrom(pooled.warnings$.pipe(filter((w) => w instanceof LoopBlockedWarning && w.workerIndex === 1)));
+          // Blocked well past the threshold: the host's loop watch (every 50 ms) must see it even when a loaded machine delays it.
+          await pooled.put({ kind: 'busy', ms: 1_500 }, { worker: 1 });
+          const raised = await warning;
+          expect(raised).toBeInstanceOf(LoopBlockedWarning);
+          expect(raised).toMatchObject({ workerIndex: 1, workerName: 'api#1', threshold: 100, input: { kind: 'busy', ms: 1_500 } });
+        } finally {
+          await pooled.terminate();
+        }
+      });
+
+      test('stats() has each remote worker\'s figures', async () => {
+        const pooled = createPool<Remote>(workerPath('remote.ts'), { size: 4, statsInterval: 200, transport: nats({ servers: server.url, pool }) });
+        try {
+          await pooled.ready;
+          for (let worker = 0; worker < 4; worker++) await pooled.run({ kind: 'whoami' }, { worker });
+          const stats = await firstValueFrom(pooled.stats$.pipe(filter((s) => s.workers.every((worker) => worker.heapUsed !== undefined))));
+          expect(stats.workers.map((worker) => worker.done)).toEqual([1, 1, 1, 1]);
+          for (const worker of stats.workers) {
+            expect(worker.heapUsed).toBeGreaterThan(0);
+            expect(worker.elu).toBeGreaterThanOrEqual(0);
+          }
+        } finally {
+          await pooled.terminate();
+        }
+      });
     });
   });
 
