@@ -2,7 +2,7 @@
  * `npm run bench:cluster`: the NATS transport (`looppool/nats`) against local threads, in one
  * run on this machine. A nats-server on a free loopback port, `looppool-worker` hosts of one
  * thread each; for 1 and 2 hosts (and 1 and 2 local threads): tiny tasks/s and 5 ms CPU
- * tasks/s; the round trip of one task at a time (p50/p99); then a host SIGKILLed mid-run: the
+ * tasks/s, each the median of `BENCH_ROUNDS` rounds (default 3) on one pool after a warm-up of a tenth; the round trip of one task at a time (p50/p99); then a host SIGKILLed mid-run: the
  * time until the loss is noticed and until every input has ended, and how many results came
  * twice or never. Then two faults of the server, each injected `BENCH_FAULTS` times (default
  * 3) into a run of tiny tasks through 2 hosts, timed from the fault to the run going on: the
@@ -25,6 +25,8 @@ import { within } from '../test/support/until';
 const worker = join(__dirname, 'cluster.worker.js');
 const tiny = Number(process.env['BENCH_TINY'] ?? 200_000);
 const cpu = Number(process.env['BENCH_CPU'] ?? 400);
+/** Measured rounds of each throughput row, after a warm-up of a tenth: the row is their median. */
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 /** Deep per-worker queues: across a network, a worker needs tasks waiting to stay busy. */
 const deep = { concurrency: 1, queueSize: 2_048 };
 
@@ -48,12 +50,19 @@ async function hosts(server: { readonly url: string }, pool: string, count: numb
 async function throughput(options: PoolOptions, tasks: number, spin: number | undefined): Promise<number> {
   const pooled = createPool<Task, number>(worker, options);
   await pooled.ready;
-  const started = performance.now();
-  const results = await lastValueFrom(pooled.process(range(0, tasks).pipe(map((id): Task => (spin ? { id, spin } : { id })))).pipe(toArray()));
-  const rate = tasks / ((performance.now() - started) / 1000);
+  const round = async (count: number): Promise<number> => {
+    const started = performance.now();
+    const results = await lastValueFrom(pooled.process(range(0, count).pipe(map((id): Task => (spin ? { id, spin } : { id })))).pipe(toArray()));
+    if (results.length !== count) throw new Error(`expected ${count} results, got ${results.length}`);
+    return count / ((performance.now() - started) / 1000);
+  };
+  // A warm-up of a tenth, then the median of `rounds` rounds on the same pool (and, over NATS,
+  // the same host): a single round of a cold pool measured its JIT and heap growing.
+  await round(Math.ceil(tasks / 10));
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) rates.push(await round(tasks));
   await pooled.terminate();
-  if (results.length !== tasks) throw new Error(`expected ${tasks} results, got ${results.length}`);
-  return rate;
+  return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
 }
 
 async function roundTrip(server: NatsServer, pool: string): Promise<{ p50: number; p99: number }> {
@@ -299,7 +308,7 @@ async function main(): Promise<void> {
   /** The figures the goals of issue 21 are about, when their parts ran. */
   const goals: Goals = {};
   try {
-    console.log(`node ${process.version}; ${tiny} tiny tasks, ${cpu} tasks of 5 ms CPU; hosts of 1 thread; queueSize ${deep.queueSize}; parts ${parts.join(', ')}`);
+    console.log(`node ${process.version}; ${tiny} tiny tasks, ${cpu} tasks of 5 ms CPU, median of ${rounds} rounds after a warm-up; hosts of 1 thread; queueSize ${deep.queueSize}; parts ${parts.join(', ')}`);
     for (const count of parts.includes('throughput') ? [1, 2] : []) {
       const local = { size: count, ...deep };
       const pool = `bench-${++pools}`;
@@ -367,7 +376,7 @@ function goalRows(goals: Goals): string[] {
     `| ${goal} | ${x === undefined ? 'not run' : `${text(x)} ${met(x) ? 'met' : 'not met'}`} |`;
   return [
     row('tiny tasks through one host ≥ 200,000/s', goals.oneHost, (x) => `${Math.round(x)}/s`, (x) => x >= 200_000),
-    row('tiny tasks through one host ≥ 1.0 of one local thread (same run)', goals.oneHostRatio, (x) => x.toFixed(3), (x) => x >= 1),
+    row('tiny tasks through one host ≥ 1.0 of one local thread (same run; our stand-in for the 200,000/s on a machine of another speed)', goals.oneHostRatio, (x) => x.toFixed(3), (x) => x >= 1),
     // Three decimals, so that a figure just over its goal does not print as the goal itself.
     row('round trip p50 ≤ 1 ms', goals.p50, (x) => `${x.toFixed(3)} ms`, (x) => x <= 1),
   ];
