@@ -82,6 +82,8 @@ describe.each(workerTypes)('errors (%s workers)', (workerType) => {
           `${workerPath('importsWorker.ts')} imports another worker module (${workerPath('sleep.ts')}), whose defineWorker() ran too`,
       ],
       ['an init that throws', 'initThrows.ts', 'init threw: Error: no database'],
+      ['an uncaught exception while the module loads', 'uncaughtAtLoad.mjs', 'the module threw while loading: Error: a timer of the module threw'],
+      ['an unhandled rejection while the module loads', 'rejectedAtLoad.mjs', 'the module threw while loading: Error: a promise of the module rejected'],
     ])('is raised for %s', async (_, file, reason) => {
       const error = await failure(run(workerPath(file), [1, 2, 3], 2));
       expect(error).toBeInstanceOf(WorkerLoadError);

@@ -4,7 +4,6 @@
  * module, runs `init`, and answers on `parentPort` whether the worker serves tasks on that port.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { noop } from '../noop';
 import { readySlot, serializeError, type ConnectResult, type WorkerSetup } from '../transport/protocol';
 import { startRuntime } from './start';
 
@@ -28,10 +27,6 @@ function beat(heartbeat: Float64Array, every: number): void {
   heartbeat[0] = Date.now();
   setInterval(() => (heartbeat[0] = Date.now()), every).unref();
 }
-
-// An uncaught error while the module loads does not end the thread (as when threads.js, whose
-// handlers these replace, carried the start); from `init` on, `endOnFatal` ends it.
-process.on('uncaughtException', noop).on('unhandledRejection', noop);
 
 // Listening for the thread's whole life keeps a thread that failed to start alive until the pool ends it.
 parentPort!.on('message', ({ port, setup }: { port: MessagePort; setup: WorkerSetup }) => {

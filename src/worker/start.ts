@@ -20,7 +20,7 @@ export type RuntimeStart = Pick<WorkerSetup, 'modulePath' | 'index' | 'concurren
 export async function startRuntime(channel: Channel, start: RuntimeStart, exit: (code: number) => void): Promise<WorkerRuntime<unknown, unknown, unknown> | LoadFailure> {
   let definition;
   try {
-    definition = await loadDefinition(start.modulePath);
+    definition = await loadWatched(start.modulePath);
   } catch (error) {
     return loadFailure(error);
   }
@@ -33,4 +33,20 @@ export async function startRuntime(channel: Channel, start: RuntimeStart, exit: 
     return loadFailure(error, 'init threw');
   }
   return runtime;
+}
+
+/**
+ * Loads the worker's module; an uncaught exception or unhandled rejection while it loads (a
+ * timer or a promise the module started) fails the load with that error, in a thread as in a
+ * process, instead of being swallowed or ending the worker without a word.
+ */
+async function loadWatched(modulePath: string): ReturnType<typeof loadDefinition> {
+  let fail!: (error: unknown) => void;
+  const thrown = new Promise<never>((_, reject) => (fail = reject));
+  process.on('uncaughtException', fail).on('unhandledRejection', fail);
+  try {
+    return await Promise.race([loadDefinition(modulePath), thrown]);
+  } finally {
+    process.off('uncaughtException', fail).off('unhandledRejection', fail);
+  }
 }
